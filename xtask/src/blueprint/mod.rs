@@ -1,0 +1,256 @@
+//! `agents/<id>/blueprint.yaml`: what one agent is and where it runs.
+//!
+//! Parsing is strict (unknown fields are errors) and every problem comes back as a
+//! [`Diagnostic`] with file, line and column, so `cargo xtask check` can show all of them at once.
+
+mod locate;
+mod validate;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::diag::Diagnostic;
+use crate::environment::Env;
+use crate::project::Project;
+
+pub use validate::load_all;
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Blueprint {
+    /// Lower-case letters, digits and `-`: it names the crate, the binary, the ECR repository
+    /// and (with `-` as `_`) the AgentCore runtime.
+    pub id: String,
+    pub name: String,
+    pub version: String,
+    #[serde(default)]
+    pub description: String,
+    pub model: Model,
+    #[serde(default)]
+    pub runtime: Runtime,
+    #[serde(default)]
+    pub execution_modes: ExecutionModes,
+    #[serde(default)]
+    pub memory: Memory,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Model {
+    pub provider: Provider,
+    /// A Bedrock model or inference-profile id, e.g. `us.anthropic.claude-sonnet-4-…`.
+    pub model_id: String,
+    #[serde(default = "default_max_tokens")]
+    pub max_tokens: u32,
+    #[serde(default = "default_temperature")]
+    pub temperature: f32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Provider {
+    Bedrock,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Runtime {
+    #[serde(default)]
+    pub network_mode: NetworkMode,
+    #[serde(default)]
+    pub protocol: Protocol,
+    /// AgentCore expects 8080 for HTTP agents and 8000 for MCP servers.
+    #[serde(default = "default_port")]
+    pub port: u16,
+    #[serde(default = "default_idle_timeout")]
+    pub idle_timeout_minutes: u32,
+    #[serde(default = "default_max_lifetime")]
+    pub max_lifetime_minutes: u32,
+    /// Extra environment for the runtime, on top of what the platform sets.
+    #[serde(default)]
+    pub environment: BTreeMap<String, String>,
+}
+
+impl Default for Runtime {
+    fn default() -> Runtime {
+        Runtime {
+            network_mode: NetworkMode::default(),
+            protocol: Protocol::default(),
+            port: default_port(),
+            idle_timeout_minutes: default_idle_timeout(),
+            max_lifetime_minutes: default_max_lifetime(),
+            environment: BTreeMap::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub enum NetworkMode {
+    /// Outbound internet access.
+    #[default]
+    #[serde(rename = "PUBLIC")]
+    Public,
+    /// Private subnets only; the platform's subnets and security group are wired in.
+    #[serde(rename = "VPC")]
+    Vpc,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub enum Protocol {
+    #[default]
+    #[serde(rename = "HTTP")]
+    Http,
+    #[serde(rename = "MCP")]
+    Mcp,
+}
+
+/// Where the agent is deployed. Only dev is on by default: reaching staging and production is
+/// a decision someone writes down.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExecutionModes {
+    #[serde(default = "yes")]
+    pub dev: bool,
+    #[serde(default)]
+    pub staging: bool,
+    #[serde(default)]
+    pub production: bool,
+}
+
+impl Default for ExecutionModes {
+    fn default() -> ExecutionModes {
+        ExecutionModes {
+            dev: true,
+            staging: false,
+            production: false,
+        }
+    }
+}
+
+impl ExecutionModes {
+    pub fn enabled(&self, env: Env) -> bool {
+        match env {
+            Env::Dev => self.dev,
+            Env::Staging => self.staging,
+            Env::Production => self.production,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Memory {
+    #[serde(default)]
+    pub strategies: Vec<MemoryStrategy>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemoryStrategy {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: StrategyKind,
+    #[serde(default)]
+    pub namespaces: Vec<String>,
+    #[serde(default)]
+    pub description: String,
+}
+
+/// AgentCore Memory's built-in strategies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum StrategyKind {
+    Semantic,
+    Summarization,
+    UserPreference,
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_max_tokens() -> u32 {
+    1024
+}
+fn default_temperature() -> f32 {
+    0.2
+}
+fn default_port() -> u16 {
+    8080
+}
+fn default_idle_timeout() -> u32 {
+    15
+}
+fn default_max_lifetime() -> u32 {
+    480
+}
+
+/// A blueprint together with where it came from.
+#[derive(Debug, Clone)]
+pub struct Agent {
+    pub blueprint: Blueprint,
+    /// `agents/<id>/`.
+    pub dir: PathBuf,
+}
+
+impl Agent {
+    pub fn id(&self) -> &str {
+        &self.blueprint.id
+    }
+
+    pub fn blueprint_path(&self) -> PathBuf {
+        self.dir.join(BLUEPRINT_FILE)
+    }
+}
+
+pub const BLUEPRINT_FILE: &str = "blueprint.yaml";
+
+/// Loads every agent, failing with all diagnostics if any blueprint is broken.
+pub fn load_valid(project: &Project) -> anyhow::Result<Vec<Agent>> {
+    let (agents, diags) = load_all(project);
+    if diags.is_empty() {
+        return Ok(agents);
+    }
+    let text: Vec<String> = diags.iter().map(ToString::to_string).collect();
+    anyhow::bail!(
+        "{} problem(s) in the blueprints:\n{}\n  (run `cargo xtask check` for the full report)",
+        diags.len(),
+        text.join("\n")
+    )
+}
+
+/// Loads one agent by id, with the known ids in the error when there is no such agent.
+pub fn load_one(project: &Project, id: &str) -> anyhow::Result<Agent> {
+    let agents = load_valid(project)?;
+    select(&agents, &[id.to_string()]).map(|mut v| v.remove(0))
+}
+
+/// The agents named in `ids` (all of them when `ids` is empty), in the order given.
+pub fn select(agents: &[Agent], ids: &[String]) -> anyhow::Result<Vec<Agent>> {
+    if ids.is_empty() {
+        return Ok(agents.to_vec());
+    }
+    let known: Vec<&str> = agents.iter().map(Agent::id).collect();
+    ids.iter()
+        .map(|id| {
+            agents.iter().find(|a| a.id() == id).cloned().ok_or_else(|| {
+                let hint = crate::diag::did_you_mean(id, &known)
+                    .map(|c| format!(" (did you mean `{c}`?)"))
+                    .unwrap_or_default();
+                anyhow::anyhow!(
+                    "no agent `{id}`{hint}; the agents are: {}",
+                    if known.is_empty() { "(none)".to_string() } else { known.join(", ") }
+                )
+            })
+        })
+        .collect()
+}
+
+/// Parses one blueprint's text. Serde's own errors (syntax, types, unknown or missing fields)
+/// come back with their position and a "did you mean" where a field name is close.
+pub fn parse(file: &Path, text: &str) -> Result<Blueprint, Diagnostic> {
+    serde_yaml::from_str(text).map_err(|err| validate::serde_diagnostic(file, &err))
+}

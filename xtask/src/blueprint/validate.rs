@@ -1,0 +1,369 @@
+//! The rules a blueprint must keep beyond its types, and the discovery of all of them.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use super::locate::Locations;
+use super::{Agent, BLUEPRINT_FILE, Blueprint, Protocol};
+use crate::diag::{Diagnostic, Pos, did_you_mean};
+use crate::project::Project;
+
+/// Variables the platform sets on every runtime; a blueprint may not override them.
+pub const RESERVED_ENV: &[&str] = &[
+    "AGENT_ID",
+    "AGENTCORE_GATEWAY_URL",
+    "AGENTCORE_MEMORY_ID",
+    "AWS_REGION",
+    "BEDROCK_REGION",
+    "SSM_ROOT_PATH",
+];
+
+const MAX_ID_LEN: usize = 32;
+/// AgentCore's limit on session timeouts and lifetimes: 8 hours.
+const MAX_MINUTES: u32 = 480;
+
+/// Every agent under `agents/` (a folder with a `blueprint.yaml`), sorted by id, and every
+/// problem found in them. Folders without a blueprint are libraries and are skipped.
+pub fn load_all(project: &Project) -> (Vec<Agent>, Vec<Diagnostic>) {
+    let mut agents = Vec::new();
+    let mut diags = Vec::new();
+    let dir = project.agents_dir();
+    let mut folders: Vec<_> = match std::fs::read_dir(&dir) {
+        Ok(entries) => entries.filter_map(Result::ok).map(|e| e.path()).collect(),
+        Err(err) => {
+            diags.push(
+                Diagnostic::new(project.rel(&dir), format!("cannot read the agents folder: {err}"))
+                    .help("create `agents/` with one folder per agent"),
+            );
+            return (agents, diags);
+        }
+    };
+    folders.sort();
+    let mut seen: BTreeMap<String, (std::path::PathBuf, Option<Pos>)> = BTreeMap::new();
+    for folder in folders.into_iter().filter(|p| p.join(BLUEPRINT_FILE).is_file()) {
+        let path = folder.join(BLUEPRINT_FILE);
+        let rel = project.rel(&path).to_path_buf();
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(err) => {
+                diags.push(Diagnostic::new(&rel, format!("cannot read: {err}")));
+                continue;
+            }
+        };
+        let blueprint = match super::parse(&rel, &text) {
+            Ok(b) => b,
+            Err(d) => {
+                diags.push(d);
+                continue;
+            }
+        };
+        let loc = Locations::of(&text);
+        let before = diags.len();
+        check_rules(&rel, &folder, &blueprint, &loc, &mut diags);
+        let id_pos = loc.value("id");
+        if let Some((first, _)) = seen.get(&blueprint.id) {
+            diags.push(
+                Diagnostic::new(&rel, format!("duplicate agent id `{}`", blueprint.id))
+                    .at(id_pos)
+                    .help(format!(
+                        "`{}` already uses this id; every agent needs its own",
+                        first.display()
+                    )),
+            );
+        } else {
+            seen.insert(blueprint.id.clone(), (rel.clone(), id_pos));
+        }
+        if diags.len() == before {
+            agents.push(Agent {
+                blueprint,
+                dir: folder,
+            });
+        }
+    }
+    agents.sort_by(|a, b| a.blueprint.id.cmp(&b.blueprint.id));
+    (agents, diags)
+}
+
+fn check_rules(
+    file: &Path,
+    folder: &Path,
+    bp: &Blueprint,
+    loc: &Locations,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let mut err = |path: &str, message: String, help: String| {
+        diags.push(Diagnostic::new(file, message).at(loc.value(path)).help(help));
+    };
+
+    if let Err(why) = check_id(&bp.id) {
+        err(
+            "id",
+            format!("invalid agent id `{}`: {why}", bp.id),
+            "use 2 to 32 lower-case letters, digits and single `-`, starting with a letter \
+             (it names the crate, the ECR repository and the AgentCore runtime)"
+                .into(),
+        );
+    }
+    let folder_name = folder.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    if bp.id != folder_name {
+        err(
+            "id",
+            format!("id `{}` does not match its folder `agents/{folder_name}`", bp.id),
+            format!("rename the folder to `agents/{}` or set `id: {folder_name}`", bp.id),
+        );
+    }
+    check_crate(file, folder, &bp.id, loc.value("id"), diags);
+    let mut err = |path: &str, message: String, help: String| {
+        diags.push(Diagnostic::new(file, message).at(loc.value(path)).help(help));
+    };
+
+    if bp.name.trim().is_empty() {
+        err("name", "`name` is empty".into(), "give the agent a human-readable name".into());
+    }
+    if semver::Version::parse(&bp.version).is_err() {
+        err(
+            "version",
+            format!("version `{}` is not a semantic version", bp.version),
+            "write it as MAJOR.MINOR.PATCH, e.g. `0.1.0`".into(),
+        );
+    }
+    if bp.model.model_id.trim().is_empty() {
+        err(
+            "model.model_id",
+            "`model.model_id` is empty".into(),
+            "name a Bedrock model or inference profile, e.g. `us.amazon.nova-lite-v1:0`".into(),
+        );
+    }
+    if !(0.0..=1.0).contains(&bp.model.temperature) {
+        err(
+            "model.temperature",
+            format!("temperature {} is out of range", bp.model.temperature),
+            "Bedrock accepts a temperature from 0.0 to 1.0".into(),
+        );
+    }
+    if bp.model.max_tokens == 0 {
+        err(
+            "model.max_tokens",
+            "`max_tokens` is 0".into(),
+            "allow the model at least one output token, e.g. 1024".into(),
+        );
+    }
+    let rt = &bp.runtime;
+    let port = match rt.protocol {
+        Protocol::Http => 8080,
+        Protocol::Mcp => 8000,
+    };
+    if rt.port != port {
+        err(
+            "runtime.port",
+            format!("port {} does not match protocol {:?}", rt.port, rt.protocol),
+            format!("AgentCore calls {:?} agents on port {port}; set `port: {port}`", rt.protocol),
+        );
+    }
+    for (field, value) in [
+        ("idle_timeout_minutes", rt.idle_timeout_minutes),
+        ("max_lifetime_minutes", rt.max_lifetime_minutes),
+    ] {
+        if !(1..=MAX_MINUTES).contains(&value) {
+            err(
+                &format!("runtime.{field}"),
+                format!("`{field}` is {value}"),
+                format!("AgentCore accepts 1 to {MAX_MINUTES} minutes"),
+            );
+        }
+    }
+    if rt.idle_timeout_minutes > rt.max_lifetime_minutes {
+        err(
+            "runtime.idle_timeout_minutes",
+            "the idle timeout is longer than the maximum lifetime".into(),
+            "make `idle_timeout_minutes` at most `max_lifetime_minutes`".into(),
+        );
+    }
+    for name in rt.environment.keys() {
+        let path = format!("runtime.environment.{name}");
+        if RESERVED_ENV.contains(&name.as_str()) {
+            diags.push(
+                Diagnostic::new(file, format!("`{name}` is set by the platform"))
+                    .at(loc.key(&path))
+                    .help("remove it: every runtime gets it from its environment's settings"),
+            );
+        } else if !is_env_name(name) {
+            diags.push(
+                Diagnostic::new(file, format!("`{name}` is not a valid environment variable name"))
+                    .at(loc.key(&path))
+                    .help("use letters, digits and `_`, not starting with a digit"),
+            );
+        }
+    }
+    let mut names = std::collections::BTreeSet::new();
+    for (i, s) in bp.memory.strategies.iter().enumerate() {
+        if !names.insert(&s.name) {
+            diags.push(
+                Diagnostic::new(file, format!("memory strategy `{}` is defined twice", s.name))
+                    .at(loc.value(&format!("memory.strategies.{i}.name")))
+                    .help("give each strategy its own name"),
+            );
+        }
+    }
+}
+
+/// The id names the crate, the binary, the ECR repository (`[a-z0-9-_/.]`) and, with `-`
+/// turned into `_`, the AgentCore runtime (`[a-zA-Z][a-zA-Z0-9_]{0,47}` with our prefixes).
+fn check_id(id: &str) -> Result<(), &'static str> {
+    if id.len() < 2 || id.len() > MAX_ID_LEN {
+        return Err("it must be 2 to 32 characters long");
+    }
+    if !id.starts_with(|c: char| c.is_ascii_lowercase()) {
+        return Err("it must start with a lower-case letter");
+    }
+    if !id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+        return Err("it may hold only lower-case letters, digits and `-`");
+    }
+    if id.ends_with('-') || id.contains("--") {
+        return Err("`-` must stand between letters or digits");
+    }
+    Ok(())
+}
+
+fn is_env_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// The agent's folder must be a crate whose package, and a binary, carry the agent's id:
+/// that binary is what goes into the image.
+fn check_crate(file: &Path, folder: &Path, id: &str, at: Option<Pos>, diags: &mut Vec<Diagnostic>) {
+    let manifest = folder.join("Cargo.toml");
+    let text = match std::fs::read_to_string(&manifest) {
+        Ok(text) => text,
+        Err(_) => {
+            diags.push(
+                Diagnostic::new(file, format!("agent `{id}` has no Cargo.toml beside its blueprint"))
+                    .at(at)
+                    .help(format!(
+                        "make the folder a crate: `cargo init --name {id} {}`",
+                        folder.display()
+                    )),
+            );
+            return;
+        }
+    };
+    let parsed: toml::Table = match toml::from_str(&text) {
+        Ok(t) => t,
+        Err(e) => {
+            let manifest_rel = file.with_file_name("Cargo.toml");
+            diags.push(Diagnostic::new(manifest_rel, format!("invalid Cargo.toml: {}", e.message())));
+            return;
+        }
+    };
+    let package = parsed
+        .get("package")
+        .and_then(|p| p.get("name"))
+        .and_then(|n| n.as_str())
+        .unwrap_or_default();
+    let bins: Vec<&str> = parsed
+        .get("bin")
+        .and_then(|b| b.as_array())
+        .map(|bins| bins.iter().filter_map(|b| b.get("name")?.as_str()).collect())
+        .unwrap_or_default();
+    let default_bin = folder.join("src/main.rs").is_file() && package == id;
+    if package != id {
+        diags.push(
+            Diagnostic::new(file, format!("the crate beside this blueprint is `{package}`, not `{id}`"))
+                .at(at)
+                .help(format!("set `name = \"{id}\"` under [package] in its Cargo.toml")),
+        );
+    } else if !default_bin && !bins.contains(&id) {
+        diags.push(
+            Diagnostic::new(file, format!("crate `{id}` has no binary named `{id}`"))
+                .at(at)
+                .help("add `src/main.rs` (the agent's entry point) or a [[bin]] of that name"),
+        );
+    }
+}
+
+/// Turns serde_yaml's error into a diagnostic at its position, with a fix to suggest.
+pub fn serde_diagnostic(file: &Path, err: &serde_yaml::Error) -> Diagnostic {
+    let pos = err.location().map(|l| Pos {
+        line: l.line(),
+        column: l.column(),
+    });
+    let full = err.to_string();
+    // serde_yaml appends " at line L column C"; we show the position in front instead.
+    let message = match full.rfind(" at line ") {
+        Some(i) => full[..i].to_string(),
+        None => full.clone(),
+    };
+    let help = help_for(&message);
+    let diag = Diagnostic::new(file, message).at(pos);
+    match help {
+        Some(help) => diag.help(help),
+        None => diag,
+    }
+}
+
+fn help_for(message: &str) -> Option<String> {
+    let backticked = |s: &str| -> Vec<String> {
+        s.split('`').skip(1).step_by(2).map(str::to_string).collect()
+    };
+    if let Some(rest) = message.split("unknown field `").nth(1) {
+        let (word, expected) = rest.split_once('`')?;
+        let expected = backticked(expected);
+        let cands: Vec<&str> = expected.iter().map(String::as_str).collect();
+        return Some(match did_you_mean(word, &cands) {
+            Some(close) => format!("did you mean `{close}`?"),
+            None if cands.is_empty() => format!("remove `{word}`: nothing is expected here"),
+            None => format!("remove `{word}`; the fields here are: {}", cands.join(", ")),
+        });
+    }
+    if let Some(rest) = message.split("unknown variant `").nth(1) {
+        let (word, expected) = rest.split_once('`')?;
+        let expected = backticked(expected);
+        let cands: Vec<&str> = expected.iter().map(String::as_str).collect();
+        let upper = word.to_ascii_uppercase();
+        let close = cands
+            .iter()
+            .find(|c| **c == upper)
+            .copied()
+            .or_else(|| did_you_mean(word, &cands));
+        return Some(match close {
+            Some(close) => format!("did you mean `{close}`? (one of: {})", cands.join(", ")),
+            None => format!("use one of: {}", cands.join(", ")),
+        });
+    }
+    if let Some(rest) = message.split("missing field `").nth(1) {
+        let field = rest.split('`').next()?;
+        return Some(format!(
+            "add `{field}:` here (README.md, \"Blueprints\", lists every field)"
+        ));
+    }
+    if message.contains("invalid type") || message.contains("invalid value") {
+        return Some("write a value of the expected type (README.md, \"Blueprints\")".into());
+    }
+    Some("this is not valid YAML: check the indentation and quoting on this line".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids() {
+        for good in ["assistant", "web-researcher", "a1"] {
+            assert!(check_id(good).is_ok(), "{good}");
+        }
+        for bad in ["A", "Assistant", "1agent", "agent_x", "agent-", "a--b", "x", &"a".repeat(33)] {
+            assert!(check_id(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn serde_errors_keep_position_and_suggest() {
+        let text = "id: a\nname: A\nversion: 0.1.0\nmodel:\n  provider: bedrock\n  modle_id: x\n";
+        let err = serde_yaml::from_str::<Blueprint>(text).unwrap_err();
+        let d = serde_diagnostic(Path::new("b.yaml"), &err);
+        assert_eq!(d.line, Some(6), "{d}");
+        assert!(d.help.as_deref().unwrap().contains("`model_id`"), "{d}");
+    }
+}

@@ -1,0 +1,53 @@
+//! Where things are in the workspace: the root, the agents, the infrastructure.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, bail};
+
+pub struct Project {
+    pub root: PathBuf,
+    /// The Terraform root (default `infra/`): stacks, modules and `envs/`.
+    pub infra_dir: PathBuf,
+}
+
+impl Project {
+    /// Finds the workspace root from `start` (default: the current directory) by walking up to
+    /// the first `Cargo.toml` that declares a `[workspace]`, the way cargo itself does.
+    pub fn discover(start: Option<&Path>, infra_dir: &Path) -> anyhow::Result<Project> {
+        let start = match start {
+            Some(dir) => dir.to_path_buf(),
+            None => std::env::current_dir().context("cannot read the current directory")?,
+        };
+        let start = start
+            .canonicalize()
+            .with_context(|| format!("{}: no such directory", start.display()))?;
+        for dir in start.ancestors() {
+            let manifest = dir.join("Cargo.toml");
+            if let Ok(text) = std::fs::read_to_string(&manifest)
+                && text.lines().any(|l| l.trim() == "[workspace]")
+            {
+                let root = dir.to_path_buf();
+                let infra_dir = root.join(infra_dir);
+                return Ok(Project { root, infra_dir });
+            }
+        }
+        bail!(
+            "{} is not inside a Cargo workspace (no Cargo.toml with [workspace] above it)\n  \
+             help: run from the monorepo's checkout, or pass -C <DIR>",
+            start.display()
+        )
+    }
+
+    pub fn agents_dir(&self) -> PathBuf {
+        self.root.join("agents")
+    }
+
+    pub fn envs_dir(&self) -> PathBuf {
+        self.infra_dir.join("envs")
+    }
+
+    /// `path` relative to the workspace root, for messages.
+    pub fn rel<'a>(&self, path: &'a Path) -> &'a Path {
+        path.strip_prefix(&self.root).unwrap_or(path)
+    }
+}
