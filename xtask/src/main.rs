@@ -11,6 +11,7 @@ mod environment;
 mod output;
 mod project;
 mod test;
+mod toolchain;
 
 use std::process::ExitCode;
 

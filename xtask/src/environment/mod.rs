@@ -88,10 +88,12 @@ pub fn placeholders(file: &Path, text: &str) -> Result<Vec<Placeholder>, Vec<Dia
     let mut found = Vec::new();
     let mut errors = Vec::new();
     let bytes = text.as_bytes();
+    let comments = comment_ranges(text);
     let mut i = 0;
     while let Some(off) = text[i..].find("${") {
         let start = i + off;
-        if start > 0 && bytes[start - 1] == b'$' {
+        let escaped = start > 0 && bytes[start - 1] == b'$';
+        if escaped || comments.iter().any(|c| c.contains(&start)) {
             i = start + 2;
             continue;
         }
@@ -129,6 +131,47 @@ pub fn placeholders(file: &Path, text: &str) -> Result<Vec<Placeholder>, Vec<Dia
     } else {
         Err(errors)
     }
+}
+
+/// The byte ranges of HCL comments (`#`, `//`, `/* */`), skipping over strings.
+fn comment_ranges(text: &str) -> Vec<std::ops::Range<usize>> {
+    let bytes = text.as_bytes();
+    let line_end = |from: usize| {
+        bytes[from..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(bytes.len(), |j| from + j)
+    };
+    let mut ranges = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+                i += 1;
+            }
+            b'#' => {
+                let end = line_end(i);
+                ranges.push(i..end);
+                i = end;
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                let end = line_end(i);
+                ranges.push(i..end);
+                i = end;
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                let end = text[i + 2..].find("*/").map_or(bytes.len(), |j| i + 2 + j + 2);
+                ranges.push(i..end);
+                i = end;
+            }
+            _ => i += 1,
+        }
+    }
+    ranges
 }
 
 fn is_env_var_name(name: &str) -> bool {
@@ -238,6 +281,14 @@ mod tests {
         assert_eq!((errs[0].line, errs[0].column), (Some(2), Some(7)));
         assert_eq!((errs[1].line, errs[1].column), (Some(3), Some(4)));
         assert!(errs[0].help.as_deref().unwrap().contains("SUBNET_A, SUBNET_B"));
+    }
+
+    #[test]
+    fn placeholders_in_comments_are_not_rendered() {
+        let text = "# fill ${VPC_ID}-style values\n/* ${X} */ a = \"#${VPC_ID}\" // ${Y}\n";
+        let found = placeholders(Path::new("f"), text).unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].pos, Pos { line: 2, column: 18 });
     }
 
     #[test]
