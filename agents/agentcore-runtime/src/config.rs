@@ -1,0 +1,166 @@
+//! What the AgentCore runtime tells an agent through its environment.
+//!
+//! Nothing region- or model-specific is compiled in: the platform sets `BEDROCK_REGION`,
+//! `AGENTCORE_MEMORY_ID`, `AGENTCORE_GATEWAY_URL`, `AGENT_ID` and `SSM_ROOT_PATH` on every
+//! runtime, and the model comes from the blueprint's `model` section as `MODEL_ID`,
+//! `MODEL_MAX_TOKENS` and `MODEL_TEMPERATURE` (`cargo xtask run` and the agents stack set them).
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::str::FromStr;
+
+use anyhow::{Context as _, bail};
+
+/// AgentCore sends HTTP agents their traffic on 8080.
+pub const DEFAULT_PORT: u16 = 8080;
+/// Large enough for a long prompt with context; small enough that one request cannot
+/// exhaust the microVM's memory.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `AGENT_ID`, or the agent's own name when run outside AgentCore.
+    pub agent_id: String,
+    /// `HOST` (default `0.0.0.0`) and `PORT` (default 8080).
+    pub host: IpAddr,
+    pub port: u16,
+    /// `BEDROCK_REGION`: where Bedrock is called, which may differ from where the agent runs.
+    /// Unset means the AWS SDK's own region chain (`AWS_REGION`, profile, …).
+    pub bedrock_region: Option<String>,
+    pub memory_id: Option<String>,
+    pub gateway_url: Option<String>,
+    pub ssm_root_path: Option<String>,
+    /// `MAX_BODY_BYTES`: larger invocation bodies get a 413.
+    pub max_body_bytes: usize,
+}
+
+impl Config {
+    /// Reads the configuration from the process environment; `default_agent_id` names the
+    /// agent when `AGENT_ID` is unset (a local run).
+    pub fn from_env(default_agent_id: &str) -> anyhow::Result<Config> {
+        Config::from_lookup(default_agent_id, |name| std::env::var(name).ok())
+    }
+
+    /// As [`Config::from_env`], from any source of variables.
+    pub fn from_lookup(
+        default_agent_id: &str,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> anyhow::Result<Config> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        Ok(Config {
+            agent_id: get("AGENT_ID").unwrap_or_else(|| default_agent_id.to_string()),
+            host: parse_var(&lookup, "HOST")?.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
+            port: parse_var(&lookup, "PORT")?.unwrap_or(DEFAULT_PORT),
+            bedrock_region: get("BEDROCK_REGION"),
+            memory_id: get("AGENTCORE_MEMORY_ID"),
+            gateway_url: get("AGENTCORE_GATEWAY_URL"),
+            ssm_root_path: get("SSM_ROOT_PATH"),
+            max_body_bytes: parse_var(&lookup, "MAX_BODY_BYTES")?.unwrap_or(DEFAULT_MAX_BODY_BYTES),
+        })
+    }
+}
+
+/// The model an agent talks to, from the blueprint's `model` section.
+#[derive(Debug, Clone)]
+pub struct ModelConfig {
+    pub model_id: String,
+    pub max_tokens: Option<i32>,
+    pub temperature: Option<f32>,
+}
+
+impl ModelConfig {
+    pub fn from_env() -> anyhow::Result<ModelConfig> {
+        ModelConfig::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> anyhow::Result<ModelConfig> {
+        let Some(model_id) = lookup("MODEL_ID").filter(|v| !v.trim().is_empty()) else {
+            bail!(
+                "MODEL_ID is not set: it names the Bedrock model or inference profile, from the \
+                 blueprint's `model.model_id`\n  help: `cargo xtask run <agent>` sets it; on \
+                 AgentCore the agents stack sets it on the runtime"
+            );
+        };
+        Ok(ModelConfig {
+            model_id,
+            max_tokens: parse_var(&lookup, "MODEL_MAX_TOKENS")?,
+            temperature: parse_var(&lookup, "MODEL_TEMPERATURE")?,
+        })
+    }
+}
+
+fn parse_var<T: FromStr>(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &str,
+) -> anyhow::Result<Option<T>>
+where
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    match lookup(name).filter(|v| !v.trim().is_empty()) {
+        None => Ok(None),
+        Some(text) => text
+            .trim()
+            .parse()
+            .map(Some)
+            .with_context(|| format!("environment variable {name}={text:?} is not valid")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn defaults_outside_agentcore() {
+        let config = Config::from_lookup("assistant", vars(&[])).unwrap();
+        assert_eq!(config.agent_id, "assistant");
+        assert_eq!(config.port, 8080);
+        assert_eq!(config.host.to_string(), "0.0.0.0");
+        assert_eq!(config.bedrock_region, None);
+    }
+
+    #[test]
+    fn reads_the_runtime_environment() {
+        let config = Config::from_lookup(
+            "assistant",
+            vars(&[
+                ("AGENT_ID", "agentcore_dev_assistant"),
+                ("PORT", "9001"),
+                ("BEDROCK_REGION", "us-west-2"),
+                ("SSM_ROOT_PATH", "/platform/dev"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(config.agent_id, "agentcore_dev_assistant");
+        assert_eq!(config.port, 9001);
+        assert_eq!(config.bedrock_region.as_deref(), Some("us-west-2"));
+        assert_eq!(config.ssm_root_path.as_deref(), Some("/platform/dev"));
+    }
+
+    #[test]
+    fn a_bad_number_names_the_variable() {
+        let err = Config::from_lookup("a", vars(&[("PORT", "80x")])).unwrap_err();
+        assert!(format!("{err:#}").contains("PORT=\"80x\""), "{err:#}");
+    }
+
+    #[test]
+    fn the_model_id_is_required_and_says_where_it_comes_from() {
+        let err = ModelConfig::from_lookup(vars(&[])).unwrap_err();
+        assert!(err.to_string().contains("model.model_id"), "{err}");
+        let model = ModelConfig::from_lookup(vars(&[
+            ("MODEL_ID", "amazon.nova-lite-v1:0"),
+            ("MODEL_MAX_TOKENS", "512"),
+        ]))
+        .unwrap();
+        assert_eq!(model.max_tokens, Some(512));
+        assert_eq!(model.temperature, None);
+    }
+}

@@ -1,0 +1,46 @@
+//! The Amazon Bedrock AgentCore Runtime HTTP contract, written once for every agent here.
+//!
+//! An agent is a binary that builds its state, then hands a handler to [`Runtime::serve`]:
+//!
+//! ```no_run
+//! use agentcore_runtime::{Config, HandlerError, Invocation, Reply, Runtime};
+//!
+//! #[derive(serde::Deserialize)]
+//! struct Request { prompt: String }
+//!
+//! #[tokio::main]
+//! async fn main() -> anyhow::Result<()> {
+//!     agentcore_runtime::init_logging();
+//!     let config = Config::from_env("echo")?;
+//!     Runtime::new(config)
+//!         .serve(|req: Request, _inv: Invocation| async move {
+//!             Reply::json(&serde_json::json!({ "echo": req.prompt }))
+//!         })
+//!         .await
+//! }
+//! ```
+//!
+//! What the runtime gets, as AgentCore expects it:
+//! - `GET /ping` → `{"status":"Healthy"|"HealthyBusy","time_of_last_update":<unix seconds>}`,
+//!   busy while an invocation or a registered background task ([`Health::busy`]) runs;
+//! - `POST /invocations` → the handler's JSON, or a `text/event-stream` with one `data:` event
+//!   per chunk when the handler answers with [`Reply::stream`];
+//! - the `X-Amzn-Bedrock-AgentCore-Runtime-Session-Id` header as [`Invocation::session_id`];
+//! - JSON errors with a 4xx status for bad input, and a 500 that names no internals when the
+//!   handler fails (the cause goes to the log, with the request id the client also sees);
+//! - JSON logs on stdout, each with the session id of the invocation it belongs to;
+//! - graceful shutdown on SIGTERM/SIGINT: no new connections, in-flight requests finish.
+
+mod config;
+mod error;
+mod health;
+mod invocation;
+mod server;
+mod telemetry;
+
+pub use config::{Config, ModelConfig};
+pub use error::HandlerError;
+pub use health::{BusyGuard, Health, Status};
+pub use invocation::{Invocation, Reply};
+pub use server::{Runtime, SESSION_HEADER};
+pub use telemetry::init_logging;

@@ -1,0 +1,220 @@
+//! The Converse and ConverseStream calls.
+
+use std::sync::Arc;
+
+use agentcore_runtime::{Config, HandlerError, ModelConfig};
+use aws_sdk_bedrockruntime::Client;
+use aws_sdk_bedrockruntime::config::Region;
+use aws_sdk_bedrockruntime::error::DisplayErrorContext;
+use aws_sdk_bedrockruntime::primitives::event_stream::EventReceiver;
+use aws_sdk_bedrockruntime::types::error::ConverseStreamOutputError;
+use aws_sdk_bedrockruntime::types::{
+    ContentBlockDelta, ConverseStreamOutput, InferenceConfiguration, SystemContentBlock, TokenUsage,
+};
+use futures_util::Stream;
+use serde::Serialize;
+
+use crate::conversation::Conversations;
+
+pub struct Assistant {
+    client: Client,
+    model: ModelConfig,
+    conversations: Conversations,
+}
+
+#[derive(Serialize, Default, Clone, Copy)]
+pub struct Usage {
+    pub input_tokens: i32,
+    pub output_tokens: i32,
+}
+
+pub struct Answer {
+    pub text: String,
+    pub stop_reason: String,
+    pub usage: Usage,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+pub enum Chunk {
+    Delta {
+        delta: String,
+    },
+    Done {
+        done: bool,
+        stop_reason: String,
+        usage: Usage,
+    },
+}
+
+impl Assistant {
+    /// A Bedrock client for `BEDROCK_REGION` when it is set (Bedrock may live in another region
+    /// than the runtime), otherwise for the SDK's default region; credentials and endpoint
+    /// (`AWS_ENDPOINT_URL_BEDROCK_RUNTIME`) come from the SDK's default chain.
+    pub async fn new(config: &Config, model: ModelConfig) -> Assistant {
+        let mut loader = aws_config::from_env();
+        if let Some(region) = &config.bedrock_region {
+            loader = loader.region(Region::new(region.clone()));
+        }
+        let client = Client::new(&loader.load().await);
+        tracing::info!(model_id = %model.model_id, region = ?config.bedrock_region, "bedrock client ready");
+        Assistant {
+            client,
+            model,
+            conversations: Conversations::default(),
+        }
+    }
+
+    fn inference(&self) -> InferenceConfiguration {
+        InferenceConfiguration::builder()
+            .set_max_tokens(self.model.max_tokens)
+            .set_temperature(self.model.temperature)
+            .build()
+    }
+
+    pub async fn answer(
+        &self,
+        session: Option<String>,
+        prompt: String,
+        system: Option<String>,
+    ) -> Result<Answer, HandlerError> {
+        let messages = self
+            .conversations
+            .messages_for(session.as_deref(), &prompt)?;
+        let output = self
+            .client
+            .converse()
+            .model_id(&self.model.model_id)
+            .set_messages(Some(messages))
+            .set_system(system.map(|s| vec![SystemContentBlock::Text(s)]))
+            .inference_config(self.inference())
+            .send()
+            .await
+            .map_err(|err| anyhow::anyhow!("Converse failed: {}", DisplayErrorContext(&err)))?;
+        let text: String = output
+            .output()
+            .and_then(|o| o.as_message().ok())
+            .map(|m| {
+                m.content()
+                    .iter()
+                    .filter_map(|c| c.as_text().ok())
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
+        self.conversations
+            .record(session.as_deref(), &prompt, &text);
+        Ok(Answer {
+            text,
+            stop_reason: output.stop_reason().as_str().to_string(),
+            usage: usage(output.usage()),
+        })
+    }
+
+    /// Starts a ConverseStream; each text delta becomes one chunk as soon as it arrives.
+    pub async fn stream(
+        self: &Arc<Self>,
+        session: Option<String>,
+        prompt: String,
+        system: Option<String>,
+    ) -> Result<impl Stream<Item = Result<Chunk, HandlerError>> + Send + 'static, HandlerError>
+    {
+        let messages = self
+            .conversations
+            .messages_for(session.as_deref(), &prompt)?;
+        let output = self
+            .client
+            .converse_stream()
+            .model_id(&self.model.model_id)
+            .set_messages(Some(messages))
+            .set_system(system.map(|s| vec![SystemContentBlock::Text(s)]))
+            .inference_config(self.inference())
+            .send()
+            .await
+            .map_err(|err| {
+                anyhow::anyhow!("ConverseStream failed: {}", DisplayErrorContext(&err))
+            })?;
+        let state = StreamState {
+            events: output.stream,
+            assistant: self.clone(),
+            session,
+            prompt,
+            text: String::new(),
+            stop_reason: String::new(),
+            finished: false,
+        };
+        Ok(futures_util::stream::unfold(state, |mut s| async move {
+            if s.finished {
+                return None;
+            }
+            loop {
+                let event = match s.events.recv().await {
+                    Ok(Some(event)) => event,
+                    Ok(None) => {
+                        // The stream ended without metadata: still say it is done.
+                        s.finished = true;
+                        let done = s.finish(Usage::default());
+                        return Some((Ok(done), s));
+                    }
+                    Err(err) => {
+                        s.finished = true;
+                        let err = anyhow::anyhow!(
+                            "ConverseStream broke off: {}",
+                            DisplayErrorContext(&err)
+                        );
+                        return Some((Err(err.into()), s));
+                    }
+                };
+                match event {
+                    ConverseStreamOutput::ContentBlockDelta(d) => {
+                        if let Some(ContentBlockDelta::Text(text)) = d.delta {
+                            s.text.push_str(&text);
+                            return Some((Ok(Chunk::Delta { delta: text }), s));
+                        }
+                    }
+                    ConverseStreamOutput::MessageStop(stop) => {
+                        s.stop_reason = stop.stop_reason.as_str().to_string();
+                    }
+                    ConverseStreamOutput::Metadata(meta) => {
+                        s.finished = true;
+                        let done = s.finish(usage(meta.usage()));
+                        return Some((Ok(done), s));
+                    }
+                    _ => {}
+                }
+            }
+        }))
+    }
+}
+
+struct StreamState {
+    events: EventReceiver<ConverseStreamOutput, ConverseStreamOutputError>,
+    assistant: Arc<Assistant>,
+    session: Option<String>,
+    prompt: String,
+    text: String,
+    stop_reason: String,
+    finished: bool,
+}
+
+impl StreamState {
+    /// The last chunk; the exchange joins the session's conversation only once it is whole.
+    fn finish(&self, usage: Usage) -> Chunk {
+        let conversations = &self.assistant.conversations;
+        conversations.record(self.session.as_deref(), &self.prompt, &self.text);
+        Chunk::Done {
+            done: true,
+            stop_reason: self.stop_reason.clone(),
+            usage,
+        }
+    }
+}
+
+fn usage(usage: Option<&TokenUsage>) -> Usage {
+    usage
+        .map(|u| Usage {
+            input_tokens: u.input_tokens(),
+            output_tokens: u.output_tokens(),
+        })
+        .unwrap_or_default()
+}

@@ -1,0 +1,83 @@
+//! `assistant`: answers a prompt with Amazon Bedrock's Converse API on the AgentCore contract.
+//!
+//! Request: `{"prompt": "...", "stream": false, "system": "optional system prompt"}`.
+//! Answer: `{"answer", "stop_reason", "usage": {"input_tokens", "output_tokens"}, "session_id"}`,
+//! or with `"stream": true` server-sent events `{"delta": "..."}` … then
+//! `{"done": true, "stop_reason", "usage"}`.
+//!
+//! The conversation of each session is kept in memory (AgentCore gives each session its own
+//! microVM), so a follow-up in the same session sees the earlier turns.
+
+mod bedrock;
+mod conversation;
+
+use std::sync::Arc;
+
+use agentcore_runtime::{Config, HandlerError, Invocation, ModelConfig, Reply, Runtime};
+use serde::Deserialize;
+
+use crate::bedrock::Assistant;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Request {
+    prompt: String,
+    #[serde(default)]
+    stream: bool,
+    #[serde(default)]
+    system: Option<String>,
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    agentcore_runtime::init_logging();
+    match run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!(error = format!("{err:#}"), "assistant stopped");
+            eprintln!("error: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> anyhow::Result<()> {
+    let config = Config::from_env(env!("CARGO_PKG_NAME"))?;
+    let model = ModelConfig::from_env()?;
+    let assistant = Arc::new(Assistant::new(&config, model).await);
+    Runtime::new(config)
+        .serve(move |request: Request, invocation: Invocation| {
+            let assistant = assistant.clone();
+            async move { handle(&assistant, request, invocation).await }
+        })
+        .await
+}
+
+async fn handle(
+    assistant: &Arc<Assistant>,
+    request: Request,
+    invocation: Invocation,
+) -> Result<Reply, HandlerError> {
+    if request.prompt.trim().is_empty() {
+        return Err(HandlerError::bad_request(
+            "`prompt` is empty: ask the assistant something",
+        ));
+    }
+    let session = invocation.session_id().map(str::to_owned);
+    if request.stream {
+        let chunks = assistant
+            .stream(session, request.prompt, request.system)
+            .await?;
+        Ok(Reply::stream(chunks))
+    } else {
+        let answer = assistant
+            .answer(session.clone(), request.prompt, request.system)
+            .await?;
+        Reply::json(&serde_json::json!({
+            "answer": answer.text,
+            "stop_reason": answer.stop_reason,
+            "usage": answer.usage,
+            "session_id": session,
+        }))
+    }
+}
