@@ -122,7 +122,12 @@ fn print_human(report: &Report, agents: &[Agent]) {
                 format!("{:?}", bp.runtime.network_mode).to_uppercase(),
             ];
             row.extend(Env::ALL.iter().map(|e| {
-                if bp.execution_modes.enabled(*e) { "yes" } else { "-" }.to_string()
+                if bp.execution_modes.enabled(*e) {
+                    "yes"
+                } else {
+                    "-"
+                }
+                .to_string()
             }));
             row
         })
@@ -137,7 +142,11 @@ fn print_human(report: &Report, agents: &[Agent]) {
             format!("needs {}", env.needs.join(", "))
         };
         let rendered = if env.rendered { " (rendered)" } else { "" };
-        println!("{:<11} {}: {needs}{rendered}", env.name.name(), env.file.display());
+        println!(
+            "{:<11} {}: {needs}{rendered}",
+            env.name.name(),
+            env.file.display()
+        );
     }
     if report.ok {
         println!(

@@ -80,7 +80,10 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
                 ]
             })
             .collect();
-        println!("{}", table(&["state", "prerequisite", "for", "detail"], &rows));
+        println!(
+            "{}",
+            table(&["state", "prerequisite", "for", "detail"], &rows)
+        );
         let missing: Vec<&Check> = checks.iter().filter(|c| !c.ok).collect();
         if !missing.is_empty() {
             println!("\nTo fix:");
@@ -150,7 +153,12 @@ pub fn checks() -> Vec<Check> {
         "inspects images from outside in tests",
         &["skopeo"],
     ));
-    out.push(tool("umoci", Need::Tests, "unpacks images in tests", &["umoci"]));
+    out.push(tool(
+        "umoci",
+        Need::Tests,
+        "unpacks images in tests",
+        &["umoci"],
+    ));
     let moto = which("moto_server").is_some();
     out.push(Check {
         name: "moto_server",
@@ -217,7 +225,10 @@ fn terraform() -> Check {
         None => (false, "not found".to_string()),
         Some(v) => match semver::Version::parse(&v) {
             Ok(parsed) if parsed >= semver::Version::new(1, 10, 0) => (true, v),
-            _ => (false, format!("{v} is older than 1.10 (no S3 native state locking)")),
+            _ => (
+                false,
+                format!("{v} is older than 1.10 (no S3 native state locking)"),
+            ),
         },
     };
     Check {
@@ -293,7 +304,9 @@ pub fn fix(
         match &check.install {
             Some(Install::Rustup(target)) => {
                 let t = ctx.out.timed(format!("rustup target add {target}"));
-                duct::cmd!("rustup", "target", "add", target).stdout_to_stderr().run()?;
+                duct::cmd!("rustup", "target", "add", target)
+                    .stdout_to_stderr()
+                    .run()?;
                 t.done();
             }
             Some(Install::Pip(packages)) => {
@@ -318,8 +331,12 @@ pub fn fix(
     if !apt.is_empty() {
         apt.sort();
         apt.dedup();
-        let t = ctx.out.timed(format!("apt-get install -y {}", apt.join(" ")));
-        duct::cmd!("apt-get", "update", "-qq").stdout_to_stderr().run()?;
+        let t = ctx
+            .out
+            .timed(format!("apt-get install -y {}", apt.join(" ")));
+        duct::cmd!("apt-get", "update", "-qq")
+            .stdout_to_stderr()
+            .run()?;
         let mut args = vec!["install", "-y", "-qq", "--no-install-recommends"];
         args.extend(apt.iter());
         duct::cmd("apt-get", &args)

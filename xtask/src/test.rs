@@ -58,12 +58,23 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let root = &ctx.project.root;
     if !args.no_lint {
         let t = ctx.out.timed("cargo fmt --check");
-        duct::cmd!(&cargo, "fmt", "--all", "--check").dir(root).run()?;
-        t.done();
-        let t = ctx.out.timed("cargo clippy --all-targets -- -D warnings");
-        duct::cmd!(&cargo, "clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings")
+        duct::cmd!(&cargo, "fmt", "--all", "--check")
             .dir(root)
             .run()?;
+        t.done();
+        let t = ctx.out.timed("cargo clippy --all-targets -- -D warnings");
+        duct::cmd!(
+            &cargo,
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--locked",
+            "--",
+            "-D",
+            "warnings"
+        )
+        .dir(root)
+        .run()?;
         t.done();
     }
     let t = ctx.out.timed("cargo test --workspace");
@@ -72,7 +83,11 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         test_args.push("--".into());
         test_args.extend(args.cargo_args);
     }
-    let status = duct::cmd(&cargo, &test_args).dir(root).unchecked().run()?.status;
+    let status = duct::cmd(&cargo, &test_args)
+        .dir(root)
+        .unchecked()
+        .run()?
+        .status;
     t.done();
     Ok(if status.success() {
         ExitCode::SUCCESS

@@ -27,12 +27,18 @@ impl Locations {
 
     /// Where the value at `path` starts, else where its key is.
     pub fn value(&self, path: &str) -> Option<Pos> {
-        self.values.get(path).or_else(|| self.keys.get(path)).copied()
+        self.values
+            .get(path)
+            .or_else(|| self.keys.get(path))
+            .copied()
     }
 
     /// Where the key of `path` is, else where its value is.
     pub fn key(&self, path: &str) -> Option<Pos> {
-        self.keys.get(path).or_else(|| self.values.get(path)).copied()
+        self.keys
+            .get(path)
+            .or_else(|| self.values.get(path))
+            .copied()
     }
 }
 
@@ -130,13 +136,29 @@ mod tests {
 
     #[test]
     fn finds_nested_keys_and_values() {
-        let text = "id: a\nruntime:\n  network_mode: VPC\n  environment:\n    X: \"1\"\ntags: [a, b]\n";
+        let text =
+            "id: a\nruntime:\n  network_mode: VPC\n  environment:\n    X: \"1\"\ntags: [a, b]\n";
         let loc = Locations::of(text);
         assert_eq!(loc.key("id"), Some(Pos { line: 1, column: 1 }));
         assert_eq!(loc.value("id"), Some(Pos { line: 1, column: 5 }));
-        assert_eq!(loc.value("runtime.network_mode"), Some(Pos { line: 3, column: 17 }));
-        assert_eq!(loc.key("runtime.environment.X"), Some(Pos { line: 5, column: 5 }));
-        assert_eq!(loc.value("tags.1"), Some(Pos { line: 6, column: 11 }));
+        assert_eq!(
+            loc.value("runtime.network_mode"),
+            Some(Pos {
+                line: 3,
+                column: 17
+            })
+        );
+        assert_eq!(
+            loc.key("runtime.environment.X"),
+            Some(Pos { line: 5, column: 5 })
+        );
+        assert_eq!(
+            loc.value("tags.1"),
+            Some(Pos {
+                line: 6,
+                column: 11
+            })
+        );
         assert_eq!(loc.value("nope"), None);
     }
 }

@@ -236,15 +236,23 @@ pub fn select(agents: &[Agent], ids: &[String]) -> anyhow::Result<Vec<Agent>> {
     let known: Vec<&str> = agents.iter().map(Agent::id).collect();
     ids.iter()
         .map(|id| {
-            agents.iter().find(|a| a.id() == id).cloned().ok_or_else(|| {
-                let hint = crate::diag::did_you_mean(id, &known)
-                    .map(|c| format!(" (did you mean `{c}`?)"))
-                    .unwrap_or_default();
-                anyhow::anyhow!(
-                    "no agent `{id}`{hint}; the agents are: {}",
-                    if known.is_empty() { "(none)".to_string() } else { known.join(", ") }
-                )
-            })
+            agents
+                .iter()
+                .find(|a| a.id() == id)
+                .cloned()
+                .ok_or_else(|| {
+                    let hint = crate::diag::did_you_mean(id, &known)
+                        .map(|c| format!(" (did you mean `{c}`?)"))
+                        .unwrap_or_default();
+                    anyhow::anyhow!(
+                        "no agent `{id}`{hint}; the agents are: {}",
+                        if known.is_empty() {
+                            "(none)".to_string()
+                        } else {
+                            known.join(", ")
+                        }
+                    )
+                })
         })
         .collect()
 }

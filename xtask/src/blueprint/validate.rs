@@ -32,15 +32,21 @@ pub fn load_all(project: &Project) -> (Vec<Agent>, Vec<Diagnostic>) {
         Ok(entries) => entries.filter_map(Result::ok).map(|e| e.path()).collect(),
         Err(err) => {
             diags.push(
-                Diagnostic::new(project.rel(&dir), format!("cannot read the agents folder: {err}"))
-                    .help("create `agents/` with one folder per agent"),
+                Diagnostic::new(
+                    project.rel(&dir),
+                    format!("cannot read the agents folder: {err}"),
+                )
+                .help("create `agents/` with one folder per agent"),
             );
             return (agents, diags);
         }
     };
     folders.sort();
     let mut seen: BTreeMap<String, (std::path::PathBuf, Option<Pos>)> = BTreeMap::new();
-    for folder in folders.into_iter().filter(|p| p.join(BLUEPRINT_FILE).is_file()) {
+    for folder in folders
+        .into_iter()
+        .filter(|p| p.join(BLUEPRINT_FILE).is_file())
+    {
         let path = folder.join(BLUEPRINT_FILE);
         let rel = project.rel(&path).to_path_buf();
         let text = match std::fs::read_to_string(&path) {
@@ -92,7 +98,11 @@ fn check_rules(
     diags: &mut Vec<Diagnostic>,
 ) {
     let mut err = |path: &str, message: String, help: String| {
-        diags.push(Diagnostic::new(file, message).at(loc.value(path)).help(help));
+        diags.push(
+            Diagnostic::new(file, message)
+                .at(loc.value(path))
+                .help(help),
+        );
     };
 
     if let Err(why) = check_id(&bp.id) {
@@ -104,21 +114,38 @@ fn check_rules(
                 .into(),
         );
     }
-    let folder_name = folder.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    let folder_name = folder
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
     if bp.id != folder_name {
         err(
             "id",
-            format!("id `{}` does not match its folder `agents/{folder_name}`", bp.id),
-            format!("rename the folder to `agents/{}` or set `id: {folder_name}`", bp.id),
+            format!(
+                "id `{}` does not match its folder `agents/{folder_name}`",
+                bp.id
+            ),
+            format!(
+                "rename the folder to `agents/{}` or set `id: {folder_name}`",
+                bp.id
+            ),
         );
     }
     check_crate(file, folder, &bp.id, loc.value("id"), diags);
     let mut err = |path: &str, message: String, help: String| {
-        diags.push(Diagnostic::new(file, message).at(loc.value(path)).help(help));
+        diags.push(
+            Diagnostic::new(file, message)
+                .at(loc.value(path))
+                .help(help),
+        );
     };
 
     if bp.name.trim().is_empty() {
-        err("name", "`name` is empty".into(), "give the agent a human-readable name".into());
+        err(
+            "name",
+            "`name` is empty".into(),
+            "give the agent a human-readable name".into(),
+        );
     }
     if semver::Version::parse(&bp.version).is_err() {
         err(
@@ -157,7 +184,10 @@ fn check_rules(
         err(
             "runtime.port",
             format!("port {} does not match protocol {:?}", rt.port, rt.protocol),
-            format!("AgentCore calls {:?} agents on port {port}; set `port: {port}`", rt.protocol),
+            format!(
+                "AgentCore calls {:?} agents on port {port}; set `port: {port}`",
+                rt.protocol
+            ),
         );
     }
     for (field, value) in [
@@ -189,9 +219,12 @@ fn check_rules(
             );
         } else if !is_env_name(name) {
             diags.push(
-                Diagnostic::new(file, format!("`{name}` is not a valid environment variable name"))
-                    .at(loc.key(&path))
-                    .help("use letters, digits and `_`, not starting with a digit"),
+                Diagnostic::new(
+                    file,
+                    format!("`{name}` is not a valid environment variable name"),
+                )
+                .at(loc.key(&path))
+                .help("use letters, digits and `_`, not starting with a digit"),
             );
         }
     }
@@ -199,9 +232,12 @@ fn check_rules(
     for (i, s) in bp.memory.strategies.iter().enumerate() {
         if !names.insert(&s.name) {
             diags.push(
-                Diagnostic::new(file, format!("memory strategy `{}` is defined twice", s.name))
-                    .at(loc.value(&format!("memory.strategies.{i}.name")))
-                    .help("give each strategy its own name"),
+                Diagnostic::new(
+                    file,
+                    format!("memory strategy `{}` is defined twice", s.name),
+                )
+                .at(loc.value(&format!("memory.strategies.{i}.name")))
+                .help("give each strategy its own name"),
             );
         }
     }
@@ -216,7 +252,10 @@ fn check_id(id: &str) -> Result<(), &'static str> {
     if !id.starts_with(|c: char| c.is_ascii_lowercase()) {
         return Err("it must start with a lower-case letter");
     }
-    if !id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+    if !id
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    {
         return Err("it may hold only lower-case letters, digits and `-`");
     }
     if id.ends_with('-') || id.contains("--") {
@@ -239,12 +278,15 @@ fn check_crate(file: &Path, folder: &Path, id: &str, at: Option<Pos>, diags: &mu
         Ok(text) => text,
         Err(_) => {
             diags.push(
-                Diagnostic::new(file, format!("agent `{id}` has no Cargo.toml beside its blueprint"))
-                    .at(at)
-                    .help(format!(
-                        "make the folder a crate: `cargo init --name {id} {}`",
-                        folder.display()
-                    )),
+                Diagnostic::new(
+                    file,
+                    format!("agent `{id}` has no Cargo.toml beside its blueprint"),
+                )
+                .at(at)
+                .help(format!(
+                    "make the folder a crate: `cargo init --name {id} {}`",
+                    folder.display()
+                )),
             );
             return;
         }
@@ -253,7 +295,10 @@ fn check_crate(file: &Path, folder: &Path, id: &str, at: Option<Pos>, diags: &mu
         Ok(t) => t,
         Err(e) => {
             let manifest_rel = file.with_file_name("Cargo.toml");
-            diags.push(Diagnostic::new(manifest_rel, format!("invalid Cargo.toml: {}", e.message())));
+            diags.push(Diagnostic::new(
+                manifest_rel,
+                format!("invalid Cargo.toml: {}", e.message()),
+            ));
             return;
         }
     };
@@ -265,14 +310,23 @@ fn check_crate(file: &Path, folder: &Path, id: &str, at: Option<Pos>, diags: &mu
     let bins: Vec<&str> = parsed
         .get("bin")
         .and_then(|b| b.as_array())
-        .map(|bins| bins.iter().filter_map(|b| b.get("name")?.as_str()).collect())
+        .map(|bins| {
+            bins.iter()
+                .filter_map(|b| b.get("name")?.as_str())
+                .collect()
+        })
         .unwrap_or_default();
     let default_bin = folder.join("src/main.rs").is_file() && package == id;
     if package != id {
         diags.push(
-            Diagnostic::new(file, format!("the crate beside this blueprint is `{package}`, not `{id}`"))
-                .at(at)
-                .help(format!("set `name = \"{id}\"` under [package] in its Cargo.toml")),
+            Diagnostic::new(
+                file,
+                format!("the crate beside this blueprint is `{package}`, not `{id}`"),
+            )
+            .at(at)
+            .help(format!(
+                "set `name = \"{id}\"` under [package] in its Cargo.toml"
+            )),
         );
     } else if !default_bin && !bins.contains(&id) {
         diags.push(
@@ -305,7 +359,11 @@ pub fn serde_diagnostic(file: &Path, err: &serde_yaml::Error) -> Diagnostic {
 
 fn help_for(message: &str) -> Option<String> {
     let backticked = |s: &str| -> Vec<String> {
-        s.split('`').skip(1).step_by(2).map(str::to_string).collect()
+        s.split('`')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_string)
+            .collect()
     };
     if let Some(rest) = message.split("unknown field `").nth(1) {
         let (word, expected) = rest.split_once('`')?;
@@ -353,7 +411,16 @@ mod tests {
         for good in ["assistant", "web-researcher", "a1"] {
             assert!(check_id(good).is_ok(), "{good}");
         }
-        for bad in ["A", "Assistant", "1agent", "agent_x", "agent-", "a--b", "x", &"a".repeat(33)] {
+        for bad in [
+            "A",
+            "Assistant",
+            "1agent",
+            "agent_x",
+            "agent-",
+            "a--b",
+            "x",
+            &"a".repeat(33),
+        ] {
             assert!(check_id(bad).is_err(), "{bad}");
         }
     }

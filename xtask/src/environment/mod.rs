@@ -56,19 +56,16 @@ impl FromStr for Env {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Env, String> {
-        Env::ALL
-            .into_iter()
-            .find(|e| e.name() == s)
-            .ok_or_else(|| {
-                let mut msg = format!(
-                    "unknown environment `{s}`; the environments are: {}",
-                    Env::names().join(", ")
-                );
-                if let Some(close) = crate::diag::did_you_mean(s, &Env::names()) {
-                    msg.push_str(&format!(" (did you mean `{close}`?)"));
-                }
-                msg
-            })
+        Env::ALL.into_iter().find(|e| e.name() == s).ok_or_else(|| {
+            let mut msg = format!(
+                "unknown environment `{s}`; the environments are: {}",
+                Env::names().join(", ")
+            );
+            if let Some(close) = crate::diag::did_you_mean(s, &Env::names()) {
+                msg.push_str(&format!(" (did you mean `{close}`?)"));
+            }
+            msg
+        })
     }
 }
 
@@ -164,7 +161,9 @@ fn comment_ranges(text: &str) -> Vec<std::ops::Range<usize>> {
                 i = end;
             }
             b'/' if bytes.get(i + 1) == Some(&b'*') => {
-                let end = text[i + 2..].find("*/").map_or(bytes.len(), |j| i + 2 + j + 2);
+                let end = text[i + 2..]
+                    .find("*/")
+                    .map_or(bytes.len(), |j| i + 2 + j + 2);
                 ranges.push(i..end);
                 i = end;
             }
@@ -209,7 +208,7 @@ pub fn render(
     }
     let all: Vec<&str> = missing_names.iter().map(String::as_str).collect();
     let exports: Vec<String> = all.iter().map(|n| format!("{n}=...")).collect();
-    Err(missing
+    let mut diags: Vec<Diagnostic> = missing
         .into_iter()
         .map(|p| {
             Diagnostic::new(
@@ -217,13 +216,15 @@ pub fn render(
                 format!("environment variable `{}` is not set", p.name),
             )
             .at(Some(p.pos))
-            .help(format!(
-                "set every missing variable ({}), e.g. `export {}`",
-                all.join(", "),
-                exports.join(" ")
-            ))
         })
-        .collect())
+        .collect();
+    // One fix for all of them, on the first: the same advice on every line would be noise.
+    diags[0].help = Some(format!(
+        "set every missing variable ({}), e.g. `export {}`",
+        all.join(", "),
+        exports.join(" ")
+    ));
+    Err(diags)
 }
 
 /// A value substituted inside a quoted HCL string must not be able to end the string or start
@@ -280,7 +281,14 @@ mod tests {
         assert_eq!(errs.len(), 2);
         assert_eq!((errs[0].line, errs[0].column), (Some(2), Some(7)));
         assert_eq!((errs[1].line, errs[1].column), (Some(3), Some(4)));
-        assert!(errs[0].help.as_deref().unwrap().contains("SUBNET_A, SUBNET_B"));
+        assert!(
+            errs[0]
+                .help
+                .as_deref()
+                .unwrap()
+                .contains("SUBNET_A, SUBNET_B")
+        );
+        assert!(errs[1].help.is_none());
     }
 
     #[test]
@@ -288,7 +296,13 @@ mod tests {
         let text = "# fill ${VPC_ID}-style values\n/* ${X} */ a = \"#${VPC_ID}\" // ${Y}\n";
         let found = placeholders(Path::new("f"), text).unwrap();
         assert_eq!(found.len(), 1);
-        assert_eq!(found[0].pos, Pos { line: 2, column: 18 });
+        assert_eq!(
+            found[0].pos,
+            Pos {
+                line: 2,
+                column: 18
+            }
+        );
     }
 
     #[test]

@@ -82,7 +82,13 @@ impl Tfvars {
     }
 }
 
-fn check_keys(env: Env, file: &Path, text: &str, keys: &[(String, Pos)], diags: &mut Vec<Diagnostic>) {
+fn check_keys(
+    env: Env,
+    file: &Path,
+    text: &str,
+    keys: &[(String, Pos)],
+    diags: &mut Vec<Diagnostic>,
+) {
     for (i, (key, pos)) in keys.iter().enumerate() {
         if keys[..i].iter().any(|(k, _)| k == key) {
             diags.push(
@@ -95,8 +101,9 @@ fn check_keys(env: Env, file: &Path, text: &str, keys: &[(String, Pos)], diags: 
     for required in REQUIRED_KEYS {
         if !keys.iter().any(|(k, _)| k == required) {
             diags.push(
-                Diagnostic::new(file, format!("`{required}` is not set"))
-                    .help(format!("add a line `{required} = ...` (see infra/envs/dev.tfvars)")),
+                Diagnostic::new(file, format!("`{required}` is not set")).help(format!(
+                    "add a line `{required} = ...` (see infra/envs/dev.tfvars)"
+                )),
             );
         }
     }
@@ -113,9 +120,14 @@ fn check_keys(env: Env, file: &Path, text: &str, keys: &[(String, Pos)], diags: 
     match string_value("environment") {
         Some(Some(name)) if name == env.name() => {}
         Some(_) => diags.push(
-            Diagnostic::new(file, format!("`environment` must be \"{env}\" in this file"))
-                .at(pos("environment"))
-                .help(format!("write `environment = \"{env}\"`: the file's name is the environment")),
+            Diagnostic::new(
+                file,
+                format!("`environment` must be \"{env}\" in this file"),
+            )
+            .at(pos("environment"))
+            .help(format!(
+                "write `environment = \"{env}\"`: the file's name is the environment"
+            )),
         ),
         None => {}
     }
@@ -123,9 +135,12 @@ fn check_keys(env: Env, file: &Path, text: &str, keys: &[(String, Pos)], diags: 
         && !path.starts_with('/')
     {
         diags.push(
-            Diagnostic::new(file, format!("ssm_root_path `{path}` is not an absolute SSM path"))
-                .at(pos("ssm_root_path"))
-                .help(format!("start it with `/`, e.g. \"/platform/{env}\"")),
+            Diagnostic::new(
+                file,
+                format!("ssm_root_path `{path}` is not an absolute SSM path"),
+            )
+            .at(pos("ssm_root_path"))
+            .help(format!("start it with `/`, e.g. \"/platform/{env}\"")),
         );
     }
 }
@@ -175,7 +190,9 @@ pub fn top_level_keys(text: &str) -> Vec<(String, Pos)> {
                 continue;
             }
             b'/' if bytes.get(i + 1) == Some(&b'*') => {
-                i = text[i + 2..].find("*/").map_or(bytes.len(), |j| i + 2 + j + 2);
+                i = text[i + 2..]
+                    .find("*/")
+                    .map_or(bytes.len(), |j| i + 2 + j + 2);
                 continue;
             }
             b'"' => {
@@ -195,7 +212,9 @@ pub fn top_level_keys(text: &str) -> Vec<(String, Pos)> {
             }
             c if depth == 0 && line_start && (c.is_ascii_alphabetic() || c == b'_') => {
                 let start = i;
-                while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || matches!(bytes[i], b'_' | b'-')) {
+                while i < bytes.len()
+                    && (bytes[i].is_ascii_alphanumeric() || matches!(bytes[i], b'_' | b'-'))
+                {
                     i += 1;
                 }
                 let rest = text[i..].trim_start_matches([' ', '\t']);
@@ -223,12 +242,20 @@ mod tests {
 
     #[test]
     fn finds_top_level_keys_only() {
-        let text = "# a = 1\na = 1\nlist = [\n  \"x = 2\",\n]\nmap = {\n  inner = 3\n}\n  b=\"=\"\n";
-        let keys: Vec<(String, usize)> =
-            top_level_keys(text).into_iter().map(|(k, p)| (k, p.line)).collect();
+        let text =
+            "# a = 1\na = 1\nlist = [\n  \"x = 2\",\n]\nmap = {\n  inner = 3\n}\n  b=\"=\"\n";
+        let keys: Vec<(String, usize)> = top_level_keys(text)
+            .into_iter()
+            .map(|(k, p)| (k, p.line))
+            .collect();
         assert_eq!(
             keys,
-            vec![("a".into(), 2), ("list".into(), 3), ("map".into(), 6), ("b".into(), 9)]
+            vec![
+                ("a".into(), 2),
+                ("list".into(), 3),
+                ("map".into(), 6),
+                ("b".into(), 9)
+            ]
         );
     }
 }

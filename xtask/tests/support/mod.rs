@@ -56,7 +56,10 @@ impl Server {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        panic!("{} did not listen on port {} within 60 s", self.name, self.port);
+        panic!(
+            "{} did not listen on port {} within 60 s",
+            self.name, self.port
+        );
     }
 
     pub fn url(&self) -> String {

@@ -60,7 +60,11 @@ impl Registry {
         let port = server.port;
         server.stop();
         let old = dir.path().join("registry.log");
-        let _ = std::fs::rename(&old, dir.path().join(format!("registry.{}.log", std::process::id())));
+        let _ = std::fs::rename(
+            &old,
+            dir.path()
+                .join(format!("registry.{}.log", std::process::id())),
+        );
         Registry::start_at(dir, port)
     }
 

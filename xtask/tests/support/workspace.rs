@@ -23,7 +23,13 @@ impl Scratch {
         let root = repo_root();
         let dir = tempfile::tempdir().expect("tempdir");
         let listed = Command::new("git")
-            .args(["ls-files", "-z", "--cached", "--others", "--exclude-standard"])
+            .args([
+                "ls-files",
+                "-z",
+                "--cached",
+                "--others",
+                "--exclude-standard",
+            ])
             .current_dir(&root)
             .output()
             .expect("git ls-files");
