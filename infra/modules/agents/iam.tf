@@ -1,0 +1,118 @@
+data "aws_iam_policy_document" "runtime_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["bedrock-agentcore.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values   = ["arn:${local.partition}:bedrock-agentcore:${local.region}:${local.account_id}:*"]
+    }
+  }
+}
+
+resource "aws_iam_role" "runtime" {
+  for_each           = var.agents
+  name               = "${local.prefix}-${each.key}-runtime"
+  assume_role_policy = data.aws_iam_policy_document.runtime_assume.json
+  tags               = merge(local.tags, { Agent = each.key })
+
+  lifecycle {
+    precondition {
+      condition     = contains(keys(var.ecr_repository_arns), each.key)
+      error_message = "No ECR repository for agent ${each.key}: apply the platform stack (it creates one per enabled agent) first."
+    }
+  }
+}
+
+# Least privilege: its own image, its model in the Bedrock region, the shared memory and
+# gateway, its own log group, and the environment's parameters.
+data "aws_iam_policy_document" "runtime" {
+  for_each = var.agents
+
+  statement {
+    sid       = "PullOwnImage"
+    actions   = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
+    resources = [lookup(var.ecr_repository_arns, each.key, "")]
+  }
+  statement {
+    sid       = "EcrLogin"
+    actions   = ["ecr:GetAuthorizationToken"]
+    resources = ["*"]
+  }
+  statement {
+    sid = "InvokeOwnModel"
+    actions = [
+      "bedrock:InvokeModel",
+      "bedrock:InvokeModelWithResponseStream",
+    ]
+    resources = local.model_arns[each.key]
+  }
+  statement {
+    sid = "Memory"
+    actions = [
+      "bedrock-agentcore:CreateEvent",
+      "bedrock-agentcore:GetEvent",
+      "bedrock-agentcore:ListEvents",
+      "bedrock-agentcore:ListSessions",
+      "bedrock-agentcore:RetrieveMemoryRecords",
+      "bedrock-agentcore:ListMemoryRecords",
+      "bedrock-agentcore:GetMemoryRecord",
+    ]
+    resources = [var.memory_arn]
+  }
+  statement {
+    sid       = "Gateway"
+    actions   = ["bedrock-agentcore:InvokeGateway"]
+    resources = [var.gateway_arn]
+  }
+  statement {
+    sid       = "WorkloadIdentity"
+    actions   = ["bedrock-agentcore:GetWorkloadAccessToken", "bedrock-agentcore:GetWorkloadAccessTokenForJWT", "bedrock-agentcore:GetWorkloadAccessTokenForUserId"]
+    resources = ["arn:${local.partition}:bedrock-agentcore:${local.region}:${local.account_id}:workload-identity-directory/default/workload-identity/${local.runtime_names[each.key]}-*"]
+  }
+  statement {
+    sid       = "OwnLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"]
+    resources = ["${aws_cloudwatch_log_group.runtime[each.key].arn}:*"]
+  }
+  statement {
+    sid       = "Metrics"
+    actions   = ["cloudwatch:PutMetricData"]
+    resources = ["*"]
+    condition {
+      test     = "StringEquals"
+      variable = "cloudwatch:namespace"
+      values   = ["bedrock-agentcore"]
+    }
+  }
+  statement {
+    sid       = "Traces"
+    actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+    resources = ["*"]
+  }
+  statement {
+    sid       = "Parameters"
+    actions   = ["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath"]
+    resources = ["arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter${var.ssm_root_path}/*"]
+  }
+  statement {
+    sid       = "Decrypt"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = [var.kms_key_arn]
+  }
+}
+
+resource "aws_iam_role_policy" "runtime" {
+  for_each = var.agents
+  name     = "runtime"
+  role     = aws_iam_role.runtime[each.key].id
+  policy   = data.aws_iam_policy_document.runtime[each.key].json
+}

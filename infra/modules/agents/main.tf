@@ -1,0 +1,158 @@
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+
+data "aws_region" "bedrock" {
+  provider = aws.bedrock
+}
+
+locals {
+  prefix         = "${var.project_name}-${var.environment}"
+  account_id     = data.aws_caller_identity.current.account_id
+  partition      = data.aws_partition.current.partition
+  region         = data.aws_region.current.region
+  bedrock_region = data.aws_region.bedrock.region
+  tags           = merge(var.tags, { Project = var.project_name, Environment = var.environment })
+
+  # Runtime names allow letters, digits and `_` (48 at most; `cargo xtask check` verifies).
+  runtime_names = { for id, _ in var.agents : id => "${var.project_name}_${var.environment}_${replace(id, "-", "_")}" }
+
+  # Cross-region inference profiles (us.…, eu.…, global.…) route to the model in several regions.
+  model_arns = {
+    for id, agent in var.agents : id => (
+      can(regex("^(us|eu|apac|jp|au|ca|us-gov|global)\\.", agent.model_id))
+      ? [
+        "arn:${local.partition}:bedrock:${local.bedrock_region}:${local.account_id}:inference-profile/${agent.model_id}",
+        "arn:${local.partition}:bedrock:*::foundation-model/${join(".", slice(split(".", agent.model_id), 1, length(split(".", agent.model_id))))}",
+      ]
+      : ["arn:${local.partition}:bedrock:${local.bedrock_region}::foundation-model/${agent.model_id}"]
+    )
+  }
+
+  # What every runtime is told about its platform; a blueprint may add variables, not replace these.
+  platform_environment = {
+    for id, _ in var.agents : id => {
+      AGENT_ID              = id
+      BEDROCK_REGION        = local.bedrock_region
+      AGENTCORE_MEMORY_ID   = var.memory_id
+      AGENTCORE_GATEWAY_URL = var.gateway_url
+      SSM_ROOT_PATH         = var.ssm_root_path
+    }
+  }
+}
+
+resource "aws_bedrockagentcore_agent_runtime" "agent" {
+  for_each           = var.agents
+  agent_runtime_name = local.runtime_names[each.key]
+  description        = "${each.value.name} ${each.value.version}: ${each.value.description}"
+  role_arn           = aws_iam_role.runtime[each.key].arn
+
+  agent_runtime_artifact {
+    container_configuration {
+      container_uri = lookup(var.agent_images, each.key, "")
+    }
+  }
+
+  network_configuration {
+    network_mode = each.value.network_mode
+    dynamic "network_mode_config" {
+      for_each = each.value.network_mode == "VPC" ? [1] : []
+      content {
+        subnets         = var.private_subnet_ids
+        security_groups = [var.agent_security_group_id]
+      }
+    }
+  }
+
+  protocol_configuration {
+    server_protocol = each.value.protocol
+  }
+
+  lifecycle_configuration {
+    idle_runtime_session_timeout = each.value.idle_timeout_minutes * 60
+    max_lifetime                 = each.value.max_lifetime_minutes * 60
+  }
+
+  environment_variables = merge(each.value.environment, local.platform_environment[each.key])
+  tags                  = merge(local.tags, each.value.tags, { Agent = each.key })
+
+  lifecycle {
+    precondition {
+      condition     = contains(keys(var.agent_images), each.key)
+      error_message = "No image for agent ${each.key}: agent_images must hold every enabled agent (run the images phase first)."
+    }
+    precondition {
+      condition     = each.value.network_mode != "VPC" || length(var.private_subnet_ids) > 0
+      error_message = "Agent ${each.key} runs in VPC mode but private_subnet_ids is empty in this environment."
+    }
+  }
+}
+
+# The endpoint callers use; it follows the runtime's newest version on every apply.
+resource "aws_bedrockagentcore_agent_runtime_endpoint" "live" {
+  for_each              = var.agents
+  name                  = "live"
+  agent_runtime_id      = aws_bedrockagentcore_agent_runtime.agent[each.key].agent_runtime_id
+  agent_runtime_version = aws_bedrockagentcore_agent_runtime.agent[each.key].agent_runtime_version
+  description           = "${each.key} in ${var.environment}"
+  tags                  = local.tags
+}
+
+# AgentCore ships a runtime's stdout to this group; creating it here sets retention and
+# encryption, and spares the runtime role logs:CreateLogGroup.
+resource "aws_cloudwatch_log_group" "runtime" {
+  for_each          = var.agents
+  name              = "/aws/bedrock-agentcore/runtimes/${aws_bedrockagentcore_agent_runtime.agent[each.key].agent_runtime_id}-DEFAULT"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = var.kms_key_arn
+  tags              = merge(local.tags, { Agent = each.key })
+}
+
+locals {
+  memory_strategies = merge([
+    for id, agent in var.agents : {
+      for s in agent.memory_strategies : "${id}/${s.name}" => merge(s, { agent = id })
+    }
+  ]...)
+}
+
+resource "aws_bedrockagentcore_memory_strategy" "agent" {
+  for_each    = local.memory_strategies
+  name        = "${replace(each.value.agent, "-", "_")}_${each.value.name}"
+  memory_id   = var.memory_id
+  type        = each.value.type
+  description = each.value.description != "" ? each.value.description : "${each.value.type} for ${each.value.agent}"
+  # An agent's records stay under its own prefix of the shared memory.
+  namespaces = length(each.value.namespaces) > 0 ? each.value.namespaces : ["/agents/${each.value.agent}/{actorId}"]
+}
+
+# Agents serving MCP become tools of the gateway, reached with the gateway's role (SigV4).
+resource "aws_bedrockagentcore_gateway_target" "agent" {
+  for_each           = { for id, agent in var.agents : id => agent if agent.protocol == "MCP" }
+  name               = each.key
+  gateway_identifier = var.gateway_id
+  description        = each.value.description
+
+  credential_provider_configuration {
+    gateway_iam_role {
+      service = "bedrock-agentcore"
+      region  = local.region
+    }
+  }
+
+  target_configuration {
+    mcp {
+      mcp_server {
+        endpoint = "https://bedrock-agentcore.${local.region}.amazonaws.com/runtimes/${urlencode(aws_bedrockagentcore_agent_runtime.agent[each.key].agent_runtime_arn)}/invocations?qualifier=${aws_bedrockagentcore_agent_runtime_endpoint.live[each.key].name}"
+      }
+    }
+  }
+}
+
+resource "aws_ssm_parameter" "runtime_arn" {
+  for_each = var.agents
+  name     = "${var.ssm_root_path}/agents/${each.key}/runtime_arn"
+  type     = "String"
+  value    = aws_bedrockagentcore_agent_runtime.agent[each.key].agent_runtime_arn
+  tags     = local.tags
+}

@@ -1,0 +1,11 @@
+terraform {
+  required_version = ">= 1.10"
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = ">= 6.21"
+      # bedrock: the region the agents call Bedrock in; us_east_1: CloudFront-scoped WAF.
+      configuration_aliases = [aws.bedrock, aws.us_east_1]
+    }
+  }
+}

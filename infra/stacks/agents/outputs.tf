@@ -1,0 +1,17 @@
+output "agent_runtime_arns" {
+  description = "Agent id => runtime ARN; feeds the workflows stack's variable of the same name."
+  value       = module.agents.runtime_arns
+}
+
+output "runtime_arns" {
+  description = "The same map under the module's (and the seed's) name."
+  value       = module.agents.runtime_arns
+}
+
+output "runtime_versions" {
+  value = module.agents.runtime_versions
+}
+
+output "codebuild_projects" {
+  value = module.agents.codebuild_projects
+}

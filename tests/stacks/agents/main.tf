@@ -1,0 +1,164 @@
+# Test stand-in of infra/stacks/agents (see ../platform/main.tf for the rules). Each runtime
+# is stood in for by its SSM parameters: the image it pins (whose parameter version plays the
+# runtime version) and its ARN; IAM roles, log groups and CodeBuild projects are real.
+terraform {
+  required_version = ">= 1.10"
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = "~> 5.100"
+    }
+  }
+  backend "s3" {}
+}
+
+provider "aws" {
+  region      = var.aws_region
+  max_retries = 2
+  default_tags {
+    tags = { ManagedBy = "terraform", Stack = "agents" }
+  }
+}
+
+data "aws_caller_identity" "current" {}
+
+locals {
+  prefix        = "${var.project_name}-${var.environment}"
+  account_id    = data.aws_caller_identity.current.account_id
+  tags          = { Project = var.project_name, Environment = var.environment }
+  runtime_names = { for id, _ in local.enabled_agents : id => "${var.project_name}_${var.environment}_${replace(id, "-", "_")}" }
+  runtime_arns = {
+    for id, name in local.runtime_names :
+    id => "arn:aws:bedrock-agentcore:${var.aws_region}:${local.account_id}:runtime/${name}-${substr(sha1(name), 0, 10)}"
+  }
+}
+
+# The same check as the real module's variable: digests only, never a tag.
+check "images_pinned_by_digest" {
+  assert {
+    condition     = alltrue([for uri in values(var.agent_images) : can(regex("@sha256:[0-9a-f]{64}$", uri))])
+    error_message = "Every agent image must be pinned by digest."
+  }
+}
+
+resource "aws_ssm_parameter" "image" {
+  for_each       = local.enabled_agents
+  name           = "${var.ssm_root_path}/agents/${each.key}/image"
+  type           = "String"
+  insecure_value = lookup(var.agent_images, each.key, "")
+  tags           = local.tags
+
+  lifecycle {
+    precondition {
+      condition     = can(regex("@sha256:[0-9a-f]{64}$", lookup(var.agent_images, each.key, "")))
+      error_message = "No image pinned by digest for agent ${each.key}: agent_images must hold every enabled agent as <repository_url>@sha256:<digest>."
+    }
+    precondition {
+      condition     = each.value.network_mode != "VPC" || length(var.private_subnet_ids) > 0
+      error_message = "Agent ${each.key} runs in VPC mode but private_subnet_ids is empty in this environment."
+    }
+  }
+}
+
+resource "aws_ssm_parameter" "runtime_arn" {
+  for_each       = local.enabled_agents
+  name           = "${var.ssm_root_path}/agents/${each.key}/runtime_arn"
+  type           = "String"
+  insecure_value = local.runtime_arns[each.key]
+  tags           = local.tags
+}
+
+data "aws_iam_policy_document" "runtime_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["bedrock-agentcore.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "runtime" {
+  for_each           = local.enabled_agents
+  name               = "${local.prefix}-${each.key}-runtime"
+  assume_role_policy = data.aws_iam_policy_document.runtime_assume.json
+  tags               = local.tags
+
+  lifecycle {
+    precondition {
+      condition     = contains(keys(var.ecr_repository_arns), each.key)
+      error_message = "No ECR repository for agent ${each.key}: apply the platform stack (it creates one per enabled agent) first."
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "runtime" {
+  for_each = local.enabled_agents
+  name     = "runtime"
+  role     = aws_iam_role.runtime[each.key].id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      { Effect = "Allow", Action = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"], Resource = [lookup(var.ecr_repository_arns, each.key, "")] },
+      { Effect = "Allow", Action = ["bedrock-agentcore:CreateEvent", "bedrock-agentcore:ListEvents"], Resource = [var.memory_arn] },
+      { Effect = "Allow", Action = ["kms:Decrypt"], Resource = [var.kms_key_arn] },
+    ]
+  })
+}
+
+resource "aws_cloudwatch_log_group" "runtime" {
+  for_each          = local.enabled_agents
+  name              = "/aws/bedrock-agentcore/runtimes/${local.runtime_names[each.key]}-DEFAULT"
+  retention_in_days = var.log_retention_days
+  tags              = local.tags
+}
+
+data "aws_iam_policy_document" "codebuild_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["codebuild.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "codebuild" {
+  for_each           = local.enabled_agents
+  name               = "${local.prefix}-${each.key}-build"
+  assume_role_policy = data.aws_iam_policy_document.codebuild_assume.json
+  tags               = local.tags
+}
+
+resource "aws_codebuild_project" "agent" {
+  for_each     = local.enabled_agents
+  name         = "${local.prefix}-${each.key}"
+  service_role = aws_iam_role.codebuild[each.key].arn
+
+  source {
+    type      = "S3"
+    location  = "${var.codebuild_source_bucket}/source/${var.project_name}-${var.environment}.zip"
+    buildspec = file("${path.root}/../../../infra/buildspec.yml")
+  }
+  artifacts {
+    type = "NO_ARTIFACTS"
+  }
+  environment {
+    type         = "ARM_CONTAINER"
+    compute_type = "BUILD_GENERAL1_LARGE"
+    image        = "aws/codebuild/amazonlinux-aarch64-standard:3.0"
+    environment_variable {
+      name  = "AGENT_ID"
+      value = each.key
+    }
+    environment_variable {
+      name  = "DEPLOY_ENV"
+      value = var.environment
+    }
+    environment_variable {
+      name  = "SSM_ROOT_PATH"
+      value = var.ssm_root_path
+    }
+  }
+  tags = local.tags
+}

@@ -1,0 +1,17 @@
+output "agent_runtime_arns" {
+  description = "Agent id => runtime ARN; feeds the workflows stack's variable of the same name."
+  value       = { for id, p in aws_ssm_parameter.runtime_arn : id => p.insecure_value }
+}
+
+output "runtime_arns" {
+  description = "The same map under the module's (and the seed's) name."
+  value       = { for id, p in aws_ssm_parameter.runtime_arn : id => p.insecure_value }
+}
+
+output "runtime_versions" {
+  value = { for id, p in aws_ssm_parameter.image : id => tostring(p.version) }
+}
+
+output "codebuild_projects" {
+  value = { for id, p in aws_codebuild_project.agent : id => p.name }
+}
