@@ -3,6 +3,8 @@
 //! stopped, by its own process id, when the test drops it.
 #![allow(dead_code)] // each test binary uses a different part of this
 
+pub mod auth_registry;
+pub mod images;
 pub mod moto;
 pub mod registry;
 pub mod workspace;

@@ -1,0 +1,48 @@
+//! The pushed digests, recorded per environment in SSM for deploy and promotion to read:
+//! `<root>/images/<agent-id>/digest` (`sha256:…`) and `<root>/images/<agent-id>/uri`
+//! (`<repository_url>@sha256:…`).
+
+use anyhow::Context as _;
+use aws_sdk_ssm::types::ParameterType;
+
+use super::settings::EnvSettings;
+use super::target::aws_error;
+use super::upload::Pushed;
+
+pub fn digest_param(settings: &EnvSettings, agent: &str) -> String {
+    settings.param(&format!("images/{agent}/digest"))
+}
+
+pub fn uri_param(settings: &EnvSettings, agent: &str) -> String {
+    settings.param(&format!("images/{agent}/uri"))
+}
+
+pub async fn write(
+    ssm: &aws_sdk_ssm::Client,
+    settings: &EnvSettings,
+    pushed: &Pushed,
+) -> anyhow::Result<()> {
+    for (name, value) in [
+        (digest_param(settings, &pushed.agent), &pushed.digest),
+        (uri_param(settings, &pushed.agent), &pushed.uri),
+    ] {
+        ssm.put_parameter()
+            .name(&name)
+            .value(value)
+            .r#type(ParameterType::String)
+            .overwrite(true)
+            .description(format!("Image of agent {} pushed by `cargo xtask push`", pushed.agent))
+            .send()
+            .await
+            .map_err(|e| anyhow::anyhow!(aws_error(&e)))
+            .with_context(|| {
+                format!(
+                    "agent `{}` was pushed ({}), but recording it in SSM parameter {name} failed\n  \
+                     help: check that your credentials allow ssm:PutParameter under {}, then push \
+                     again (nothing is uploaded twice)",
+                    pushed.agent, pushed.uri, settings.ssm_root
+                )
+            })?;
+    }
+    Ok(())
+}

@@ -1,0 +1,76 @@
+//! What `push` and the CodeBuild path need from an environment's tfvars: where its SSM
+//! parameters live, its region, and the project name that prefixes every cloud name.
+//!
+//! Only the keys read here are rendered: pushing an image must not require the VPC and subnet
+//! placeholders that only Terraform needs.
+
+use anyhow::{Context as _, bail};
+
+use crate::environment::{self, Env, tfvars::Tfvars};
+use crate::project::Project;
+
+/// The Terraform variable's default (see the stacks' `project_name`).
+pub const DEFAULT_PROJECT_NAME: &str = "agentcore";
+
+#[derive(Debug, Clone)]
+pub struct EnvSettings {
+    pub env: Env,
+    /// e.g. `/platform/dev`, without a trailing `/`.
+    pub ssm_root: String,
+    /// `aws_region` when its placeholder has a value; otherwise the SDK's default chain decides.
+    pub region: Option<String>,
+    pub project_name: String,
+}
+
+impl EnvSettings {
+    pub fn load(project: &Project, env: Env) -> anyhow::Result<EnvSettings> {
+        let tfvars = Tfvars::load(project, env).map_err(|diags| {
+            let text: Vec<String> = diags.iter().map(ToString::to_string).collect();
+            anyhow::anyhow!("{}", text.join("\n"))
+        })?;
+        let body = hcl::parse(&tfvars.text)
+            .with_context(|| format!("{}: not valid tfvars", tfvars.file.display()))?;
+        let value = |key: &str| -> anyhow::Result<Option<String>> {
+            let Some(attr) = body.attributes().find(|a| a.key() == key) else {
+                return Ok(None);
+            };
+            let hcl::Expression::String(raw) = attr.expr() else {
+                bail!(
+                    "{}: `{key}` must be a string\n  help: write `{key} = \"...\"`",
+                    tfvars.file.display()
+                );
+            };
+            environment::render(&tfvars.file, raw, |name| std::env::var(name).ok())
+                .map(Some)
+                .map_err(|diags| {
+                    let text: Vec<String> = diags.iter().map(ToString::to_string).collect();
+                    anyhow::anyhow!("{}", text.join("\n"))
+                })
+        };
+        let ssm_root = value("ssm_root_path")?
+            .with_context(|| format!("{}: `ssm_root_path` is not set", tfvars.file.display()))?;
+        let region = value("aws_region").ok().flatten().filter(|r| !r.is_empty());
+        let project_name = value("project_name")?.unwrap_or_else(|| DEFAULT_PROJECT_NAME.into());
+        Ok(EnvSettings {
+            env,
+            ssm_root: ssm_root.trim_end_matches('/').to_string(),
+            region,
+            project_name,
+        })
+    }
+
+    /// `<root>/<rest>`.
+    pub fn param(&self, rest: &str) -> String {
+        format!("{}/{rest}", self.ssm_root)
+    }
+
+    /// The AWS SDK configuration for this environment: the standard credential chain and
+    /// endpoint variables, in the environment's region when the tfvars name one.
+    pub async fn aws_config(&self) -> aws_config::SdkConfig {
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+        if let Some(region) = &self.region {
+            loader = loader.region(aws_config::Region::new(region.clone()));
+        }
+        loader.load().await
+    }
+}

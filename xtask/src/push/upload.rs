@@ -1,0 +1,326 @@
+//! Pushing one image with the OCI distribution API: ask which blobs the registry has, upload
+//! the others, then put the manifest under its tag — unless the tag already names this digest.
+//!
+//! Every request goes through [`retry::with_backoff`]. Blobs are the unit of resumption: a
+//! push stopped half-way leaves the finished blobs in the registry, and the next run's
+//! existence checks skip them.
+
+use anyhow::bail;
+use bytes::Bytes;
+use indicatif::ProgressBar;
+use oci_client::errors::OciDistributionError;
+use oci_client::{Client, Reference};
+use serde::Serialize;
+use tokio::io::AsyncReadExt as _;
+
+use super::layout::Image;
+use super::retry::{self, Policy};
+use super::target::{Credentials, Destination, is_loopback};
+
+/// What one push did, for the summary and `--json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Pushed {
+    pub agent: String,
+    /// `host/repository@sha256:…`: what deployments pin.
+    pub uri: String,
+    pub digest: String,
+    pub tag: Option<String>,
+    pub blobs: usize,
+    pub blobs_uploaded: usize,
+    pub bytes_uploaded: u64,
+    /// False when the registry already had this manifest under this tag.
+    pub manifest_pushed: bool,
+}
+
+const USER_AGENT: &str = concat!("cargo-xtask/", env!("CARGO_PKG_VERSION"));
+
+/// One client for all pushes of a run: connections are reused across agents.
+pub struct Registry {
+    client: Client,
+    http: reqwest::Client,
+    policy: Policy,
+}
+
+impl Registry {
+    pub fn new(hosts: &[&str], policy: Policy) -> anyhow::Result<Registry> {
+        let plain: Vec<String> = hosts
+            .iter()
+            .filter(|h| is_loopback(h))
+            .map(|h| h.to_string())
+            .collect();
+        let config = oci_client::client::ClientConfig {
+            protocol: oci_client::client::ClientProtocol::HttpsExcept(plain),
+            // POST + one streaming PUT per blob: what ECR and every registry accept, two requests
+            // per blob instead of one per 4 MiB chunk.
+            use_monolithic_push: true,
+            connect_timeout: Some(std::time::Duration::from_secs(10)),
+            read_timeout: Some(std::time::Duration::from_secs(120)),
+            user_agent: USER_AGENT,
+            ..Default::default()
+        };
+        let client = Client::try_from(config)?;
+        let http = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .connect_timeout(std::time::Duration::from_secs(10))
+            .timeout(std::time::Duration::from_secs(60))
+            .build()?;
+        Ok(Registry {
+            client,
+            http,
+            policy,
+        })
+    }
+
+    /// Pushes `image` to `dest`, reporting bytes on `bar`. With `dry_run`, only asks which blobs
+    /// are missing.
+    pub async fn push(
+        &self,
+        image: &Image,
+        dest: &Destination,
+        credentials: &Credentials,
+        tag: Option<&str>,
+        bar: &ProgressBar,
+        dry_run: bool,
+    ) -> anyhow::Result<Pushed> {
+        let by_digest = Reference::with_digest(
+            dest.host.clone(),
+            dest.repository.clone(),
+            image.digest.clone(),
+        );
+        if let Credentials::Basic { .. } = credentials {
+            self.client
+                .store_auth_if_needed(
+                    by_digest.resolve_registry(),
+                    &credentials.to_registry_auth(),
+                )
+                .await;
+        }
+        let what = |step: &str| format!("{step} for agent `{}` at {}", dest.agent, dest.url());
+
+        bar.set_message("checking");
+        let mut missing = Vec::new();
+        for blob in &image.blobs {
+            let exists = self
+                .retrying(&bar_note(bar), || {
+                    self.client.blob_exists(&by_digest, &blob.digest)
+                })
+                .await
+                .map_err(|f| failure(f, &what("checking blob existence")))?;
+            if !exists {
+                missing.push(blob);
+            }
+        }
+        let to_upload: u64 = missing.iter().map(|b| b.size).sum();
+        bar.set_length(to_upload);
+
+        let manifest_ref = match tag {
+            Some(tag) => {
+                Reference::with_tag(dest.host.clone(), dest.repository.clone(), tag.to_string())
+            }
+            None => by_digest.clone(),
+        };
+        let mut pushed = Pushed {
+            agent: dest.agent.clone(),
+            uri: format!("{}@{}", dest.url(), image.digest),
+            digest: image.digest.clone(),
+            tag: tag.map(str::to_string),
+            blobs: image.blobs.len(),
+            blobs_uploaded: 0,
+            bytes_uploaded: 0,
+            manifest_pushed: false,
+        };
+        if dry_run {
+            pushed.blobs_uploaded = missing.len();
+            pushed.bytes_uploaded = to_upload;
+            pushed.manifest_pushed = self.manifest_digest(&manifest_ref, credentials).await?
+                != Some(image.digest.clone());
+            bar.finish_with_message("dry run");
+            return Ok(pushed);
+        }
+
+        for blob in missing {
+            bar.set_message(format!("uploading {}", short(&blob.digest)));
+            let before = bar.position();
+            let path = blob.path.clone();
+            let progress = bar.clone();
+            self.retrying(&bar_note(bar), || {
+                // A retried upload starts again from the first byte.
+                progress.set_position(before);
+                let stream = file_stream(path.clone(), progress.clone());
+                self.client
+                    .push_blob_stream(&by_digest, stream, &blob.digest, Some(blob.size))
+            })
+            .await
+            .map_err(|f| failure(f, &what(&format!("uploading blob {}", short(&blob.digest)))))?;
+            pushed.blobs_uploaded += 1;
+            pushed.bytes_uploaded += blob.size;
+        }
+
+        bar.set_message("manifest");
+        if self.manifest_digest(&manifest_ref, credentials).await? != Some(image.digest.clone()) {
+            let content_type: reqwest::header::HeaderValue = image.media_type.parse()?;
+            let body = Bytes::from(image.manifest.clone());
+            self.retrying(&bar_note(bar), || {
+                self.client
+                    .push_manifest_raw(&manifest_ref, body.clone(), content_type.clone())
+            })
+            .await
+            .map_err(|f| failure(f, &what("pushing the manifest")))?;
+            pushed.manifest_pushed = true;
+        }
+        bar.finish_with_message(if pushed.blobs_uploaded == 0 && !pushed.manifest_pushed {
+            "up to date"
+        } else {
+            "pushed"
+        });
+        Ok(pushed)
+    }
+
+    async fn retrying<T, F, Fut>(
+        &self,
+        note: &(dyn Fn(String) + Sync),
+        op: F,
+    ) -> Result<T, retry::Failure>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, OciDistributionError>>,
+    {
+        retry::with_backoff(self.policy, op, |attempt, err| {
+            note(format!(
+                "attempt {attempt}/{} failed ({}), retrying",
+                self.policy.attempts,
+                retry::describe(err)
+            ))
+        })
+        .await
+    }
+
+    /// The digest the registry has under `reference`, if any. A plain HEAD: oci-client's own
+    /// lookup would make every later request of an anonymous push re-probe `/v2/`.
+    async fn manifest_digest(
+        &self,
+        reference: &Reference,
+        credentials: &Credentials,
+    ) -> anyhow::Result<Option<String>> {
+        let host = reference.resolve_registry();
+        let scheme = if is_loopback(host) { "http" } else { "https" };
+        let name = reference
+            .tag()
+            .map(str::to_string)
+            .or_else(|| reference.digest().map(str::to_string))
+            .unwrap_or_else(|| "latest".into());
+        let url = format!(
+            "{scheme}://{host}/v2/{}/manifests/{name}",
+            reference.repository()
+        );
+        let note = |_: String| {};
+        let response = self
+            .retrying(&note, || {
+                let mut request = self.http.head(&url).header(
+                    reqwest::header::ACCEPT,
+                    "application/vnd.oci.image.manifest.v1+json, \
+                     application/vnd.docker.distribution.manifest.v2+json",
+                );
+                if let Credentials::Basic { user, password } = credentials {
+                    request = request.basic_auth(user, Some(password.expose()));
+                }
+                async move {
+                    let response = request.send().await?;
+                    if response.status().is_server_error() || response.status().as_u16() == 429 {
+                        return Err(OciDistributionError::ServerError {
+                            code: response.status().as_u16(),
+                            url: response.url().to_string(),
+                            message: "manifest lookup failed".into(),
+                        });
+                    }
+                    Ok(response)
+                }
+            })
+            .await
+            .map_err(|f| failure(f, &format!("looking up {}", reference.whole())))?;
+        match response.status().as_u16() {
+            200 => Ok(response
+                .headers()
+                .get("docker-content-digest")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)),
+            404 => Ok(None),
+            401 | 403 => bail!(
+                "the registry {host} refused access to {} ({})\n  help: check that your credentials \
+                 may push to this repository",
+                reference.repository(),
+                response.status()
+            ),
+            _ => bail!(
+                "the registry answered {} to a manifest lookup at {url}",
+                response.status()
+            ),
+        }
+    }
+}
+
+/// The message of a failed step, with what to do next. Pushes resume blob by blob, so the
+/// advice for an unreachable registry is simply to run again.
+fn failure(f: retry::Failure, what: &str) -> anyhow::Error {
+    let cause = retry::describe(&f.error);
+    if f.transient {
+        anyhow::anyhow!(
+            "{what}: the registry did not answer after {} attempts: {cause}\n  help: check that the \
+             registry is up and reachable, then run the same command again: blobs already uploaded \
+             are kept and only the missing ones are sent",
+            f.attempts
+        )
+    } else if matches!(
+        f.error,
+        OciDistributionError::UnauthorizedError { .. }
+            | OciDistributionError::AuthenticationFailure(_)
+    ) {
+        anyhow::anyhow!(
+            "{what}: the registry refused the credentials: {cause}\n  help: check that you may push to this repository"
+        )
+    } else {
+        anyhow::anyhow!("{what}: {cause}")
+    }
+}
+
+fn bar_note(bar: &ProgressBar) -> impl Fn(String) + Sync + use<> {
+    let bar = bar.clone();
+    move |text| bar.println(format!("    {}: {text}", bar.prefix()))
+}
+
+fn short(digest: &str) -> &str {
+    let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
+    &hex[..hex.len().min(12)]
+}
+
+/// Reads a blob file in 1 MiB pieces, moving the bar as each piece is handed to the client.
+fn file_stream(
+    path: std::path::PathBuf,
+    bar: ProgressBar,
+) -> impl futures_util::Stream<Item = Result<Bytes, OciDistributionError>> + Send + 'static {
+    enum State {
+        Start(std::path::PathBuf),
+        Reading(tokio::fs::File),
+        Done,
+    }
+    futures_util::stream::unfold((State::Start(path), bar), |(state, bar)| async move {
+        let mut file = match state {
+            State::Start(path) => match tokio::fs::File::open(&path).await {
+                Ok(file) => file,
+                Err(e) => return Some((Err(OciDistributionError::IoError(e)), (State::Done, bar))),
+            },
+            State::Reading(file) => file,
+            State::Done => return None,
+        };
+        let mut buf = vec![0u8; 1 << 20];
+        match file.read(&mut buf).await {
+            Ok(0) => None,
+            Ok(n) => {
+                buf.truncate(n);
+                bar.inc(n as u64);
+                Some((Ok(Bytes::from(buf)), (State::Reading(file), bar)))
+            }
+            Err(e) => Some((Err(OciDistributionError::IoError(e)), (State::Done, bar))),
+        }
+    })
+}

@@ -1,0 +1,426 @@
+//! `cargo xtask push` against a real OCI registry (the CNCF distribution server) and, for the
+//! ECR path, moto (ECR tokens and SSM) reached only through the standard AWS variables.
+//!
+//! What the registry received is read from its own access log, never from our counters.
+
+mod support;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use support::auth_registry::AuthRegistry;
+use support::images::{git_commit_all, layout_blobs, layout_digest, only_agent, umoci_layout};
+use support::moto::Moto;
+use support::registry::Registry;
+use support::workspace::{Scratch, run};
+
+const AGENT: &str = "pushtest";
+
+/// A scratch workspace with one committed agent whose image layout is in `target/oci/`.
+fn workspace_with_image(layers: &[usize], staging: bool) -> (Scratch, String) {
+    let scratch = Scratch::copy_of_repo();
+    only_agent(&scratch, AGENT, staging);
+    umoci_layout(&scratch.file(&format!("target/oci/{AGENT}")), layers, 7);
+    let commit = git_commit_all(&scratch);
+    (scratch, commit)
+}
+
+/// The sha256 hex digests of the blobs whose upload the registry completed (PUT … 201).
+fn uploaded_blobs(log: &str) -> Vec<String> {
+    log.lines()
+        .filter(|l| {
+            l.contains("\"PUT ") && l.contains("/blobs/uploads/") && l.contains("HTTP/1.1\" 201")
+        })
+        .filter_map(|l| l.split("digest=sha256%3A").nth(1))
+        .map(|rest| rest.chars().take(64).collect())
+        .collect()
+}
+
+/// Requests of the access log (`"METHOD /v2/…"` lines).
+fn requests(log: &str) -> Vec<&str> {
+    log.lines()
+        .filter(|l| l.contains("\"") && l.contains(" /v2/"))
+        .collect()
+}
+
+fn skopeo_inspect(reference: &str) -> serde_json::Value {
+    support::require_tool("skopeo");
+    let out = Command::new("skopeo")
+        .args(["inspect", "--raw", "--tls-verify=false"])
+        .arg(format!("docker://{reference}"))
+        .output()
+        .expect("run skopeo");
+    assert!(
+        out.status.success(),
+        "skopeo inspect {reference}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("manifest JSON")
+}
+
+fn skopeo_digest(reference: &str) -> String {
+    let out = Command::new("skopeo")
+        .args(["inspect", "--tls-verify=false", "--format", "{{.Digest}}"])
+        .arg(format!("docker://{reference}"))
+        .output()
+        .expect("run skopeo");
+    assert!(
+        out.status.success(),
+        "skopeo inspect {reference}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[test]
+fn pushes_an_image_and_a_second_push_uploads_no_blob() {
+    let registry = Registry::start();
+    let (scratch, commit) = workspace_with_image(&[300_000, 50_000], false);
+    let layout = scratch.file(&format!("target/oci/{AGENT}"));
+    let digest = layout_digest(&layout);
+
+    let (out, text) = run(scratch.xtask().args([
+        "--json",
+        "push",
+        "dev",
+        AGENT,
+        "--registry",
+        &registry.host(),
+    ]));
+    assert!(out.status.success(), "first push failed:\n{text}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("--json output");
+    let image = &report["images"][0];
+    let repo = format!("{}/agentcore/dev/{AGENT}", registry.host());
+    assert_eq!(image["uri"], format!("{repo}@{digest}"));
+    assert_eq!(image["tag"], commit.as_str());
+    assert_eq!(image["blobs_uploaded"], 3);
+
+    // The registry serves the image under the revision tag and under its digest.
+    assert_eq!(skopeo_digest(&format!("{repo}:{commit}")), digest);
+    let manifest = skopeo_inspect(&format!("{repo}@{digest}"));
+    assert_eq!(manifest["layers"].as_array().map(Vec::len), Some(2));
+    let mut uploaded = uploaded_blobs(&registry.log());
+    uploaded.sort();
+    let mut expected: Vec<String> = layout_blobs(&layout)
+        .iter()
+        .map(|d| d.trim_start_matches("sha256:").to_string())
+        .collect();
+    expected.sort();
+    assert_eq!(uploaded, expected, "the first push uploads every blob once");
+
+    let before = registry.log().lines().count();
+    let (out, text) =
+        run(scratch
+            .xtask()
+            .args(["push", "dev", AGENT, "--registry", &registry.host()]));
+    assert!(out.status.success(), "second push failed:\n{text}");
+    let log = registry.log();
+    let second: Vec<&str> = log.lines().skip(before).collect();
+    let second = second.join("\n");
+    assert!(
+        uploaded_blobs(&second).is_empty(),
+        "a second push uploaded blobs:\n{second}"
+    );
+    for method in ["\"POST ", "\"PATCH ", "\"PUT "] {
+        assert!(
+            !second.contains(method),
+            "unexpected {method} in an unchanged push:\n{second}"
+        );
+    }
+    assert!(text.contains("unchanged"), "{text}");
+}
+
+#[test]
+fn ecr_path_uses_the_token_records_the_digest_and_never_shows_the_token() {
+    let moto = Moto::start();
+    // moto's GetAuthorizationToken answers `AWS:<account>-auth-token`, base64-encoded.
+    let password = "123456789012-auth-token";
+    let token = "QVdTOjEyMzQ1Njc4OTAxMi1hdXRoLXRva2Vu";
+    let registry = AuthRegistry::start("AWS", password);
+    let (scratch, commit) = workspace_with_image(&[100_000], false);
+    let digest = layout_digest(&scratch.file(&format!("target/oci/{AGENT}")));
+    let repo_url = format!("{}/agentcore/dev/{AGENT}", registry.host());
+
+    let aws = Aws::new(&moto);
+    aws.put_param(
+        &format!("/platform/dev/ecr/{AGENT}/repository_url"),
+        &repo_url,
+    );
+
+    // Without the token the registry refuses the push: a successful ECR-path push below proves
+    // the token was sent.
+    let (out, text) = run(scratch.xtask().args([
+        "push",
+        "dev",
+        AGENT,
+        "--registry",
+        &format!("{}/agentcore", registry.host()),
+    ]));
+    assert!(
+        !out.status.success(),
+        "an anonymous push to an authenticated registry passed:\n{text}"
+    );
+
+    let mut outputs = Vec::new();
+    for flags in [&[][..], &["-v"][..], &["-vv"][..], &["--json", "-vv"][..]] {
+        let mut cmd = scratch.xtask();
+        cmd.args(flags).args(["push", "dev", AGENT]);
+        moto.configure(&mut cmd);
+        let (out, text) = run(&mut cmd);
+        assert!(out.status.success(), "push {flags:?} failed:\n{text}");
+        outputs.push(text);
+    }
+    // A failing run prints errors too: point the registry at a closed port.
+    aws.put_param(
+        &format!("/platform/dev/ecr/{AGENT}/repository_url"),
+        &format!("127.0.0.1:{}/agentcore/dev/{AGENT}", support::free_port()),
+    );
+    let mut cmd = scratch.xtask();
+    cmd.args(["-vv", "push", "dev", AGENT]);
+    moto.configure(&mut cmd);
+    let (out, text) = run(&mut cmd);
+    assert!(
+        !out.status.success(),
+        "push to a closed port passed:\n{text}"
+    );
+    outputs.push(text);
+
+    for text in &outputs {
+        assert!(
+            !text.contains(token),
+            "the ECR token appears in the output:\n{text}"
+        );
+        assert!(
+            !text.contains(password),
+            "the ECR password appears in the output:\n{text}"
+        );
+    }
+    assert!(
+        outputs[0].contains(&format!("{repo_url}@{digest}")),
+        "{}",
+        outputs[0]
+    );
+    assert_eq!(
+        aws.get_param(&format!("/platform/dev/images/{AGENT}/digest")),
+        digest
+    );
+    assert_eq!(
+        aws.get_param(&format!("/platform/dev/images/{AGENT}/uri")),
+        format!("{repo_url}@{digest}")
+    );
+    assert_eq!(
+        skopeo_digest_with_creds(&format!("{repo_url}:{commit}"), password),
+        digest
+    );
+}
+
+fn skopeo_digest_with_creds(reference: &str, password: &str) -> String {
+    let out = Command::new("skopeo")
+        .args([
+            "inspect",
+            "--tls-verify=false",
+            "--format",
+            "{{.Digest}}",
+            "--creds",
+        ])
+        .arg(format!("AWS:{password}"))
+        .arg(format!("docker://{reference}"))
+        .output()
+        .expect("run skopeo");
+    assert!(
+        out.status.success(),
+        "skopeo inspect {reference}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[test]
+fn a_push_cut_off_half_way_fails_clearly_and_resumes_with_only_the_missing_blobs() {
+    let mut registry = Registry::start();
+    let (scratch, _) = workspace_with_image(&[64 << 20, 96 << 20], false);
+    let layout = scratch.file(&format!("target/oci/{AGENT}"));
+
+    let child = scratch
+        .xtask()
+        .args(["push", "dev", AGENT, "--registry", &registry.host()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start push");
+    // Stop the registry as soon as it has stored the first blob, while the rest is in flight.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while uploaded_blobs(&registry.log()).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the registry never stored a blob:\n{}",
+            registry.log()
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    registry.stop();
+    let before = uploaded_blobs(&registry.log());
+    let out = child.wait_with_output().expect("wait for push");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !out.status.success(),
+        "the push passed although the registry stopped:\n{text}"
+    );
+    assert!(
+        text.contains(&format!("agent `{AGENT}`")),
+        "the error does not name the agent:\n{text}"
+    );
+    assert!(
+        text.contains("run the same command again"),
+        "the error does not say what to do:\n{text}"
+    );
+    let all: Vec<String> = layout_blobs(&layout)
+        .iter()
+        .map(|d| d.trim_start_matches("sha256:").to_string())
+        .collect();
+    assert!(
+        before.len() < all.len(),
+        "every blob was stored before the stop: {before:?}"
+    );
+
+    let registry = registry.restart();
+    let (out, text) =
+        run(scratch
+            .xtask()
+            .args(["push", "dev", AGENT, "--registry", &registry.host()]));
+    assert!(out.status.success(), "the re-run failed:\n{text}");
+    let after = uploaded_blobs(&registry.log());
+    for blob in &before {
+        assert!(
+            !after.contains(blob),
+            "blob {blob} was uploaded again after the restart"
+        );
+    }
+    let mut stored: Vec<String> = before.iter().chain(&after).cloned().collect();
+    stored.sort();
+    let mut expected = all.clone();
+    expected.sort();
+    assert_eq!(
+        stored, expected,
+        "each blob is stored exactly once across the two runs"
+    );
+    let digest = layout_digest(&layout);
+    assert_eq!(
+        skopeo_digest(&format!(
+            "{}/agentcore/dev/{AGENT}@{digest}",
+            registry.host()
+        )),
+        digest
+    );
+    assert!(!requests(&registry.log()).is_empty());
+}
+
+#[test]
+fn staging_refuses_a_dirty_tree_and_a_missing_image_says_how_to_build_it() {
+    let registry = Registry::start();
+    let (scratch, _) = workspace_with_image(&[10_000], true);
+    scratch.write("notes.txt", "not committed\n");
+    let (out, text) =
+        run(scratch
+            .xtask()
+            .args(["push", "staging", AGENT, "--registry", &registry.host()]));
+    assert!(
+        !out.status.success(),
+        "a dirty tree was pushed to staging:\n{text}"
+    );
+    assert!(
+        text.contains("dirty git tree") && text.contains("notes.txt"),
+        "{text}"
+    );
+    assert!(
+        requests(&registry.log()).is_empty(),
+        "the registry was contacted:\n{}",
+        registry.log()
+    );
+
+    // dev accepts it, tagged as dirty.
+    let (out, text) = run(scratch.xtask().args([
+        "--json",
+        "push",
+        "dev",
+        AGENT,
+        "--registry",
+        &registry.host(),
+    ]));
+    assert!(out.status.success(), "{text}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("--json output");
+    assert!(
+        report["images"][0]["tag"]
+            .as_str()
+            .is_some_and(|t| t.ends_with("-dirty")),
+        "{report}"
+    );
+
+    std::fs::remove_dir_all(scratch.file(&format!("target/oci/{AGENT}"))).expect("remove layout");
+    let (out, text) =
+        run(scratch
+            .xtask()
+            .args(["push", "dev", AGENT, "--registry", &registry.host()]));
+    assert!(!out.status.success());
+    assert!(
+        text.contains("cargo xtask build-agents") && text.contains(AGENT),
+        "{text}"
+    );
+}
+
+/// The AWS SDK pointed at moto, for setting up and checking SSM from the test.
+struct Aws {
+    rt: tokio::runtime::Runtime,
+    ssm: aws_sdk_ssm::Client,
+}
+
+impl Aws {
+    fn new(moto: &Moto) -> Aws {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let config = rt.block_on(
+            aws_config::defaults(aws_config::BehaviorVersion::latest())
+                .endpoint_url(moto.endpoint())
+                .region(aws_config::Region::new("us-east-1"))
+                .credentials_provider(aws_sdk_ssm::config::Credentials::new(
+                    "testing", "testing", None, None, "test",
+                ))
+                .load(),
+        );
+        Aws {
+            ssm: aws_sdk_ssm::Client::new(&config),
+            rt,
+        }
+    }
+
+    fn put_param(&self, name: &str, value: &str) {
+        self.rt
+            .block_on(
+                self.ssm
+                    .put_parameter()
+                    .name(name)
+                    .value(value)
+                    .overwrite(true)
+                    .r#type(aws_sdk_ssm::types::ParameterType::String)
+                    .send(),
+            )
+            .expect("put SSM parameter");
+    }
+
+    fn get_param(&self, name: &str) -> String {
+        let out = self
+            .rt
+            .block_on(self.ssm.get_parameter().name(name).send())
+            .unwrap_or_else(|e| panic!("SSM parameter {name}: {e:?}"));
+        out.parameter()
+            .and_then(|p| p.value())
+            .expect("value")
+            .to_string()
+    }
+}
