@@ -1,0 +1,312 @@
+//! A local stand-in for Amazon Bedrock's Converse and ConverseStream, on the real wire format:
+//! `POST /model/{modelId}/converse` answers Converse JSON, `POST /model/{modelId}/converse-stream`
+//! answers an `application/vnd.amazon.eventstream` body of AWS event-stream frames. An agent
+//! reaches it through `AWS_ENDPOINT_URL_BEDROCK_RUNTIME`, with any credentials.
+//!
+//! Tests choose the answer, see every request (body and SigV4 `Authorization` header), and can
+//! hold answers back until they release them, to observe an agent mid-invocation.
+
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use aws_smithy_types::event_stream::{Header, HeaderValue, Message};
+use aws_smithy_types::str_bytes::StrBytes;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use bytes::Bytes;
+use serde_json::{Value, json};
+use tokio::sync::watch;
+
+/// What the stand-in answers.
+#[derive(Debug, Clone)]
+pub enum Answer {
+    /// A text message; for ConverseStream, split into the chunks set with
+    /// [`StandIn::stream_chunks`] (default: the words of the text).
+    Text(String),
+    /// A `toolUse` content block (structured output).
+    ToolUse { name: String, input: Value },
+    /// An AWS error response, e.g. 400 `ValidationException`.
+    Fail {
+        status: u16,
+        error_type: String,
+        message: String,
+    },
+}
+
+/// One request the stand-in received.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub model_id: String,
+    pub stream: bool,
+    pub authorization: String,
+    pub body: Value,
+}
+
+struct Shared {
+    answer: Mutex<Answer>,
+    chunks: Mutex<Option<Vec<String>>>,
+    requests: Mutex<Vec<Recorded>>,
+    /// `true` while answers flow; tests close it to hold answers back.
+    gate: watch::Sender<bool>,
+    hold_mid_stream: Mutex<bool>,
+}
+
+pub struct StandIn {
+    url: String,
+    shared: Arc<Shared>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl StandIn {
+    /// Starts on 127.0.0.1 on a free port, answering `Text("Hello from the stand-in.")`.
+    pub fn start() -> StandIn {
+        StandIn::start_on(0).expect("start the Converse stand-in")
+    }
+
+    pub fn start_on(port: u16) -> anyhow::Result<StandIn> {
+        let listener = std::net::TcpListener::bind(("127.0.0.1", port))?;
+        listener.set_nonblocking(true)?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let shared = Arc::new(Shared {
+            answer: Mutex::new(Answer::Text("Hello from the stand-in.".into())),
+            chunks: Mutex::new(None),
+            requests: Mutex::new(Vec::new()),
+            gate: watch::Sender::new(true),
+            hold_mid_stream: Mutex::new(false),
+        });
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let app = Router::new()
+            .route("/model/{model_id}/converse", post(converse))
+            .route("/model/{model_id}/converse-stream", post(converse_stream))
+            .with_state(shared.clone());
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()?;
+        let thread = std::thread::spawn(move || {
+            runtime.block_on(async move {
+                let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
+                    return;
+                };
+                let _ = axum::serve(listener, app)
+                    .with_graceful_shutdown(async {
+                        let _ = stopped.await;
+                    })
+                    .await;
+            });
+        });
+        Ok(StandIn {
+            url,
+            shared,
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+
+    /// For `AWS_ENDPOINT_URL_BEDROCK_RUNTIME`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    pub fn answer(&self, answer: Answer) {
+        *self.shared.answer.lock().unwrap() = answer;
+    }
+
+    pub fn stream_chunks(&self, chunks: &[&str]) {
+        *self.shared.chunks.lock().unwrap() = Some(chunks.iter().map(|c| c.to_string()).collect());
+    }
+
+    /// Holds every answer back (before its first byte) until [`StandIn::release`].
+    pub fn hold(&self) {
+        self.shared.gate.send_replace(false);
+    }
+
+    /// Streams send their first chunk, then wait for [`StandIn::release`] before the rest.
+    pub fn hold_after_first_chunk(&self) {
+        *self.shared.hold_mid_stream.lock().unwrap() = true;
+        self.shared.gate.send_replace(false);
+    }
+
+    pub fn release(&self) {
+        self.shared.gate.send_replace(true);
+    }
+
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.shared.requests.lock().unwrap().clone()
+    }
+
+    /// Waits until `n` requests have arrived (at most `timeout`); true when they have.
+    pub fn wait_for_requests(&self, n: usize, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if self.shared.requests.lock().unwrap().len() >= n {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+}
+
+impl Drop for StandIn {
+    fn drop(&mut self) {
+        self.release();
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn record(shared: &Shared, model_id: String, stream: bool, headers: &HeaderMap, body: &Bytes) {
+    let authorization = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let body = serde_json::from_slice(body).unwrap_or(Value::Null);
+    shared.requests.lock().unwrap().push(Recorded {
+        model_id,
+        stream,
+        authorization,
+        body,
+    });
+}
+
+async fn wait_gate(shared: &Shared) {
+    let mut open = shared.gate.subscribe();
+    let _ = open.wait_for(|open| *open).await;
+}
+
+async fn converse(
+    State(shared): State<Arc<Shared>>,
+    Path(model_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    record(&shared, model_id, false, &headers, &body);
+    wait_gate(&shared).await;
+    let answer = shared.answer.lock().unwrap().clone();
+    let (content, stop_reason) = match answer {
+        Answer::Fail {
+            status,
+            error_type,
+            message,
+        } => return aws_error(status, &error_type, &message),
+        Answer::Text(text) => (json!([{ "text": text }]), "end_turn"),
+        Answer::ToolUse { name, input } => (
+            json!([{ "toolUse": { "toolUseId": "tooluse_standin", "name": name, "input": input } }]),
+            "tool_use",
+        ),
+    };
+    axum::Json(json!({
+        "output": { "message": { "role": "assistant", "content": content } },
+        "stopReason": stop_reason,
+        "usage": { "inputTokens": 12, "outputTokens": 7, "totalTokens": 19 },
+        "metrics": { "latencyMs": 1 }
+    }))
+    .into_response()
+}
+
+async fn converse_stream(
+    State(shared): State<Arc<Shared>>,
+    Path(model_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    record(&shared, model_id, true, &headers, &body);
+    let mid_stream = *shared.hold_mid_stream.lock().unwrap();
+    if !mid_stream {
+        wait_gate(&shared).await;
+    }
+    let answer = shared.answer.lock().unwrap().clone();
+    let text = match answer {
+        Answer::Fail {
+            status,
+            error_type,
+            message,
+        } => return aws_error(status, &error_type, &message),
+        Answer::Text(text) => text,
+        Answer::ToolUse { input, .. } => input.to_string(),
+    };
+    let chunks = shared
+        .chunks
+        .lock()
+        .unwrap()
+        .clone()
+        .unwrap_or_else(|| text.split_inclusive(' ').map(str::to_string).collect());
+    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(16);
+    tokio::spawn(async move {
+        let _ = tx
+            .send(frame("messageStart", json!({ "role": "assistant" })))
+            .await;
+        for (i, chunk) in chunks.iter().enumerate() {
+            let delta = json!({ "contentBlockIndex": 0, "delta": { "text": chunk } });
+            if tx.send(frame("contentBlockDelta", delta)).await.is_err() {
+                return;
+            }
+            if i == 0 && mid_stream {
+                wait_gate(&shared).await;
+            }
+        }
+        let _ = tx
+            .send(frame("contentBlockStop", json!({ "contentBlockIndex": 0 })))
+            .await;
+        let _ = tx
+            .send(frame("messageStop", json!({ "stopReason": "end_turn" })))
+            .await;
+        let metadata = json!({
+            "usage": { "inputTokens": 12, "outputTokens": chunks.len(), "totalTokens": 12 + chunks.len() },
+            "metrics": { "latencyMs": 1 }
+        });
+        let _ = tx.send(frame("metadata", metadata)).await;
+    });
+    let body = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv()
+            .await
+            .map(|bytes| (Ok::<_, Infallible>(bytes), rx))
+    });
+    Response::builder()
+        .header("content-type", "application/vnd.amazon.eventstream")
+        .body(Body::from_stream(body))
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}
+
+/// One event-stream frame as Bedrock sends it: the event's members as a JSON payload.
+fn frame(event_type: &'static str, payload: Value) -> Bytes {
+    let message = Message::new(payload.to_string().into_bytes())
+        .add_header(Header::new(
+            ":event-type",
+            HeaderValue::String(StrBytes::from(event_type)),
+        ))
+        .add_header(Header::new(
+            ":content-type",
+            HeaderValue::String(StrBytes::from("application/json")),
+        ))
+        .add_header(Header::new(
+            ":message-type",
+            HeaderValue::String(StrBytes::from("event")),
+        ));
+    let mut buffer = Vec::new();
+    aws_smithy_eventstream::frame::write_message_to(&message, &mut buffer)
+        .expect("encode an event-stream frame");
+    Bytes::from(buffer)
+}
+
+fn aws_error(status: u16, error_type: &str, message: &str) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .header("x-amzn-errortype", error_type)
+        .body(Body::from(json!({ "message": message }).to_string()))
+        .unwrap_or_else(|_| status.into_response())
+}
