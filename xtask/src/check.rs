@@ -75,6 +75,9 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         }
     }
 
+    let envs = crate::infra::loaded_envs(project);
+    crate::infra::check(project, &agents, &envs, &mut errors);
+
     let report = Report {
         ok: errors.is_empty(),
         errors,

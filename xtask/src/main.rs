@@ -4,10 +4,12 @@
 //! the same name (`check` → `check.rs`, `doctor` → `doctor.rs`, …). ARCHITECTURE.md has the map.
 
 mod blueprint;
+mod bootstrap;
 mod check;
 mod diag;
 mod doctor;
 mod environment;
+mod infra;
 mod output;
 mod project;
 mod test;
@@ -60,6 +62,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Create an environment's Terraform state bucket (versioned, encrypted, private) if missing.
+    Bootstrap(bootstrap::Args),
     /// Validate every blueprint and environment file; show where each agent is enabled.
     Check(check::Args),
     /// Check the tools the other commands need, and say (or --fix) what is missing.
@@ -83,6 +87,7 @@ fn main() -> ExitCode {
     };
     let ctx = Context { project, out };
     let result = match cli.command {
+        Command::Bootstrap(args) => bootstrap::run(&ctx, args),
         Command::Check(args) => check::run(&ctx, args),
         Command::Doctor(args) => doctor::run(&ctx, args),
         Command::Test(args) => test::run(&ctx, args),

@@ -1,0 +1,410 @@
+//! What the agents and workflows stacks make of the blueprints, checked before Terraform sees
+//! them: AgentCore's and IAM's name limits, the shared memory's strategy rules, the subnets a
+//! VPC-mode agent needs, and the agents each workflow names.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::blueprint::{Agent, NetworkMode};
+use crate::diag::{Diagnostic, Pos, did_you_mean};
+use crate::environment::tfvars::Tfvars;
+use crate::environment::{Env, pos_of};
+use crate::project::Project;
+
+/// The stacks' default for `project_name` (infra/stacks/*/environment.tf).
+const DEFAULT_PROJECT_NAME: &str = "agentcore";
+/// AgentCore runtime and memory-strategy names: `[a-zA-Z][a-zA-Z0-9_]{0,47}`.
+const MAX_AGENTCORE_NAME: usize = 48;
+const MAX_IAM_ROLE_NAME: usize = 64;
+/// The longest suffix the agents module gives a role name (`-runtime`, `-build`).
+const LONGEST_ROLE_SUFFIX: &str = "-runtime";
+/// AgentCore Memory allows this many strategies per memory (the platform has one memory).
+const MAX_STRATEGIES: usize = 6;
+
+pub fn check(project: &Project, agents: &[Agent], envs: &[Tfvars], diags: &mut Vec<Diagnostic>) {
+    for env in envs {
+        let settings = EnvSettings::of(env);
+        let enabled: Vec<&Agent> = agents
+            .iter()
+            .filter(|a| a.blueprint.execution_modes.enabled(env.env))
+            .collect();
+        for agent in &enabled {
+            check_names(project, agent, env.env, &settings.project_name, diags);
+            if agent.blueprint.runtime.network_mode == NetworkMode::Vpc
+                && settings.private_subnets == Some(0)
+            {
+                diags.push(
+                    Diagnostic::new(
+                        &env.file,
+                        format!(
+                            "agent `{}` runs in VPC mode in {}, but private_subnet_ids is empty",
+                            agent.id(),
+                            env.env
+                        ),
+                    )
+                    .at(settings.private_subnets_pos)
+                    .help("list the private subnets here, or set `network_mode: PUBLIC` in the blueprint"),
+                );
+            }
+        }
+        check_memory(project, &enabled, env.env, diags);
+    }
+    check_workflows(project, agents, diags);
+}
+
+/// What the checks need from an environment file, read without rendering it.
+struct EnvSettings {
+    project_name: String,
+    /// How many private subnets it lists, when that is known.
+    private_subnets: Option<usize>,
+    private_subnets_pos: Option<Pos>,
+}
+
+impl EnvSettings {
+    fn of(env: &Tfvars) -> EnvSettings {
+        let body = hcl::parse(&env.text).ok();
+        let attr = |key: &str| {
+            body.as_ref().and_then(|b| {
+                b.attributes()
+                    .find(|a| a.key() == key)
+                    .map(|a| a.expr().clone())
+            })
+        };
+        let project_name = match attr("project_name") {
+            Some(hcl::Expression::String(s)) if !s.contains("${") => s,
+            _ => DEFAULT_PROJECT_NAME.to_string(),
+        };
+        let private_subnets = match attr("private_subnet_ids") {
+            Some(hcl::Expression::Array(items)) => Some(items.len()),
+            _ => None,
+        };
+        EnvSettings {
+            project_name,
+            private_subnets,
+            private_subnets_pos: env
+                .keys
+                .iter()
+                .find(|(k, _)| k == "private_subnet_ids")
+                .map(|(_, p)| *p),
+        }
+    }
+}
+
+fn check_names(
+    project: &Project,
+    agent: &Agent,
+    env: Env,
+    project_name: &str,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let id = agent.id();
+    let file = project.rel(&agent.blueprint_path()).to_path_buf();
+    let text = std::fs::read_to_string(agent.blueprint_path()).unwrap_or_default();
+    let id_pos = line_starting(&text, "id:", 0);
+
+    let runtime = format!("{project_name}_{env}_{}", id.replace('-', "_"));
+    if runtime.len() > MAX_AGENTCORE_NAME {
+        diags.push(
+            Diagnostic::new(
+                &file,
+                format!(
+                    "its AgentCore runtime name in {env}, `{runtime}`, is {} characters; AgentCore allows {MAX_AGENTCORE_NAME}",
+                    runtime.len()
+                ),
+            )
+            .at(id_pos)
+            .help(format!(
+                "shorten the id to at most {} characters (or project_name)",
+                id.len() - (runtime.len() - MAX_AGENTCORE_NAME)
+            )),
+        );
+    }
+    let role = format!("{project_name}-{env}-{id}{LONGEST_ROLE_SUFFIX}");
+    if role.len() > MAX_IAM_ROLE_NAME {
+        diags.push(
+            Diagnostic::new(
+                &file,
+                format!(
+                    "its IAM role name in {env}, `{role}`, is {} characters; IAM allows {MAX_IAM_ROLE_NAME}",
+                    role.len()
+                ),
+            )
+            .at(id_pos)
+            .help("shorten the id (or project_name)"),
+        );
+    }
+    for strategy in &agent.blueprint.memory.strategies {
+        let name = format!("{}_{}", id.replace('-', "_"), strategy.name);
+        let valid = name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if name.len() > MAX_AGENTCORE_NAME || !valid {
+            diags.push(
+                Diagnostic::new(
+                    &file,
+                    format!(
+                        "memory strategy `{}` becomes `{name}` in AgentCore, which allows letters, digits and `_`, {MAX_AGENTCORE_NAME} at most",
+                        strategy.name
+                    ),
+                )
+                .at(strategy_pos(&text, &strategy.name))
+                .help("use a shorter name of letters, digits and `_`"),
+            );
+        }
+    }
+}
+
+/// The environment's agents share one AgentCore Memory: at most one strategy of each
+/// built-in type, six in all.
+fn check_memory(project: &Project, enabled: &[&Agent], env: Env, diags: &mut Vec<Diagnostic>) {
+    let mut by_kind: BTreeMap<String, &str> = BTreeMap::new();
+    let mut total = 0;
+    for agent in enabled {
+        let path = agent.blueprint_path();
+        let file = project.rel(&path).to_path_buf();
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        for strategy in &agent.blueprint.memory.strategies {
+            total += 1;
+            let kind = format!("{:?}", strategy.kind);
+            match by_kind.get(&kind) {
+                Some(first) if *first != agent.id() => diags.push(
+                    Diagnostic::new(
+                        &file,
+                        format!(
+                            "agents `{first}` and `{}` both ask for a {} memory strategy in {env}; \
+                             the environment's AgentCore Memory holds one strategy of each built-in type",
+                            agent.id(),
+                            kind_name(&kind)
+                        ),
+                    )
+                    .at(strategy_pos(&text, &strategy.name))
+                    .help(format!(
+                        "share `{first}`'s strategy (read its namespace), or enable only one of them in {env}"
+                    )),
+                ),
+                Some(_) => diags.push(
+                    Diagnostic::new(
+                        &file,
+                        format!("two {} memory strategies: AgentCore allows one per memory", kind_name(&kind)),
+                    )
+                    .at(strategy_pos(&text, &strategy.name))
+                    .help("keep one of them"),
+                ),
+                None => {
+                    by_kind.insert(kind, agent.id());
+                }
+            }
+        }
+    }
+    if total > MAX_STRATEGIES
+        && let Some(last) = enabled.last()
+    {
+        diags.push(
+            Diagnostic::new(
+                project.rel(&last.blueprint_path()),
+                format!(
+                    "the agents enabled in {env} ask for {total} memory strategies; AgentCore Memory allows {MAX_STRATEGIES}"
+                ),
+            )
+            .help("drop strategies, or enable fewer agents in this environment"),
+        );
+    }
+}
+
+fn kind_name(debug: &str) -> String {
+    // `UserPreference` → `USER_PREFERENCE`, as written in blueprints.
+    let mut out = String::new();
+    for (i, c) in debug.chars().enumerate() {
+        if c.is_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.push(c.to_ascii_uppercase());
+    }
+    out
+}
+
+/// Top-level keys of a workflow file (strict, like blueprints).
+const WORKFLOW_KEYS: &[&str] = &[
+    "description",
+    "agents",
+    "schedule",
+    "event_pattern",
+    "definition",
+];
+
+/// `<infra>/workflows/*.yaml`: known keys, a definition, agents that exist, and every
+/// `${agent["id"]}` naming one of the workflow's own agents.
+fn check_workflows(project: &Project, agents: &[Agent], diags: &mut Vec<Diagnostic>) {
+    let dir = project.infra_dir.join("workflows");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return;
+    };
+    let mut files: Vec<_> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    let known: Vec<&str> = agents.iter().map(Agent::id).collect();
+    for path in files {
+        check_workflow(project, &path, &known, diags);
+    }
+}
+
+fn check_workflow(project: &Project, path: &Path, known: &[&str], diags: &mut Vec<Diagnostic>) {
+    let file = project.rel(path).to_path_buf();
+    let Ok(text) = std::fs::read_to_string(path) else {
+        diags.push(Diagnostic::new(&file, "cannot read the workflow"));
+        return;
+    };
+    let doc: serde_yaml::Value = match serde_yaml::from_str(&text) {
+        Ok(doc) => doc,
+        Err(err) => {
+            let pos = err.location().map(|l| Pos {
+                line: l.line(),
+                column: l.column(),
+            });
+            diags.push(
+                Diagnostic::new(&file, format!("not valid YAML: {err}"))
+                    .at(pos)
+                    .help("see infra/README.md for the shape of a workflow file"),
+            );
+            return;
+        }
+    };
+    let Some(map) = doc.as_mapping() else {
+        diags.push(Diagnostic::new(
+            &file,
+            "a workflow is a mapping with `agents` and `definition`",
+        ));
+        return;
+    };
+    for key in map.keys().filter_map(|k| k.as_str()) {
+        if !WORKFLOW_KEYS.contains(&key) {
+            let hint = did_you_mean(key, WORKFLOW_KEYS)
+                .map(|c| format!("did you mean `{c}`? "))
+                .unwrap_or_default();
+            diags.push(
+                Diagnostic::new(&file, format!("unknown workflow field `{key}`"))
+                    .at(line_starting(&text, &format!("{key}:"), 0))
+                    .help(format!(
+                        "{hint}the fields are: {}",
+                        WORKFLOW_KEYS.join(", ")
+                    )),
+            );
+        }
+    }
+    if !map.contains_key("definition") {
+        diags.push(
+            Diagnostic::new(
+                &file,
+                "no `definition`: the state machine (Amazon States Language, as YAML)",
+            )
+            .help("add `definition:` with `StartAt` and `States`"),
+        );
+    }
+    let named: Vec<String> = match map.get("agents").map(|a| a.as_sequence()) {
+        Some(Some(list)) if list.iter().all(|v| v.as_str().is_some()) && !list.is_empty() => list
+            .iter()
+            .filter_map(|v| v.as_str().map(String::from))
+            .collect(),
+        _ => {
+            diags.push(
+                Diagnostic::new(
+                    &file,
+                    "`agents` must list the ids of the agents the workflow invokes",
+                )
+                .at(line_starting(&text, "agents:", 0))
+                .help("e.g. `agents: [triage, assistant]`"),
+            );
+            return;
+        }
+    };
+    let agents_line = line_starting(&text, "agents:", 0);
+    for id in &named {
+        if !known.contains(&id.as_str()) {
+            let hint = did_you_mean(id, known)
+                .map(|c| format!("did you mean `{c}`? "))
+                .unwrap_or_default();
+            diags.push(
+                Diagnostic::new(
+                    &file,
+                    format!("the workflow names agent `{id}`, which does not exist"),
+                )
+                .at(agents_line)
+                .help(format!("{hint}the agents are: {}", known.join(", "))),
+            );
+        }
+    }
+    for (id, pos) in agent_references(&text) {
+        if !named.contains(&id) {
+            diags.push(
+                Diagnostic::new(
+                    &file,
+                    format!("the definition uses agent `{id}`, which `agents` does not list"),
+                )
+                .at(Some(pos))
+                .help(format!(
+                    "add `{id}` to `agents`: a workflow is deployed only where all its agents run"
+                )),
+            );
+        }
+    }
+}
+
+/// Every `${agent["ID"]}` (not the escaped `$${…}`) with where it stands.
+fn agent_references(text: &str) -> Vec<(String, Pos)> {
+    const OPEN: &str = "${agent[\"";
+    let mut found = Vec::new();
+    let mut from = 0;
+    while let Some(off) = text[from..].find(OPEN) {
+        let start = from + off;
+        from = start + OPEN.len();
+        if start > 0 && text.as_bytes()[start - 1] == b'$' {
+            continue;
+        }
+        if let Some(end) = text[from..].find("\"]}") {
+            found.push((text[from..from + end].to_string(), pos_of(text, start)));
+        }
+    }
+    found
+}
+
+/// The first line at or after line `after` (0-based) whose text starts with `prefix`.
+fn line_starting(text: &str, prefix: &str, after: usize) -> Option<Pos> {
+    let mut offset = 0;
+    for (i, line) in text.split_inclusive('\n').enumerate() {
+        let trimmed = line.trim_start().trim_start_matches("- ");
+        if i >= after && trimmed.starts_with(prefix) {
+            return Some(pos_of(
+                text,
+                offset + (line.len() - line.trim_start().len()),
+            ));
+        }
+        offset += line.len();
+    }
+    None
+}
+
+fn strategy_pos(text: &str, name: &str) -> Option<Pos> {
+    let after = line_starting(text, "strategies:", 0).map_or(0, |p| p.line);
+    line_starting(text, &format!("name: {name}"), after)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_agent_references_but_not_escaped_ones() {
+        let text = "# $${agent[\"x\"]}\nArn: ${agent[\"triage\"]}\n";
+        let refs = agent_references(text);
+        assert_eq!(refs.len(), 1);
+        assert_eq!(refs[0].0, "triage");
+        assert_eq!(refs[0].1.line, 2);
+    }
+
+    #[test]
+    fn strategy_kinds_print_as_in_blueprints() {
+        assert_eq!(kind_name("UserPreference"), "USER_PREFERENCE");
+        assert_eq!(kind_name("Semantic"), "SEMANTIC");
+    }
+}

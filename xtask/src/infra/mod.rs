@@ -1,0 +1,51 @@
+//! Static checks of the Terraform in `infra/` (or wherever `--infra-dir` points), run by
+//! `cargo xtask check` without Terraform providers or a cloud:
+//!
+//! - `terraform fmt -check` over the modules and stacks ([`fmt`]);
+//! - every key of every environment file is a variable of every stack, and every required
+//!   stack variable is fed by the environment file or by an earlier phase's output ([`stacks`]);
+//! - every module input is wired, every argument is an input, every `var.`/`module.` reference
+//!   resolves ([`wiring`]);
+//! - every enabled agent fits what the agents stack makes of it (AgentCore name limits, memory
+//!   strategies, VPC subnets), and every workflow names known agents ([`agents`]).
+//!
+//! `terraform validate` would cover part of this but needs the provider, and the shipped stacks
+//! need `hashicorp/aws` >= 6.21 (infra/README.md).
+
+mod agents;
+mod fmt;
+mod stacks;
+mod tf;
+mod wiring;
+
+use crate::blueprint::Agent;
+use crate::diag::Diagnostic;
+use crate::environment::Env;
+use crate::environment::tfvars::Tfvars;
+use crate::project::Project;
+
+/// The deployment phases with a Terraform stack, in the order `deploy` applies them. (The
+/// images phase between platform and agents is the xtask's own.)
+pub const PHASES: [&str; 3] = ["platform", "agents", "workflows"];
+
+/// Variables no earlier stack outputs because the images phase provides them.
+pub const FROM_IMAGES_PHASE: &[&str] = &["agent_images"];
+
+/// Runs every infrastructure check; `agents` are the valid blueprints, `envs` the environment
+/// files that loaded (the ones that did not were reported already).
+pub fn check(project: &Project, agents: &[Agent], envs: &[Tfvars], diags: &mut Vec<Diagnostic>) {
+    fmt::check(project, diags);
+    let stacks = stacks::load(project, diags);
+    stacks::check_environment_files(project, &stacks, envs, diags);
+    stacks::check_backends(project, diags);
+    wiring::check(project, &stacks, diags);
+    agents::check(project, agents, envs, diags);
+}
+
+/// The environment files of `project` that load without errors.
+pub fn loaded_envs(project: &Project) -> Vec<Tfvars> {
+    Env::ALL
+        .into_iter()
+        .filter_map(|env| Tfvars::load(project, env).ok())
+        .collect()
+}
