@@ -3,15 +3,27 @@
 //! This file only parses the command line and dispatches; every command lives in the module of
 //! the same name (`check` → `check.rs`, `doctor` → `doctor.rs`, …). ARCHITECTURE.md has the map.
 
+mod bench;
 mod blueprint;
 mod bootstrap;
+mod build_agents;
 mod check;
+mod codebuild;
+mod deploy;
+mod destroy;
 mod diag;
 mod doctor;
 mod environment;
 mod infra;
+mod invoke;
+mod oci;
 mod output;
+mod plan;
 mod project;
+mod promote;
+mod push;
+mod run;
+mod terraform;
 mod test;
 mod toolchain;
 
@@ -62,14 +74,32 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Measure a suite: `agents` (requests/s, p99, aarch64 binary sizes).
+    Bench(bench::Args),
     /// Create an environment's Terraform state bucket (versioned, encrypted, private) if missing.
     Bootstrap(bootstrap::Args),
+    /// Cross-compile agents for linux/arm64 and package each as an OCI image (no Docker needed).
+    BuildAgents(build_agents::Args),
     /// Validate every blueprint and environment file; show where each agent is enabled.
     Check(check::Args),
+    /// Apply an environment's phases in order: platform, images, agents, workflows.
+    Deploy(deploy::Args),
+    /// Destroy an environment's stacks in reverse order (guarded by its removal policy).
+    Destroy(destroy::Args),
     /// Check the tools the other commands need, and say (or --fix) what is missing.
     Doctor(doctor::Args),
+    /// Send one invocation to a locally running agent and print the answer as it arrives.
+    Invoke(invoke::Args),
+    /// Plan every stack of an environment; exit 2 when something would change (drift check).
+    Plan(plan::Args),
+    /// Copy the images one environment runs to the next and deploy them there (no rebuild).
+    Promote(promote::Args),
+    /// Build an agent for the host and run it locally with the runtime's environment.
+    Run(run::Args),
     /// Set up what the tests need (targets, test servers), then run the whole test suite.
     Test(test::Args),
+    /// Push the agents' images to an environment's registry, by digest; record them in SSM.
+    Push(push::Args),
 }
 
 /// What every command gets: where the workspace is and how to talk to the user.
@@ -87,10 +117,19 @@ fn main() -> ExitCode {
     };
     let ctx = Context { project, out };
     let result = match cli.command {
+        Command::Bench(args) => bench::run(&ctx, args),
         Command::Bootstrap(args) => bootstrap::run(&ctx, args),
+        Command::BuildAgents(args) => build_agents::run(&ctx, args),
         Command::Check(args) => check::run(&ctx, args),
+        Command::Deploy(args) => deploy::run(&ctx, args),
+        Command::Destroy(args) => destroy::run(&ctx, args),
         Command::Doctor(args) => doctor::run(&ctx, args),
+        Command::Invoke(args) => invoke::run(&ctx, args),
+        Command::Plan(args) => plan::run(&ctx, args),
+        Command::Promote(args) => promote::run(&ctx, args),
+        Command::Run(args) => run::run(&ctx, args),
         Command::Test(args) => test::run(&ctx, args),
+        Command::Push(args) => push::run(&ctx, args),
     };
     match result {
         Ok(code) => code,

@@ -30,6 +30,9 @@ pub enum Answer {
     Text(String),
     /// A `toolUse` content block (structured output).
     ToolUse { name: String, input: Value },
+    /// A text answer, or, when the request forces a tool (`toolChoice.tool`), a call of that
+    /// tool with an input made from its schema: any agent gets a well-formed answer.
+    Auto,
     /// An AWS error response, e.g. 400 `ValidationException`.
     Fail {
         status: u16,
@@ -46,6 +49,8 @@ pub struct Recorded {
     pub authorization: String,
     pub body: Value,
 }
+
+const DEFAULT_TEXT: &str = "Hello from the stand-in.";
 
 struct Shared {
     answer: Mutex<Answer>,
@@ -74,7 +79,7 @@ impl StandIn {
         listener.set_nonblocking(true)?;
         let url = format!("http://{}", listener.local_addr()?);
         let shared = Arc::new(Shared {
-            answer: Mutex::new(Answer::Text("Hello from the stand-in.".into())),
+            answer: Mutex::new(Answer::Text(DEFAULT_TEXT.into())),
             chunks: Mutex::new(None),
             requests: Mutex::new(Vec::new()),
             gate: watch::Sender::new(true),
@@ -194,7 +199,11 @@ async fn converse(
 ) -> Response {
     record(&shared, model_id, false, &headers, &body);
     wait_gate(&shared).await;
-    let answer = shared.answer.lock().unwrap().clone();
+    let mut answer = shared.answer.lock().unwrap().clone();
+    if let Answer::Auto = answer {
+        let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        answer = auto_answer(&request);
+    }
     let (content, stop_reason) = match answer {
         Answer::Fail {
             status,
@@ -202,6 +211,7 @@ async fn converse(
             message,
         } => return aws_error(status, &error_type, &message),
         Answer::Text(text) => (json!([{ "text": text }]), "end_turn"),
+        Answer::Auto => (json!([{ "text": DEFAULT_TEXT }]), "end_turn"),
         Answer::ToolUse { name, input } => (
             json!([{ "toolUse": { "toolUseId": "tooluse_standin", "name": name, "input": input } }]),
             "tool_use",
@@ -235,6 +245,7 @@ async fn converse_stream(
             message,
         } => return aws_error(status, &error_type, &message),
         Answer::Text(text) => text,
+        Answer::Auto => DEFAULT_TEXT.to_string(),
         Answer::ToolUse { input, .. } => input.to_string(),
     };
     let chunks = shared
@@ -278,6 +289,41 @@ async fn converse_stream(
         .header("content-type", "application/vnd.amazon.eventstream")
         .body(Body::from_stream(body))
         .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}
+
+fn auto_answer(request: &Value) -> Answer {
+    let forced = &request["toolConfig"]["toolChoice"]["tool"]["name"];
+    let Some(name) = forced.as_str() else {
+        return Answer::Text(DEFAULT_TEXT.into());
+    };
+    let schema = request["toolConfig"]["tools"]
+        .as_array()
+        .and_then(|tools| tools.iter().find(|t| t["toolSpec"]["name"] == name))
+        .map(|t| t["toolSpec"]["inputSchema"]["json"].clone())
+        .unwrap_or(Value::Null);
+    Answer::ToolUse {
+        name: name.to_string(),
+        input: example_of(&schema),
+    }
+}
+
+/// A value that fits a JSON schema: the first of an `enum`, else a plain value of its type.
+fn example_of(schema: &Value) -> Value {
+    if let Some(first) = schema["enum"].as_array().and_then(|e| e.first()) {
+        return first.clone();
+    }
+    match schema["type"].as_str() {
+        Some("object") => Value::Object(
+            schema["properties"]
+                .as_object()
+                .map(|p| p.iter().map(|(k, v)| (k.clone(), example_of(v))).collect())
+                .unwrap_or_default(),
+        ),
+        Some("array") => json!([example_of(&schema["items"])]),
+        Some("boolean") => json!(false),
+        Some("integer") | Some("number") => json!(1),
+        _ => json!("example"),
+    }
 }
 
 /// One event-stream frame as Bedrock sends it: the event's members as a JSON payload.

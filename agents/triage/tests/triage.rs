@@ -132,3 +132,18 @@ fn bad_requests_are_400s_that_say_what_to_send() {
     }
     assert!(standin.requests().is_empty());
 }
+
+#[test]
+fn the_stand_ins_auto_answer_fits_the_tools_schema() {
+    // What `cargo xtask bench agents` relies on: the stand-in answers triage's forced tool
+    // call with a record built from the schema triage sent.
+    let standin = StandIn::start();
+    standin.answer(Answer::Auto);
+    let agent = start(&standin);
+    let response = agent.invoke(&json!({ "text": "hi", "categories": ["greeting"] }), None);
+    assert_eq!(response.status, 200, "{}", response.body);
+    let record = response.json();
+    assert_eq!(record["category"], "greeting");
+    assert_eq!(record["priority"], "low");
+    assert_eq!(record["needs_reply"], false);
+}

@@ -1,5 +1,6 @@
 //! The Converse stand-in as a process, for benchmarks and manual runs:
-//! `converse-standin [PORT]` prints its URL, then answers until it is killed.
+//! `converse-standin [PORT]` prints its URL, then answers until it is killed, every agent
+//! alike ([`Answer::Auto`](agent_testkit::converse::Answer::Auto)).
 
 fn main() -> anyhow::Result<()> {
     let port = match std::env::args().nth(1) {
@@ -9,6 +10,7 @@ fn main() -> anyhow::Result<()> {
         None => 0,
     };
     let standin = agent_testkit::converse::StandIn::start_on(port)?;
+    standin.answer(agent_testkit::converse::Answer::Auto);
     println!("{}", standin.url());
     loop {
         std::thread::park();
