@@ -2,8 +2,7 @@
 //!
 //! Nothing region- or model-specific is compiled in: the platform sets `BEDROCK_REGION`,
 //! `AGENTCORE_MEMORY_ID`, `AGENTCORE_GATEWAY_URL`, `AGENT_ID` and `SSM_ROOT_PATH` on every
-//! runtime, and the model comes from the blueprint's `model` section as `MODEL_ID`,
-//! `MODEL_MAX_TOKENS` and `MODEL_TEMPERATURE` (`cargo xtask run` and the agents stack set them).
+//! runtime; the model comes from the agent's blueprint ([`ModelConfig`]).
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::str::FromStr;
@@ -59,7 +58,12 @@ impl Config {
     }
 }
 
-/// The model an agent talks to, from the blueprint's `model` section.
+/// The model an agent talks to.
+///
+/// The blueprint's `model` section is the source of truth: an agent compiles its own
+/// `blueprint.yaml` in, so the image it ships in always knows its model. `MODEL_ID`,
+/// `MODEL_MAX_TOKENS` and `MODEL_TEMPERATURE` override it per runtime (`cargo xtask run` sets
+/// them from the same blueprint).
 #[derive(Debug, Clone)]
 pub struct ModelConfig {
     pub model_id: String,
@@ -67,23 +71,41 @@ pub struct ModelConfig {
     pub temperature: Option<f32>,
 }
 
+#[derive(serde::Deserialize)]
+struct BlueprintModel {
+    model: ModelSection,
+}
+
+#[derive(serde::Deserialize)]
+struct ModelSection {
+    model_id: String,
+    max_tokens: Option<i32>,
+    temperature: Option<f32>,
+}
+
 impl ModelConfig {
-    pub fn from_env() -> anyhow::Result<ModelConfig> {
-        ModelConfig::from_lookup(|name| std::env::var(name).ok())
+    /// `blueprint_yaml` is the agent's blueprint, e.g. `include_str!("../blueprint.yaml")`.
+    pub fn from_env_or_blueprint(blueprint_yaml: &str) -> anyhow::Result<ModelConfig> {
+        ModelConfig::from_lookup(blueprint_yaml, |name| std::env::var(name).ok())
     }
 
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> anyhow::Result<ModelConfig> {
-        let Some(model_id) = lookup("MODEL_ID").filter(|v| !v.trim().is_empty()) else {
-            bail!(
-                "MODEL_ID is not set: it names the Bedrock model or inference profile, from the \
-                 blueprint's `model.model_id`\n  help: `cargo xtask run <agent>` sets it; on \
-                 AgentCore the agents stack sets it on the runtime"
-            );
-        };
+    pub fn from_lookup(
+        blueprint_yaml: &str,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> anyhow::Result<ModelConfig> {
+        let blueprint: BlueprintModel = serde_yaml::from_str(blueprint_yaml)
+            .context("the blueprint compiled into this agent has no valid `model` section")?;
+        let model = blueprint.model;
+        let model_id = lookup("MODEL_ID")
+            .filter(|v| !v.trim().is_empty())
+            .unwrap_or(model.model_id);
+        if model_id.trim().is_empty() {
+            bail!("no model: set `model.model_id` in the blueprint, or MODEL_ID");
+        }
         Ok(ModelConfig {
             model_id,
-            max_tokens: parse_var(&lookup, "MODEL_MAX_TOKENS")?,
-            temperature: parse_var(&lookup, "MODEL_TEMPERATURE")?,
+            max_tokens: parse_var(&lookup, "MODEL_MAX_TOKENS")?.or(model.max_tokens),
+            temperature: parse_var(&lookup, "MODEL_TEMPERATURE")?.or(model.temperature),
         })
     }
 }
@@ -151,16 +173,27 @@ mod tests {
         assert!(format!("{err:#}").contains("PORT=\"80x\""), "{err:#}");
     }
 
+    const BLUEPRINT: &str = "id: a\nmodel:\n  provider: bedrock\n  model_id: amazon.nova-lite-v1:0\n  max_tokens: 300\n";
+
     #[test]
-    fn the_model_id_is_required_and_says_where_it_comes_from() {
-        let err = ModelConfig::from_lookup(vars(&[])).unwrap_err();
-        assert!(err.to_string().contains("model.model_id"), "{err}");
-        let model = ModelConfig::from_lookup(vars(&[
-            ("MODEL_ID", "amazon.nova-lite-v1:0"),
-            ("MODEL_MAX_TOKENS", "512"),
-        ]))
-        .unwrap();
-        assert_eq!(model.max_tokens, Some(512));
+    fn the_model_comes_from_the_blueprint_and_the_environment_overrides_it() {
+        let model = ModelConfig::from_lookup(BLUEPRINT, vars(&[])).unwrap();
+        assert_eq!(model.model_id, "amazon.nova-lite-v1:0");
+        assert_eq!(model.max_tokens, Some(300));
         assert_eq!(model.temperature, None);
+        let model = ModelConfig::from_lookup(
+            BLUEPRINT,
+            vars(&[("MODEL_ID", "eu.other-v1:0"), ("MODEL_MAX_TOKENS", "512")]),
+        )
+        .unwrap();
+        assert_eq!(model.model_id, "eu.other-v1:0");
+        assert_eq!(model.max_tokens, Some(512));
+    }
+
+    #[test]
+    fn a_bad_override_names_the_variable() {
+        let err = ModelConfig::from_lookup(BLUEPRINT, vars(&[("MODEL_TEMPERATURE", "warm")]))
+            .unwrap_err();
+        assert!(format!("{err:#}").contains("MODEL_TEMPERATURE"), "{err:#}");
     }
 }

@@ -271,13 +271,31 @@ fn sigterm_lets_the_request_in_flight_finish_then_exits_0() {
 }
 
 #[test]
-fn a_missing_model_id_stops_the_agent_with_a_clear_error() {
+fn without_model_variables_the_blueprints_model_is_used() {
+    let standin = StandIn::start();
+    let env: Vec<(String, String)> = bedrock_env(standin.url(), MODEL, "eu-west-3")
+        .into_iter()
+        .filter(|(k, _)| !k.starts_with("MODEL_"))
+        .collect();
+    let agent = AgentProcess::start(Path::new(env!("CARGO_BIN_EXE_assistant")), &env);
+    let response = agent.invoke(&json!({ "prompt": "hi" }), None);
+    assert_eq!(response.status, 200, "{}", response.body);
+    let call = &standin.requests()[0];
+    assert_eq!(call.model_id, "us.amazon.nova-lite-v1:0");
+    assert_eq!(call.body["inferenceConfig"]["maxTokens"], 1024);
+}
+
+#[test]
+fn a_bad_setting_stops_the_agent_with_a_clear_error() {
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_assistant"))
-        .env_remove("MODEL_ID")
+        .env("MODEL_MAX_TOKENS", "lots")
         .env("PORT", agent_testkit::free_port().to_string())
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("MODEL_ID is not set"), "{stderr}");
+    assert!(
+        stderr.contains("MODEL_MAX_TOKENS=\"lots\" is not valid"),
+        "{stderr}"
+    );
 }

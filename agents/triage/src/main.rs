@@ -44,7 +44,7 @@ async fn main() -> std::process::ExitCode {
 
 async fn run() -> anyhow::Result<()> {
     let config = Config::from_env(env!("CARGO_PKG_NAME"))?;
-    let model = ModelConfig::from_env()?;
+    let model = ModelConfig::from_env_or_blueprint(include_str!("../blueprint.yaml"))?;
     let classifier = std::sync::Arc::new(Classifier::new(&config, model).await);
     Runtime::new(config)
         .serve(move |request: Request, invocation: Invocation| {
