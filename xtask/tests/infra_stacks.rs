@@ -413,6 +413,15 @@ fn infra_stacks_production_with_no_agents_enabled() {
 #[test]
 fn infra_test_stacks_keep_the_real_stacks_interface() {
     let ws = Scratch::copy_of_repo();
+    // `cargo xtask check` formats-checks infra/; the test stacks are held to the same rule.
+    require_tool("terraform");
+    let (out, text) = run(Command::new("terraform")
+        .args(["fmt", "-check", "-recursive", "-no-color", "stacks"])
+        .current_dir(ws.file("tests")));
+    assert!(
+        out.status.success(),
+        "tests/stacks is not `terraform fmt`-clean:\n{text}"
+    );
     for stack in STACKS {
         let real = declared_variables(&ws.file(&format!("infra/stacks/{stack}")));
         let test = declared_variables(&ws.file(&format!("tests/stacks/{stack}")));
