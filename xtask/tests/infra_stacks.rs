@@ -422,6 +422,24 @@ fn infra_test_stacks_keep_the_real_stacks_interface() {
         out.status.success(),
         "tests/stacks is not `terraform fmt`-clean:\n{text}"
     );
+    // The test stacks run the shipped code that reads the blueprints and declares the
+    // environment's variables, not a copy that could drift.
+    let shared = [
+        ("platform", "environment.tf"),
+        ("agents", "environment.tf"),
+        ("workflows", "environment.tf"),
+        ("platform", "blueprints.tf"),
+        ("agents", "blueprints.tf"),
+        ("agents", "inputs.tf"),
+        ("workflows", "inputs.tf"),
+    ];
+    for (stack, file) in shared {
+        assert_eq!(
+            ws.read(&format!("infra/stacks/{stack}/{file}")),
+            ws.read(&format!("tests/stacks/{stack}/{file}")),
+            "tests/stacks/{stack}/{file} differs from infra/stacks/{stack}/{file}"
+        );
+    }
     for stack in STACKS {
         let real = declared_variables(&ws.file(&format!("infra/stacks/{stack}")));
         let test = declared_variables(&ws.file(&format!("tests/stacks/{stack}")));

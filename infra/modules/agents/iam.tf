@@ -81,7 +81,7 @@ data "aws_iam_policy_document" "runtime" {
   statement {
     sid       = "OwnLogs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"]
-    resources = ["${aws_cloudwatch_log_group.runtime[each.key].arn}:*"]
+    resources = [for endpoint in ["DEFAULT", "live"] : "${aws_cloudwatch_log_group.runtime["${each.key}/${endpoint}"].arn}:*"]
   }
   statement {
     sid       = "Metrics"

@@ -98,14 +98,23 @@ resource "aws_bedrockagentcore_agent_runtime_endpoint" "live" {
   tags                  = local.tags
 }
 
-# AgentCore ships a runtime's stdout to this group; creating it here sets retention and
-# encryption, and spares the runtime role logs:CreateLogGroup.
+# AgentCore ships a runtime's stdout to /aws/bedrock-agentcore/runtimes/<runtime id>-<endpoint>,
+# one group per endpoint it is invoked through (DEFAULT and live). Creating them here sets
+# retention and encryption, and spares the runtime role logs:CreateLogGroup.
+locals {
+  runtime_log_groups = merge([
+    for id, _ in var.agents : {
+      for endpoint in ["DEFAULT", "live"] : "${id}/${endpoint}" => { agent = id, endpoint = endpoint }
+    }
+  ]...)
+}
+
 resource "aws_cloudwatch_log_group" "runtime" {
-  for_each          = var.agents
-  name              = "/aws/bedrock-agentcore/runtimes/${aws_bedrockagentcore_agent_runtime.agent[each.key].agent_runtime_id}-DEFAULT"
+  for_each          = local.runtime_log_groups
+  name              = "/aws/bedrock-agentcore/runtimes/${aws_bedrockagentcore_agent_runtime.agent[each.value.agent].agent_runtime_id}-${each.value.endpoint}"
   retention_in_days = var.log_retention_days
   kms_key_id        = var.kms_key_arn
-  tags              = merge(local.tags, { Agent = each.key })
+  tags              = merge(local.tags, { Agent = each.value.agent })
 }
 
 locals {

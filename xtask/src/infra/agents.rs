@@ -113,10 +113,12 @@ fn check_names(
                 ),
             )
             .at(id_pos)
-            .help(format!(
-                "shorten the id to at most {} characters (or project_name)",
-                id.len() - (runtime.len() - MAX_AGENTCORE_NAME)
-            )),
+            .help(match id.len().checked_sub(runtime.len() - MAX_AGENTCORE_NAME) {
+                Some(fits) if fits >= 2 => {
+                    format!("shorten the id to at most {fits} characters (or project_name)")
+                }
+                _ => format!("shorten project_name (`{project_name}`)"),
+            }),
         );
     }
     let role = format!("{project_name}-{env}-{id}{LONGEST_ROLE_SUFFIX}");
