@@ -6,7 +6,9 @@
 pub mod auth_registry;
 pub mod images;
 pub mod moto;
+pub mod moto_recording;
 pub mod registry;
+pub mod terraform;
 pub mod workspace;
 
 use std::net::{TcpListener, TcpStream};

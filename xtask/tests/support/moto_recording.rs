@@ -1,0 +1,83 @@
+//! moto with its request recorder on (`MOTO_ENABLE_RECORDING`): every request moto receives is
+//! appended, body included, to a file we can read. moto's CodeBuild ignores a build's source
+//! overrides, so this is how a test sees, from the emulator's side, what a client asked for.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use super::{Server, free_port, require_tool};
+
+pub struct RecordingMoto {
+    pub server: Server,
+    dir: tempfile::TempDir,
+}
+
+impl RecordingMoto {
+    pub fn start() -> RecordingMoto {
+        require_tool("moto_server");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let port = free_port();
+        let mut cmd = Command::new("moto_server");
+        cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .env("MOTO_ENABLE_RECORDING", "true")
+            .env("MOTO_RECORDER_FILEPATH", dir.path().join("recording.jsonl"));
+        let server = Server::start("moto_server", cmd, port, &dir.path().join("moto.log"));
+        RecordingMoto { server, dir }
+    }
+
+    pub fn endpoint(&self) -> String {
+        self.server.url()
+    }
+
+    pub fn recording_path(&self) -> PathBuf {
+        self.dir.path().join("recording.jsonl")
+    }
+
+    /// The recorded requests whose `X-Amz-Target` header ends with `target` (e.g.
+    /// `StartBuild`), as their JSON bodies.
+    pub fn requests_to(&self, target: &str) -> Vec<serde_json::Value> {
+        let text = std::fs::read_to_string(self.recording_path()).unwrap_or_default();
+        text.lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|entry| {
+                entry["headers"]
+                    .as_object()
+                    .and_then(|h| {
+                        h.iter()
+                            .find(|(k, _)| k.eq_ignore_ascii_case("x-amz-target"))
+                    })
+                    .and_then(|(_, v)| v.as_str())
+                    .is_some_and(|v| v.ends_with(&format!(".{target}")))
+            })
+            .filter_map(|entry| {
+                let body = entry["body"].as_str()?;
+                let bytes = if entry["body_encoded"].as_bool() == Some(true) {
+                    base64_decode(body)?
+                } else {
+                    body.as_bytes().to_vec()
+                };
+                serde_json::from_slice(&bytes).ok()
+            })
+            .collect()
+    }
+
+    /// The standard variables through which the SDK reaches this moto.
+    pub fn configure(&self, cmd: &mut Command) {
+        cmd.env_remove("AWS_PROFILE");
+        for (k, v) in [
+            ("AWS_ENDPOINT_URL", self.endpoint()),
+            ("AWS_ACCESS_KEY_ID", "testing".into()),
+            ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+            ("AWS_REGION", "us-east-1".into()),
+            ("AWS_DEFAULT_REGION", "us-east-1".into()),
+            ("AWS_EC2_METADATA_DISABLED", "true".into()),
+        ] {
+            cmd.env(k, v);
+        }
+    }
+}
+
+fn base64_decode(text: &str) -> Option<Vec<u8>> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.decode(text).ok()
+}
