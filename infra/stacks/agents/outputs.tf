@@ -15,3 +15,8 @@ output "runtime_versions" {
 output "codebuild_projects" {
   value = module.agents.codebuild_projects
 }
+
+output "agent_images" {
+  description = "Agent id => the image it runs (<repository_url>@sha256:…): what `promote` copies to the next environment and what production must match."
+  value       = { for id in keys(local.enabled_agents) : id => var.agent_images[id] }
+}

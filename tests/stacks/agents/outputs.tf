@@ -15,3 +15,8 @@ output "runtime_versions" {
 output "codebuild_projects" {
   value = { for id, p in aws_codebuild_project.agent : id => p.name }
 }
+
+output "agent_images" {
+  description = "Agent id => the image it runs (<repository_url>@sha256:…): what `promote` copies to the next environment and what production must match."
+  value       = { for id, p in aws_ssm_parameter.image : id => p.insecure_value }
+}

@@ -3,6 +3,7 @@
 //! Parsing is strict (unknown fields are errors) and every problem comes back as a
 //! [`Diagnostic`] with file, line and column, so `cargo xtask check` can show all of them at once.
 
+pub mod edit;
 mod locate;
 mod validate;
 

@@ -15,6 +15,7 @@ pub mod settings;
 pub mod target;
 pub mod upload;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::bail;
@@ -96,29 +97,17 @@ struct AgentError {
 }
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
-    let settings = EnvSettings::load(&ctx.project, args.env)?;
     let agents = agents_for(ctx, args.env, &args.agents)?;
-    let tag = tag_for(ctx, args.env, args.revision.as_deref())?;
-    let images = agents
+    let layouts: Vec<(String, PathBuf)> = agents
         .iter()
         .map(|a| {
-            let dir = ctx.project.root.join("target").join("oci").join(a.id());
-            layout::read(&dir, &format!("agent `{}`", a.id()))
+            (
+                a.id().to_string(),
+                crate::build_agents::layout_dir(&ctx.project, a.id()),
+            )
         })
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let ids: Vec<String> = agents.iter().map(|a| a.id().to_string()).collect();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    let report = runtime.block_on(push_all(
-        ctx,
-        &args,
-        &settings,
-        &ids,
-        &images,
-        tag.as_deref(),
-    ))?;
+        .collect();
+    let report = push_report(ctx, &args, &layouts)?;
     if ctx.out.json {
         ctx.out.print_json(&report);
     } else {
@@ -129,6 +118,63 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// Pushes the images `build-agents` wrote for `args.agents` (default: every agent enabled in
+/// the environment); what `deploy` runs in its images phase.
+pub fn push_images(ctx: &Context, args: &Args) -> anyhow::Result<Vec<Pushed>> {
+    let agents = agents_for(ctx, args.env, &args.agents)?;
+    let layouts: Vec<(String, PathBuf)> = agents
+        .iter()
+        .map(|a| {
+            (
+                a.id().to_string(),
+                crate::build_agents::layout_dir(&ctx.project, a.id()),
+            )
+        })
+        .collect();
+    push_layouts(ctx, args, &layouts)
+}
+
+/// Pushes the image layouts given as (agent id, layout dir); fails naming every agent whose
+/// push failed. `promote` uses it for images it pulled from the previous environment.
+pub fn push_layouts(
+    ctx: &Context,
+    args: &Args,
+    layouts: &[(String, PathBuf)],
+) -> anyhow::Result<Vec<Pushed>> {
+    let report = push_report(ctx, args, layouts)?;
+    if !report.ok {
+        let errors: Vec<String> = report.errors.iter().map(|e| e.error.clone()).collect();
+        anyhow::bail!("{}", errors.join("\n"));
+    }
+    Ok(report.images)
+}
+
+fn push_report(
+    ctx: &Context,
+    args: &Args,
+    layouts: &[(String, PathBuf)],
+) -> anyhow::Result<Report> {
+    let settings = EnvSettings::load(&ctx.project, args.env)?;
+    let tag = tag_for(ctx, args.env, args.revision.as_deref())?;
+    let images = layouts
+        .iter()
+        .map(|(id, dir)| layout::read(dir, &format!("agent `{id}`")))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let ids: Vec<String> = layouts.iter().map(|(id, _)| id.clone()).collect();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    runtime.block_on(push_all(
+        ctx,
+        args,
+        &settings,
+        &ids,
+        &images,
+        tag.as_deref(),
+    ))
 }
 
 /// The agents named (each must be enabled in `env`), or every agent enabled in `env`.

@@ -1,0 +1,396 @@
+//! Running Terraform on one stack of one environment: init (only when needed), plan to a file,
+//! apply exactly that plan, read outputs.
+//!
+//! Each (environment, stack) gets its own `TF_DATA_DIR` under `target/xtask/tf/`, so switching
+//! environments never re-initialises a shared `.terraform/`, and an unchanged stack is not
+//! initialised again: a no-op deploy costs little more than the plans themselves.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::{Context as _, bail};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::environment::Env;
+use crate::output::Output;
+
+/// Set when the user pressed Ctrl-C: Terraform got the signal too (same process group) and is
+/// left to finish and release its state lock; we stop after it.
+pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Installs the Ctrl-C handler once: remember, don't die.
+pub fn catch_interrupts() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = ctrlc::set_handler(|| {
+            if INTERRUPTED.swap(true, Ordering::SeqCst) {
+                eprintln!("\ninterrupted again: waiting for terraform to release its lock…");
+            } else {
+                eprintln!("\ninterrupted: letting terraform finish and release its state lock…");
+            }
+        });
+    });
+}
+
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}
+
+/// One Terraform root module, prepared for one environment.
+pub struct Stack {
+    pub name: String,
+    pub dir: PathBuf,
+    pub env: Env,
+    /// `target/xtask/tf/<env>/<stack>`: data dir, plan file, input file.
+    work: PathBuf,
+    /// The rendered backend settings of the environment (`-backend-config=FILE`).
+    backend_config: PathBuf,
+    /// The rendered environment file (`-var-file=FILE`).
+    var_file: PathBuf,
+}
+
+/// What a plan would do.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct PlanSummary {
+    pub add: usize,
+    pub change: usize,
+    pub destroy: usize,
+    /// Resource addresses that would be destroyed (including replaced).
+    pub destroyed: Vec<String>,
+    /// Only outputs would change.
+    pub outputs_only: bool,
+}
+
+impl PlanSummary {
+    pub fn is_empty(&self) -> bool {
+        self.add == 0 && self.change == 0 && self.destroy == 0 && !self.outputs_only
+    }
+}
+
+impl std::fmt::Display for PlanSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.is_empty() {
+            return f.write_str("no changes");
+        }
+        write!(
+            f,
+            "{} to add, {} to change, {} to destroy",
+            self.add, self.change, self.destroy
+        )?;
+        if self.outputs_only && self.add + self.change + self.destroy == 0 {
+            f.write_str(" (outputs only)")?;
+        }
+        Ok(())
+    }
+}
+
+/// What a plan run found.
+pub enum Planned {
+    NoChanges,
+    Changes(PlanSummary),
+}
+
+impl Stack {
+    pub fn new(
+        name: &str,
+        dir: PathBuf,
+        env: Env,
+        work_root: &Path,
+        backend_config: PathBuf,
+        var_file: PathBuf,
+    ) -> Stack {
+        Stack {
+            name: name.to_string(),
+            dir,
+            env,
+            work: work_root.join("tf").join(env.name()).join(name),
+            backend_config,
+            var_file,
+        }
+    }
+
+    pub fn plan_file(&self) -> PathBuf {
+        self.work.join("plan.tfplan")
+    }
+
+    fn inputs_file(&self) -> PathBuf {
+        self.work.join("inputs.tfvars.json")
+    }
+
+    fn data_dir(&self) -> PathBuf {
+        self.work.join("data")
+    }
+
+    /// The state key of this stack in the environment's bucket: one state per environment
+    /// and stack, never shared.
+    pub fn state_key(&self) -> String {
+        format!("{}/{}.tfstate", self.env, self.name)
+    }
+
+    fn terraform(&self, args: &[String]) -> duct::Expression {
+        duct::cmd("terraform", args)
+            .dir(&self.dir)
+            .env("TF_DATA_DIR", self.data_dir())
+            .env("TF_IN_AUTOMATION", "1")
+            .env("TF_INPUT", "0")
+    }
+
+    /// The command line as a person would type it, for `--dry-run` and `-v`.
+    pub fn show(&self, args: &[String]) -> String {
+        format!(
+            "(cd {} && TF_DATA_DIR={} terraform {})",
+            self.dir.display(),
+            self.data_dir().display(),
+            args.join(" ")
+        )
+    }
+
+    pub fn init_args(&self) -> Vec<String> {
+        vec![
+            "init".into(),
+            "-input=false".into(),
+            "-reconfigure".into(),
+            format!("-backend-config={}", self.backend_config.display()),
+            format!("-backend-config=key={}", self.state_key()),
+        ]
+    }
+
+    pub fn plan_args(&self, destroy: bool) -> Vec<String> {
+        let mut args = vec![
+            "plan".into(),
+            "-input=false".into(),
+            "-detailed-exitcode".into(),
+            "-lock-timeout=0s".into(),
+            format!("-out={}", self.plan_file().display()),
+            format!("-var-file={}", self.var_file.display()),
+            format!("-var-file={}", self.inputs_file().display()),
+        ];
+        if destroy {
+            args.push("-destroy".into());
+        }
+        args
+    }
+
+    pub fn apply_args(&self) -> Vec<String> {
+        vec![
+            "apply".into(),
+            "-input=false".into(),
+            "-lock-timeout=0s".into(),
+            self.plan_file().display().to_string(),
+        ]
+    }
+
+    /// `terraform init`, unless this data dir was initialised with the same backend settings
+    /// and the same configuration files.
+    pub fn init(&self, out: &Output) -> anyhow::Result<bool> {
+        std::fs::create_dir_all(&self.work)
+            .with_context(|| format!("cannot create {}", self.work.display()))?;
+        let stamp_file = self.work.join("init.stamp");
+        let stamp = self.init_stamp()?;
+        if std::fs::read_to_string(&stamp_file).ok().as_deref() == Some(stamp.as_str())
+            && self.data_dir().join("terraform.tfstate").is_file()
+        {
+            return Ok(false);
+        }
+        let args = self.init_args();
+        out.verbose(self.show(&args));
+        self.run_captured(&args, "init")?;
+        std::fs::write(&stamp_file, stamp)?;
+        Ok(true)
+    }
+
+    /// A hash of what `init` depends on: backend settings, state key, and every .tf file of
+    /// the stack and of the modules next to it (a new module or provider needs a new init).
+    fn init_stamp(&self) -> anyhow::Result<String> {
+        let mut hasher = Sha256::new();
+        hasher.update(std::fs::read(&self.backend_config).unwrap_or_default());
+        hasher.update(self.state_key());
+        let mut files = Vec::new();
+        collect_tf_files(&self.dir, &mut files);
+        if let Some(modules) = self.dir.parent().and_then(Path::parent).map(|p| p.join("modules")) {
+            collect_tf_files(&modules, &mut files);
+        }
+        files.sort();
+        for file in files {
+            hasher.update(file.display().to_string());
+            hasher.update(std::fs::read(&file)?);
+        }
+        Ok(format!("{:x}", hasher.finalize()))
+    }
+
+    /// Writes the inputs this stack takes from earlier phases: only the ones it declares, so
+    /// that Terraform never warns about undeclared variables.
+    pub fn write_inputs(&self, available: &BTreeMap<String, serde_json::Value>) -> anyhow::Result<()> {
+        std::fs::create_dir_all(&self.work)?;
+        let declared = declared_variables(&self.dir)?;
+        let inputs: BTreeMap<&String, &serde_json::Value> = available
+            .iter()
+            .filter(|(k, _)| declared.contains(*k))
+            .collect();
+        std::fs::write(self.inputs_file(), serde_json::to_vec_pretty(&inputs)?)?;
+        Ok(())
+    }
+
+    /// Plans to the plan file. Exit code 2 of `-detailed-exitcode` means "changes".
+    pub fn plan(&self, out: &Output, destroy: bool) -> anyhow::Result<Planned> {
+        let args = self.plan_args(destroy);
+        out.verbose(self.show(&args));
+        let output = self
+            .terraform(&args)
+            .stdout_capture()
+            .stderr_capture()
+            .unchecked()
+            .run()?;
+        match output.status.code() {
+            Some(0) => Ok(Planned::NoChanges),
+            Some(2) => Ok(Planned::Changes(self.summary()?)),
+            _ => Err(self.failure("plan", &output)),
+        }
+    }
+
+    /// Reads the plan file back as JSON and counts what it would do.
+    fn summary(&self) -> anyhow::Result<PlanSummary> {
+        let text = self
+            .terraform(&["show".into(), "-json".into(), self.plan_file().display().to_string()])
+            .stderr_capture()
+            .read()
+            .with_context(|| format!("cannot read the plan of stack `{}`", self.name))?;
+        let plan: serde_json::Value = serde_json::from_str(&text)?;
+        let mut summary = PlanSummary::default();
+        for rc in plan["resource_changes"].as_array().into_iter().flatten() {
+            let actions: Vec<&str> = rc["change"]["actions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|a| a.as_str())
+                .collect();
+            if actions.contains(&"create") {
+                summary.add += 1;
+            }
+            if actions.contains(&"update") {
+                summary.change += 1;
+            }
+            if actions.contains(&"delete") {
+                summary.destroy += 1;
+                summary
+                    .destroyed
+                    .push(rc["address"].as_str().unwrap_or("?").to_string());
+            }
+        }
+        summary.outputs_only = summary.add + summary.change + summary.destroy == 0;
+        Ok(summary)
+    }
+
+    /// Applies exactly the saved plan, streaming Terraform's output to stderr under `-v`.
+    pub fn apply(&self, out: &Output) -> anyhow::Result<()> {
+        let args = self.apply_args();
+        out.verbose(self.show(&args));
+        let output = self
+            .terraform(&args)
+            .stdout_capture()
+            .stderr_capture()
+            .unchecked()
+            .run()?;
+        if !output.status.success() {
+            return Err(self.failure("apply", &output));
+        }
+        Ok(())
+    }
+
+    /// `terraform output -json`, as name → value.
+    pub fn outputs(&self) -> anyhow::Result<BTreeMap<String, serde_json::Value>> {
+        let text = self
+            .terraform(&["output".into(), "-json".into()])
+            .stderr_capture()
+            .read()
+            .with_context(|| format!("cannot read the outputs of stack `{}`", self.name))?;
+        let raw: BTreeMap<String, serde_json::Value> = serde_json::from_str(&text)?;
+        Ok(raw
+            .into_iter()
+            .map(|(k, v)| (k, v.get("value").cloned().unwrap_or(serde_json::Value::Null)))
+            .collect())
+    }
+
+    fn run_captured(&self, args: &[String], what: &str) -> anyhow::Result<()> {
+        let output = self
+            .terraform(args)
+            .stdout_capture()
+            .stderr_capture()
+            .unchecked()
+            .run()?;
+        if !output.status.success() {
+            return Err(self.failure(what, &output));
+        }
+        Ok(())
+    }
+
+    /// An error that shows Terraform's own message (its diagnostics are on stderr, the
+    /// context on stdout) and what to do next.
+    fn failure(&self, what: &str, output: &std::process::Output) -> anyhow::Error {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let message = if stderr.trim().is_empty() { stdout } else { stderr };
+        let mut hint = String::new();
+        if message.contains("Error acquiring the state lock") {
+            hint = "\n  help: another run holds this stack's state lock (its holder is shown \
+                    above); wait for it, or if it died, `terraform force-unlock <ID>` in the stack"
+                .into();
+        } else if what == "init" {
+            hint = format!(
+                "\n  help: check the backend settings ({}); `cargo xtask bootstrap {}` creates \
+                 the state bucket",
+                self.backend_config.display(),
+                self.env
+            );
+        }
+        anyhow::anyhow!(
+            "terraform {what} of stack `{}` ({}) failed:\n{}{hint}",
+            self.name,
+            self.env,
+            message.trim_end()
+        )
+    }
+}
+
+fn collect_tf_files(dir: &Path, files: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            if !path.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')) {
+                collect_tf_files(&path, files);
+            }
+        } else if path.extension().is_some_and(|e| e == "tf")
+            || path.file_name().is_some_and(|n| n == ".terraform.lock.hcl")
+        {
+            files.push(path);
+        }
+    }
+}
+
+/// The `variable "…"` blocks of a root module.
+pub fn declared_variables(dir: &Path) -> anyhow::Result<std::collections::BTreeSet<String>> {
+    let mut names = std::collections::BTreeSet::new();
+    let entries =
+        std::fs::read_dir(dir).with_context(|| format!("cannot read stack {}", dir.display()))?;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.extension().is_none_or(|e| e != "tf") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path)?;
+        let body: hcl::Body = hcl::from_str(&text)
+            .with_context(|| format!("{} is not valid HCL", path.display()))?;
+        for block in body.blocks().filter(|b| b.identifier() == "variable") {
+            if let Some(label) = block.labels().first() {
+                names.insert(label.as_str().to_string());
+            }
+        }
+    }
+    if names.is_empty() && !dir.is_dir() {
+        bail!("no stack at {}", dir.display());
+    }
+    Ok(names)
+}

@@ -1,0 +1,277 @@
+//! `deploy`, `plan`, `promote` and the production guards, end to end through the commands users
+//! run: real Terraform on the test stacks (tests/stacks, same phases, inputs, outputs and state
+//! keys as infra/stacks) against moto, state in moto's S3, images built for aarch64 and pushed
+//! to a real OCI registry. Every assertion reads the outside world: S3 objects, SSM parameters,
+//! the registry's access log — not our own output.
+//!
+//! One scenario, in order, because each step stands on the previous one's state and the image
+//! build is the expensive part.
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use support::images::git_commit_all;
+use support::moto::Moto;
+use support::registry::Registry;
+use support::workspace::{Scratch, repo_root, run};
+
+const BUCKET: &str = "agentcore-tfstate-test";
+
+struct World {
+    ws: Scratch,
+    moto: Moto,
+    registry: Registry,
+    cli_config: PathBuf,
+    _tf: tempfile::TempDir,
+}
+
+impl World {
+    fn new() -> World {
+        support::require_tool("aws");
+        let ws = Scratch::copy_of_repo();
+        // The test infrastructure root: the test stacks with the real environment files.
+        // tests/stacks/<phase>/../../../agents is the workspace's agents/ from here too.
+        for phase in ["platform", "agents", "workflows"] {
+            copy_dir(&ws.file(&format!("tests/stacks/{phase}")), &ws.file(&format!("testinfra/stacks/{phase}")));
+        }
+        copy_dir(&ws.file("infra/envs"), &ws.file("testinfra/envs"));
+        git_commit_all(&ws);
+        let tf = tempfile::tempdir().expect("tempdir");
+        let cli_config = support::terraform::cli_config(tf.path());
+        let world = World {
+            ws,
+            moto: Moto::start(),
+            registry: Registry::start(),
+            cli_config,
+            _tf: tf,
+        };
+        let (out, text) = run(&mut world.xtask(&["bootstrap", "dev"]));
+        assert!(out.status.success(), "bootstrap failed:\n{text}");
+        world
+    }
+
+    /// `cargo xtask --infra-dir testinfra ARGS` on the scratch workspace, reaching moto through
+    /// the standard AWS variables, with the environment files' placeholders set.
+    fn xtask(&self, args: &[&str]) -> Command {
+        let mut cmd = self.ws.xtask();
+        cmd.args(["--infra-dir", "testinfra"]).args(args);
+        self.moto.configure(&mut cmd);
+        cmd.env("TF_CLI_CONFIG_FILE", &self.cli_config)
+            // Share compiled dependencies with the workspace's own build.
+            .env("CARGO_TARGET_DIR", repo_root().join("target"))
+            .env("TF_STATE_BUCKET", BUCKET)
+            .env("AWS_BEDROCK_REGION", "us-west-2")
+            .env("VPC_ID", "vpc-0123456789abcdef0")
+            .stdin(Stdio::null());
+        for (i, name) in ["A", "B", "C"].iter().enumerate() {
+            cmd.env(format!("PRIVATE_SUBNET_{name}"), format!("subnet-0{i}"));
+            cmd.env(format!("PUBLIC_SUBNET_{name}"), format!("subnet-1{i}"));
+        }
+        cmd
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let (out, text) = run(&mut self.xtask(args));
+        assert!(out.status.success(), "`{}` failed:\n{text}", args.join(" "));
+        text
+    }
+
+    fn fails(&self, args: &[&str], needles: &[&str]) -> Output {
+        let (out, text) = run(&mut self.xtask(args));
+        assert!(!out.status.success(), "`{}` should have failed:\n{text}", args.join(" "));
+        assert!(!text.contains("panicked"), "{text}");
+        for needle in needles {
+            assert!(text.contains(needle), "`{needle}` not in the output of `{}`:\n{text}", args.join(" "));
+        }
+        out
+    }
+
+    fn registry_flag(&self) -> String {
+        format!("{}/agentcore", self.registry.host())
+    }
+
+    fn aws(&self, args: &[&str]) -> (Output, String) {
+        let mut cmd = Command::new("aws");
+        self.moto.configure(&mut cmd);
+        run(cmd.args(args).args(["--output", "json"]))
+    }
+
+    fn ssm(&self, name: &str) -> Option<serde_json::Value> {
+        let (out, _) = self.aws(&["ssm", "get-parameter", "--name", name]);
+        out.status
+            .success()
+            .then(|| serde_json::from_slice::<serde_json::Value>(&out.stdout).expect("json")["Parameter"].clone())
+    }
+
+    fn ssm_value(&self, name: &str) -> String {
+        self.ssm(name)
+            .and_then(|p| p["Value"].as_str().map(str::to_string))
+            .unwrap_or_else(|| panic!("no SSM parameter {name}"))
+    }
+
+    fn state_objects(&self) -> Vec<String> {
+        let (out, text) = self.aws(&["s3api", "list-objects-v2", "--bucket", BUCKET]);
+        assert!(out.status.success(), "{text}");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        v["Contents"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|o| o["Key"].as_str().map(str::to_string))
+            .collect()
+    }
+
+    /// Blob uploads the registry completed so far, from its own access log.
+    fn blob_uploads(&self) -> usize {
+        self.registry
+            .log()
+            .lines()
+            .filter(|l| l.contains("\"PUT ") && l.contains("/blobs/uploads/") && l.contains("\" 201"))
+            .count()
+    }
+
+    fn enabled_agents(&self, env: &str) -> Vec<String> {
+        let (out, text) = run(self.xtask(&["--json", "check"]).env_remove("AWS_REGION"));
+        assert!(out.status.success(), "{text}");
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        report["agents"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|a| a["enabled"].as_array().is_some_and(|e| e.iter().any(|x| x == env)))
+            .filter_map(|a| a["id"].as_str().map(str::to_string))
+            .collect()
+    }
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read dir").flatten() {
+        let path = entry.path();
+        let name = entry.file_name();
+        if name.to_string_lossy().starts_with(".terraform") && path.is_dir() {
+            continue;
+        }
+        if path.is_dir() {
+            copy_dir(&path, &to.join(name));
+        } else {
+            std::fs::copy(&path, to.join(name)).expect("copy");
+        }
+    }
+}
+
+fn digest(uri: &str) -> &str {
+    uri.rsplit_once('@').map_or(uri, |(_, d)| d)
+}
+
+#[test]
+fn deploy_promote_and_guard_production() {
+    let w = World::new();
+    let reg = w.registry_flag();
+    let dev_agents = w.enabled_agents("dev");
+    assert!(!dev_agents.is_empty(), "no agent is enabled in dev");
+    let first = &dev_agents[0];
+
+    // --dry-run prints the plan of work and changes nothing.
+    let text = w.ok(&["deploy", "dev", "--dry-run", "--registry", &reg]);
+    assert!(text.contains("terraform init") && text.contains("-backend-config=key=dev/agents.tfstate"), "{text}");
+    assert!(w.state_objects().is_empty(), "a dry run wrote state");
+
+    // A failure in the agents phase: someone created one of its resources by hand.
+    let squatter = format!("/platform/dev/agents/{first}/runtime_arn");
+    let (out, text) = w.aws(&["ssm", "put-parameter", "--name", &squatter, "--value", "by-hand", "--type", "String"]);
+    assert!(out.status.success(), "{text}");
+    w.fails(&["deploy", "dev", "--registry", &reg], &["phase `agents` of dev failed", "terraform apply of stack `agents`"]);
+    let objects = w.state_objects();
+    assert!(objects.contains(&"dev/platform.tfstate".to_string()), "{objects:?}");
+    assert!(!objects.iter().any(|o| o.starts_with("dev/workflows")), "workflows were touched: {objects:?}");
+    assert!(!objects.contains(&"dev/deploy.lock".to_string()), "the deploy lock was left behind");
+    assert!(w.ssm("/platform/dev/platform/kms_key_arn").is_some(), "platform outputs are not in SSM");
+
+    // The re-run picks up where it stopped: the platform has nothing left to do.
+    w.aws(&["ssm", "delete-parameter", "--name", &squatter]);
+    let (out, text) = run(&mut w.xtask(&["--json", "deploy", "dev", "--registry", &reg]));
+    assert!(out.status.success(), "the re-run failed:\n{text}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    let phases = report["phases"].as_array().cloned().unwrap_or_default();
+    let platform = phases.iter().find(|p| p["phase"] == "platform").expect("platform phase");
+    assert_eq!(platform["applied"], false, "the platform was applied again: {report}");
+
+    // State and SSM show every phase, in order, each fed by the one before.
+    let objects = w.state_objects();
+    for stack in ["platform", "agents", "workflows"] {
+        assert!(objects.contains(&format!("dev/{stack}.tfstate")), "{objects:?}");
+    }
+    let modified = |name: &str| w.ssm(name).and_then(|p| p["LastModifiedDate"].as_f64()).unwrap_or_else(|| panic!("no {name}"));
+    let arn = w.ssm_value(&format!("/platform/dev/agents/{first}/runtime_arn"));
+    let image = w.ssm_value(&format!("/platform/dev/agents/{first}/image"));
+    assert!(image.starts_with(&format!("{}/agentcore/dev/{first}@sha256:", w.registry.host())), "{image}");
+    let (out, text) = run(Command::new("skopeo").args(["inspect", "--tls-verify=false", "--raw"]).arg(format!("docker://{image}")));
+    assert!(out.status.success(), "the pinned image is not in the registry:\n{text}");
+    let (out, text) = w.aws(&["ssm", "get-parameters-by-path", "--path", "/platform/dev/workflows", "--recursive"]);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains(&arn), "no workflow definition names the runtime ARN {arn}:\n{text}");
+    assert!(modified("/platform/dev/platform/kms_key_arn") <= modified(&format!("/platform/dev/agents/{first}/runtime_arn")));
+
+    // A second deploy changes nothing and uploads no blob (the registry says so).
+    let uploads = w.blob_uploads();
+    assert!(uploads > 0, "the first deploy uploaded nothing?");
+    let text = w.ok(&["deploy", "dev", "--registry", &reg]);
+    assert_eq!(w.blob_uploads(), uploads, "the second deploy uploaded blobs:\n{text}");
+    assert_eq!(text.matches("no changes").count(), 3, "{text}");
+
+    // plan: 0 without drift, 2 with.
+    let (out, text) = run(&mut w.xtask(&["plan", "dev"]));
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    w.ws.edit("testinfra/envs/dev.tfvars", "log_retention_days     = 7", "log_retention_days     = 14");
+    let (out, text) = run(&mut w.xtask(&["plan", "dev"]));
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    w.ws.edit("testinfra/envs/dev.tfvars", "log_retention_days     = 14", "log_retention_days     = 7");
+
+    // Two deploys of one environment at once: the second is refused with the holder.
+    let mut a = w.xtask(&["deploy", "dev", "--registry", &reg]).stderr(Stdio::piped()).stdout(Stdio::null()).spawn().expect("spawn");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !w.state_objects().contains(&"dev/deploy.lock".to_string()) {
+        assert!(Instant::now() < deadline, "the first deploy never took its lock");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    w.fails(&["deploy", "dev", "--registry", &reg], &["another deploy of `dev` is running", "since", "cargo xtask deploy dev"]);
+    let stderr = BufReader::new(a.stderr.take().expect("stderr")).lines().map_while(Result::ok).collect::<Vec<_>>().join("\n");
+    assert!(a.wait().expect("wait").success(), "the first deploy failed:\n{stderr}");
+
+    // promote dev → staging copies dev's bytes and builds nothing (no cargo on PATH).
+    support::images::git_commit_all(&w.ws);
+    let (out, text) = run(&mut w.xtask(&["bootstrap", "staging"]));
+    assert!(out.status.success(), "{text}");
+    let dev_digests: Vec<(String, String)> = dev_agents
+        .iter()
+        .map(|id| (id.clone(), digest(&w.ssm_value(&format!("/platform/dev/agents/{id}/image"))).to_string()))
+        .collect();
+    let (out, text) = run(w
+        .xtask(&["promote", "dev", "staging", "--registry", &reg])
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+        .env_remove("CARGO"));
+    assert!(out.status.success(), "promote failed:\n{text}");
+    for (id, d) in &dev_digests {
+        let staged = w.ssm_value(&format!("/platform/staging/agents/{id}/image"));
+        assert_eq!(digest(&staged), d, "staging runs other bytes than dev for {id}");
+        assert!(staged.contains("/agentcore/staging/"), "{staged}");
+    }
+
+    // Production: confirmation, a clean tree, and only what staging runs.
+    support::images::git_commit_all(&w.ws);
+    w.fails(&["deploy", "production"], &["refusing to deploy production without confirmation", "--yes"]);
+    w.ws.write("agents/uncommitted.txt", "work in progress\n");
+    w.fails(&["deploy", "production", "--yes"], &["dirty tree"]);
+    std::fs::remove_file(w.ws.file("agents/uncommitted.txt")).expect("rm");
+    // Production has no image for an agent that staging does not run.
+    w.ws.edit(&format!("agents/{first}/blueprint.yaml"), "production: false", "production: true");
+    support::images::git_commit_all(&w.ws);
+    let (out, text) = run(&mut w.xtask(&["bootstrap", "production"]));
+    assert!(out.status.success(), "{text}");
+    w.fails(&["deploy", "production", "--yes"], &[&format!("agent `{first}` has no image in production"), "promote staging production"]);
+}
