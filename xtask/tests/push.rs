@@ -79,6 +79,27 @@ fn pushes_an_image_and_a_second_push_uploads_no_blob() {
     let layout = scratch.file(&format!("target/oci/{AGENT}"));
     let digest = layout_digest(&layout);
 
+    // A dry run asks, and changes nothing.
+    let (out, text) = run(scratch.xtask().args([
+        "--json",
+        "push",
+        "dev",
+        AGENT,
+        "--dry-run",
+        "--registry",
+        &registry.host(),
+    ]));
+    assert!(out.status.success(), "dry run failed:\n{text}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("--json output");
+    assert_eq!(report["images"][0]["blobs_uploaded"], 3, "{report}");
+    for method in ["\"POST ", "\"PATCH ", "\"PUT "] {
+        assert!(
+            !registry.log().contains(method),
+            "a dry run sent {method}:\n{}",
+            registry.log()
+        );
+    }
+
     let (out, text) = run(scratch.xtask().args([
         "--json",
         "push",

@@ -88,7 +88,9 @@ pub async fn from_ssm(
             .map_err(|e| anyhow::anyhow!(aws_error(&e)))
             .with_context(|| {
                 format!(
-                    "cannot read the ECR repositories of {} from SSM under {}",
+                    "cannot read the ECR repositories of {} from SSM under {}\n  help: check your \
+                     AWS credentials and region (`aws sts get-caller-identity`), or push to another \
+                     registry with --registry HOST[/PREFIX]",
                     settings.env, settings.ssm_root
                 )
             })?;
