@@ -202,10 +202,31 @@ fn declared_variables(dir: &Path) -> Vec<String> {
     names
 }
 
+/// The agents enabled in `env`, as `cargo xtask check --json` reads the blueprints.
+fn enabled_in(ws: &Scratch, env: &str) -> Vec<String> {
+    let (out, text) = run(ws.xtask().args(["check", "--json"]));
+    let report: Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {text}"));
+    let mut ids: Vec<String> = report["agents"]
+        .as_array()
+        .expect("agents")
+        .iter()
+        .filter(|a| {
+            a["enabled"]
+                .as_array()
+                .is_some_and(|e| e.iter().any(|x| x == env))
+        })
+        .filter_map(|a| a["id"].as_str().map(String::from))
+        .collect();
+    ids.sort();
+    ids
+}
+
 /// Deploys the three test stacks of `env` in order, checks what they wrote, and destroys them.
-fn full_cycle(env: &str, expect_agents: &[&str]) {
+fn full_cycle(env: &str) {
     let moto = Moto::start();
     let ws = Scratch::copy_of_repo();
+    let expect_agents = enabled_in(&ws, env);
     let tf = Tf::new(&ws, &moto);
     let bucket = format!("tfstate-{env}-test");
 
@@ -315,7 +336,7 @@ fn full_cycle(env: &str, expect_agents: &[&str]) {
     let mut ids: Vec<&str> = runtime_arns.keys().map(String::as_str).collect();
     ids.sort();
     assert_eq!(ids, expect_agents, "agents deployed in {env}");
-    for id in expect_agents {
+    for id in &expect_agents {
         let url = ssm(&moto, &format!("{root}/ecr/{id}/repository_url"));
         assert!(
             url.ends_with(&format!(
@@ -325,11 +346,11 @@ fn full_cycle(env: &str, expect_agents: &[&str]) {
         );
         assert_eq!(
             ssm(&moto, &format!("{root}/agents/{id}/runtime_arn")),
-            runtime_arns[*id]
+            runtime_arns[id.as_str()]
         );
         let runtime = format!("agentcore_{env}_{}", id.replace('-', "_"));
         assert!(
-            runtime_arns[*id]
+            runtime_arns[id.as_str()]
                 .as_str()
                 .is_some_and(|a| a.contains(&runtime))
         );
@@ -401,13 +422,18 @@ fn full_cycle(env: &str, expect_agents: &[&str]) {
 
 #[test]
 fn infra_stacks_dev_apply_replan_destroy() {
-    full_cycle("dev", &["assistant", "triage"]);
+    full_cycle("dev");
 }
 
 #[test]
-fn infra_stacks_production_with_no_agents_enabled() {
-    // No blueprint enables production yet: every stack must cope with empty maps.
-    full_cycle("production", &[]);
+fn infra_stacks_staging_apply_replan_destroy() {
+    full_cycle("staging");
+}
+
+#[test]
+fn infra_stacks_production_apply_replan_destroy() {
+    // While no blueprint enables production, every stack must cope with empty maps.
+    full_cycle("production");
 }
 
 #[test]
