@@ -281,19 +281,22 @@ fn infra_runtime_name_too_long_for_agentcore() {
 #[test]
 fn infra_two_agents_want_the_same_builtin_memory_strategy() {
     let ws = Scratch::copy_of_repo();
-    add_agent(
-        &ws,
-        "notes",
-        &blueprint(
-            "notes",
-            "memory:\n  strategies:\n    - name: summaries\n      type: SUMMARIZATION\n",
-        ),
-    );
+    // Ids that sort before any real agent, so the pair reported is this one.
+    for id in ["aa-one", "aa-two"] {
+        add_agent(
+            &ws,
+            id,
+            &blueprint(
+                id,
+                "memory:\n  strategies:\n    - name: prefs\n      type: USER_PREFERENCE\n",
+            ),
+        );
+    }
     fails_with(
         &ws,
         &[
-            "agents/notes/blueprint.yaml:10:",
-            "agents `assistant` and `notes` both ask for a SUMMARIZATION memory strategy in dev",
+            "agents/aa-two/blueprint.yaml:10:",
+            "agents `aa-one` and `aa-two` both ask for a USER_PREFERENCE memory strategy in dev",
         ],
     );
 }
