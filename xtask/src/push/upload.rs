@@ -283,9 +283,18 @@ fn failure(f: retry::Failure, what: &str) -> anyhow::Error {
     }
 }
 
+/// A line about a retry, above the bars; plain stderr when the bars are not drawn (no terminal,
+/// `--json`), so that a slow push always says why it is slow.
 fn bar_note(bar: &ProgressBar) -> impl Fn(String) + Sync + use<> {
     let bar = bar.clone();
-    move |text| bar.println(format!("    {}: {text}", bar.prefix()))
+    move |text| {
+        let line = format!("    {}: {text}", bar.prefix());
+        if bar.is_hidden() {
+            eprintln!("{line}");
+        } else {
+            bar.println(line);
+        }
+    }
 }
 
 fn short(digest: &str) -> &str {
