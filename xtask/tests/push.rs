@@ -445,3 +445,54 @@ impl Aws {
             .to_string()
     }
 }
+
+#[test]
+fn build_agents_push_builds_the_image_then_pushes_it_to_the_environment() {
+    let moto = Moto::start();
+    let registry = Registry::start();
+    let scratch = Scratch::copy_of_repo();
+    only_agent(&scratch, AGENT, false);
+    let commit = git_commit_all(&scratch);
+    let repo_url = format!("{}/agentcore/dev/{AGENT}", registry.host());
+    let aws = Aws::new(&moto);
+    aws.put_param(
+        &format!("/platform/dev/ecr/{AGENT}/repository_url"),
+        &repo_url,
+    );
+
+    let mut cmd = scratch.xtask();
+    cmd.args(["build-agents", "--push", "dev", AGENT]);
+    moto.configure(&mut cmd);
+    let (out, text) = run(&mut cmd);
+    assert!(out.status.success(), "build-agents --push failed:\n{text}");
+
+    let digest = layout_digest(&scratch.file(&format!("target/oci/{AGENT}")));
+    assert_eq!(
+        aws.get_param(&format!("/platform/dev/images/{AGENT}/digest")),
+        digest
+    );
+    // Tagged with the commit (`-dirty` here: the build rewrites Cargo.lock for the one agent).
+    let tagged = [commit.clone(), format!("{commit}-dirty")]
+        .iter()
+        .any(|tag| {
+            Command::new("skopeo")
+                .args(["inspect", "--tls-verify=false", "--format", "{{.Digest}}"])
+                .arg(format!("docker://{repo_url}:{tag}"))
+                .output()
+                .is_ok_and(|o| {
+                    o.status.success() && String::from_utf8_lossy(&o.stdout).trim() == digest
+                })
+        });
+    assert!(tagged, "the image is not tagged with commit {commit}");
+    let out = Command::new("skopeo")
+        .args([
+            "inspect",
+            "--tls-verify=false",
+            "--format",
+            "{{.Os}}/{{.Architecture}}",
+        ])
+        .arg(format!("docker://{repo_url}@{digest}"))
+        .output()
+        .expect("run skopeo");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "linux/arm64");
+}

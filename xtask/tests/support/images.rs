@@ -76,8 +76,17 @@ pub fn noise(len: usize, seed: u64) -> Vec<u8> {
 /// Replaces the scratch workspace's agents with one minimal agent `id`, enabled in dev and,
 /// when `staging`, in staging: the tests do not depend on which agents the repository has.
 pub fn only_agent(scratch: &Scratch, id: &str, staging: bool) {
-    let agents = scratch.file("agents");
-    let _ = std::fs::remove_dir_all(&agents);
+    // Only the agents go (folders with a blueprint); the shared crates stay, since the
+    // workspace and the xtask depend on them.
+    for entry in std::fs::read_dir(scratch.file("agents"))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        if entry.path().join("blueprint.yaml").is_file() {
+            std::fs::remove_dir_all(entry.path()).expect("remove agent");
+        }
+    }
     scratch.write(
         &format!("agents/{id}/blueprint.yaml"),
         &format!(
