@@ -496,3 +496,45 @@ fn build_agents_push_builds_the_image_then_pushes_it_to_the_environment() {
         .expect("run skopeo");
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "linux/arm64");
 }
+
+#[test]
+fn every_agent_enabled_in_the_environment_is_pushed_in_one_run() {
+    let registry = Registry::start();
+    let scratch = Scratch::copy_of_repo();
+    only_agent(&scratch, AGENT, false);
+    // A second agent, enabled in dev, with its own image.
+    let other = "pushtest-two";
+    for file in ["blueprint.yaml", "Cargo.toml", "src/main.rs"] {
+        let text = scratch
+            .read(&format!("agents/{AGENT}/{file}"))
+            .replace(AGENT, other);
+        scratch.write(&format!("agents/{other}/{file}"), &text);
+    }
+    umoci_layout(&scratch.file(&format!("target/oci/{AGENT}")), &[20_000], 1);
+    umoci_layout(&scratch.file(&format!("target/oci/{other}")), &[30_000], 2);
+    git_commit_all(&scratch);
+
+    let (out, text) =
+        run(scratch
+            .xtask()
+            .args(["--json", "push", "dev", "--registry", &registry.host()]));
+    assert!(out.status.success(), "{text}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("--json output");
+    let agents: Vec<&str> = report["images"]
+        .as_array()
+        .expect("images")
+        .iter()
+        .filter_map(|i| i["agent"].as_str())
+        .collect();
+    assert_eq!(agents, [AGENT, other]);
+    for agent in [AGENT, other] {
+        let digest = layout_digest(&scratch.file(&format!("target/oci/{agent}")));
+        assert_eq!(
+            skopeo_digest(&format!(
+                "{}/agentcore/dev/{agent}@{digest}",
+                registry.host()
+            )),
+            digest
+        );
+    }
+}
