@@ -97,16 +97,7 @@ struct AgentError {
 }
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
-    let agents = agents_for(ctx, args.env, &args.agents)?;
-    let layouts: Vec<(String, PathBuf)> = agents
-        .iter()
-        .map(|a| {
-            (
-                a.id().to_string(),
-                crate::build_agents::layout_dir(&ctx.project, a.id()),
-            )
-        })
-        .collect();
+    let layouts = layouts_for(ctx, args.env, &args.agents)?;
     let report = push_report(ctx, &args, &layouts)?;
     if ctx.out.json {
         ctx.out.print_json(&report);
@@ -123,16 +114,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
 /// Pushes the images `build-agents` wrote for `args.agents` (default: every agent enabled in
 /// the environment); what `deploy` runs in its images phase.
 pub fn push_images(ctx: &Context, args: &Args) -> anyhow::Result<Vec<Pushed>> {
-    let agents = agents_for(ctx, args.env, &args.agents)?;
-    let layouts: Vec<(String, PathBuf)> = agents
-        .iter()
-        .map(|a| {
-            (
-                a.id().to_string(),
-                crate::build_agents::layout_dir(&ctx.project, a.id()),
-            )
-        })
-        .collect();
+    let layouts = layouts_for(ctx, args.env, &args.agents)?;
     push_layouts(ctx, args, &layouts)
 }
 
@@ -175,6 +157,23 @@ fn push_report(
         &images,
         tag.as_deref(),
     ))
+}
+
+/// The agents' image layouts (`target/oci/<id>/`, written by `build-agents`).
+fn layouts_for(
+    ctx: &Context,
+    env: Env,
+    named: &[String],
+) -> anyhow::Result<Vec<(String, PathBuf)>> {
+    Ok(agents_for(ctx, env, named)?
+        .iter()
+        .map(|a| {
+            (
+                a.id().to_string(),
+                crate::build_agents::layout_dir(&ctx.project, a.id()),
+            )
+        })
+        .collect())
 }
 
 /// The agents named (each must be enabled in `env`), or every agent enabled in `env`.
