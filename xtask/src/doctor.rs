@@ -172,6 +172,39 @@ pub fn checks() -> Vec<Check> {
         fix: Some("pip install 'moto[server]'".into()),
         install: Some(Install::Pip(&["moto[server]"])),
     });
+    // The tests run Terraform without registry access: the aws provider comes from a mirror.
+    let mirror = std::env::var("TF_PLUGIN_MIRROR").unwrap_or_else(|_| "/opt/tf-plugins".into());
+    let mirrored = std::path::Path::new(&mirror)
+        .join("registry.terraform.io/hashicorp/aws")
+        .is_dir();
+    out.push(Check {
+        name: "aws provider mirror",
+        need: Need::Tests,
+        ok: mirrored,
+        detail: if mirrored {
+            format!("{mirror} (hashicorp/aws for the Terraform tests)")
+        } else {
+            format!("no hashicorp/aws under {mirror}")
+        },
+        fix: Some(
+            "terraform providers mirror <DIR> in any stack of tests/stacks, then export TF_PLUGIN_MIRROR=<DIR>"
+                .into(),
+        ),
+        install: None,
+    });
+    let aws_cli = which("aws").is_some();
+    out.push(Check {
+        name: "aws CLI",
+        need: Need::Tests,
+        ok: aws_cli,
+        detail: if aws_cli {
+            "looks at moto from outside in tests".into()
+        } else {
+            "not found: tests read S3 and SSM with it".into()
+        },
+        fix: Some("pip install awscli".into()),
+        install: Some(Install::Pip(&["awscli"])),
+    });
     let docker = which("docker").is_some()
         && duct::cmd!("docker", "info")
             .stdout_null()
