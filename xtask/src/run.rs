@@ -8,7 +8,8 @@
 //! - the blueprint's model as `MODEL_ID`, `MODEL_MAX_TOKENS`, `MODEL_TEMPERATURE` (the agents
 //!   stack sets the same on the runtime), and its `runtime.environment`;
 //! - `-e NAME=VALUE` from the command line;
-//! - `PORT` (the blueprint's port or `--port`) and `HOST=127.0.0.1`: a local run is not exposed.
+//! - `PORT` (the blueprint's port or `--port`) and `BIND_ADDRESS=127.0.0.1`: a local run is not
+//!   exposed.
 //!
 //! Everything else (AWS credentials, `AWS_ENDPOINT_URL_*`, `RUST_LOG`) is inherited, so the
 //! agent reaches the same AWS account, or local stand-in, as this shell.
@@ -30,6 +31,7 @@ use crate::blueprint::{self, Agent};
   cargo xtask run triage --port 9090 --release    optimised build on another port
   cargo xtask run assistant --bedrock-region us-west-2 -e RUST_LOG=debug
   cargo xtask run assistant --dry-run             show the build and the environment only
+  cargo xtask run assistant --arm64               the packaged linux/arm64 binary, under qemu
   AWS_PROFILE=dev cargo xtask run assistant       real Bedrock with a profile's credentials
 
 Then, from another shell:
@@ -52,13 +54,18 @@ pub struct Args {
     #[arg(long, value_name = "REGION")]
     pub bedrock_region: Option<String>,
 
-    /// Extra environment for the agent, overriding everything but PORT and HOST.
+    /// Extra environment for the agent, overriding everything but PORT and BIND_ADDRESS.
     #[arg(short = 'e', long = "env", value_name = "NAME=VALUE", value_parser = parse_env_pair)]
     pub env: Vec<(String, String)>,
 
     /// Print the build command and the agent's environment, run nothing.
     #[arg(long)]
     pub dry_run: bool,
+
+    /// Run the packaged linux/arm64 binary (taken from the image `build-agents` writes) under
+    /// qemu-aarch64-static: the bytes AgentCore will run, checked before pushing.
+    #[arg(long)]
+    pub arm64: bool,
 }
 
 #[derive(Serialize)]
@@ -89,12 +96,23 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
              help: stop it, or pass --port <PORT>"
         );
     }
+    if args.arm64 {
+        let binary = crate::build_agents::packaged_binary(ctx, &agent)?;
+        return serve(
+            ctx,
+            &agent,
+            &binary,
+            crate::build_agents::arm64_launcher(),
+            port,
+            &env,
+        );
+    }
     let binary = build_host(ctx, &agent, profile)?;
-    serve(ctx, &agent, &binary, port, &env)
+    serve(ctx, &agent, &binary, None, port, &env)
 }
 
 /// The variables the agent gets on top of this process's environment, in the order they apply;
-/// `extra` (`-e`) overrides all but `PORT` and `HOST`.
+/// `extra` (`-e`) overrides all but `PORT` and `BIND_ADDRESS`.
 pub fn agent_env(
     agent: &Agent,
     bedrock_region: Option<String>,
@@ -127,7 +145,7 @@ pub fn agent_env(
     env.extend(bp.runtime.environment.clone());
     env.extend(extra.iter().cloned());
     env.push(("PORT".into(), port.to_string()));
-    env.push(("HOST".into(), Ipv4Addr::LOCALHOST.to_string()));
+    env.push(("BIND_ADDRESS".into(), Ipv4Addr::LOCALHOST.to_string()));
     env
 }
 
@@ -222,12 +240,16 @@ fn serve(
     ctx: &Context,
     agent: &Agent,
     binary: &std::path::Path,
+    launcher: Option<&str>,
     port: u16,
     env: &[(String, String)],
 ) -> anyhow::Result<ExitCode> {
-    let mut cmd = duct::cmd(binary, Vec::<String>::new())
-        .dir(&ctx.project.root)
-        .unchecked();
+    let mut cmd = match launcher {
+        Some(launcher) => duct::cmd(launcher, [binary]),
+        None => duct::cmd(binary, Vec::<String>::new()),
+    }
+    .dir(&ctx.project.root)
+    .unchecked();
     for (name, value) in env {
         cmd = cmd.env(name, value);
     }

@@ -190,6 +190,7 @@ fn run_refuses_a_busy_port_and_shows_its_environment_on_dry_run() {
     assert_eq!(plan["env"]["MODEL_ID"], "us.amazon.nova-micro-v1:0");
     assert_eq!(plan["env"]["AGENT_ID"], "triage");
     assert_eq!(plan["env"]["PORT"], "8080");
+    assert_eq!(plan["env"]["BIND_ADDRESS"], "127.0.0.1");
     assert_eq!(plan["env"]["SSM_ROOT_PATH"], "/platform/dev");
     assert_eq!(plan["env"]["EXTRA"], "1");
 }

@@ -19,7 +19,8 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 pub struct Config {
     /// `AGENT_ID`, or the agent's own name when run outside AgentCore.
     pub agent_id: String,
-    /// `HOST` (default `0.0.0.0`) and `PORT` (default 8080).
+    /// `BIND_ADDRESS` (default `0.0.0.0`; not `HOST`, which shells and platforms set to a name)
+    /// and `PORT` (default 8080).
     pub host: IpAddr,
     pub port: u16,
     /// `BEDROCK_REGION`: where Bedrock is called, which may differ from where the agent runs.
@@ -47,7 +48,7 @@ impl Config {
         let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
         Ok(Config {
             agent_id: get("AGENT_ID").unwrap_or_else(|| default_agent_id.to_string()),
-            host: parse_var(&lookup, "HOST")?.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
+            host: parse_var(&lookup, "BIND_ADDRESS")?.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
             port: parse_var(&lookup, "PORT")?.unwrap_or(DEFAULT_PORT),
             bedrock_region: get("BEDROCK_REGION"),
             memory_id: get("AGENTCORE_MEMORY_ID"),
