@@ -109,4 +109,17 @@ mod tests {
         drop(b);
         assert_eq!(health.status().0, Status::Healthy);
     }
+
+    #[tokio::test]
+    async fn a_background_task_keeps_it_busy_until_it_ends() {
+        let health = Health::default();
+        let (finish, finished) = tokio::sync::oneshot::channel::<()>();
+        let task = health.spawn_background(async move {
+            let _ = finished.await;
+        });
+        assert_eq!(health.status().0, Status::HealthyBusy);
+        finish.send(()).unwrap();
+        task.await.unwrap();
+        assert_eq!(health.status().0, Status::Healthy);
+    }
 }
