@@ -304,3 +304,19 @@ fn a_bad_setting_stops_the_agent_with_a_clear_error() {
         "{stderr}"
     );
 }
+
+#[test]
+fn sigint_stops_an_idle_agent_with_exit_0() {
+    let standin = StandIn::start();
+    let mut agent = start(&standin, &[]);
+    agent.signal("INT");
+    let status = agent
+        .wait_exit(Duration::from_secs(30))
+        .expect("the agent exits");
+    assert_eq!(status.code(), Some(0), "{}", agent.logs());
+    assert!(
+        agent.logs().contains("\"signal\":\"SIGINT\""),
+        "{}",
+        agent.logs()
+    );
+}
