@@ -1,0 +1,89 @@
+//! The packaged linux/arm64 binary of an agent, for `cargo xtask run <agent> --arm64`: taken out
+//! of the image that `push` would ship (not from cargo's target dir), so the local check runs
+//! exactly the bytes that will run on AgentCore, under qemu-user.
+
+use std::io::Read as _;
+use std::path::PathBuf;
+
+use anyhow::{Context as _, bail};
+
+use crate::Context;
+use crate::blueprint::Agent;
+
+/// The program that runs aarch64 Linux binaries on another host.
+const QEMU: &str = "qemu-aarch64-static";
+
+/// What runs an aarch64 binary here: nothing on an aarch64 Linux host, else qemu-user.
+pub fn arm64_launcher() -> Option<&'static str> {
+    let on_arm64 = std::env::consts::OS == "linux" && std::env::consts::ARCH == "aarch64";
+    (!on_arm64).then_some(QEMU)
+}
+
+/// Builds `agent`'s image (nothing is rebuilt or re-packaged when unchanged), extracts its
+/// entrypoint to `target/xtask/arm64/<agent>/`, and gives the extracted file's path.
+pub fn packaged_binary(ctx: &Context, agent: &Agent) -> anyhow::Result<PathBuf> {
+    if arm64_launcher().is_some() && crate::toolchain::which(QEMU).is_none() {
+        bail!(
+            "`{QEMU}` is not on PATH: it runs arm64 binaries on this machine\n  \
+             help: `apt-get install qemu-user-static` (Debian/Ubuntu), or run without --arm64"
+        );
+    }
+    let image = super::build(ctx, std::slice::from_ref(agent), false)?
+        .pop()
+        .context("build-agents produced no image")?;
+    let entrypoint = super::package::entrypoint(agent.id());
+    let layer = layer_of(&image.layout)?;
+    let gz =
+        std::fs::File::open(&layer).with_context(|| format!("cannot open {}", layer.display()))?;
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(gz));
+    let wanted = entrypoint.trim_start_matches('/');
+    for entry in archive.entries().context("cannot read the image's layer")? {
+        let mut entry = entry.context("cannot read the image's layer")?;
+        if entry.path().is_ok_and(|p| p.as_os_str() == wanted) {
+            let mut bytes = Vec::new();
+            entry
+                .read_to_end(&mut bytes)
+                .context("cannot read the entrypoint from the layer")?;
+            let dir = ctx.project.root.join("target/xtask/arm64").join(agent.id());
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+            let path = dir.join(agent.id());
+            std::fs::write(&path, bytes)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            make_executable(&path)?;
+            return Ok(path);
+        }
+    }
+    bail!("the image of `{}` has no {entrypoint}", agent.id())
+}
+
+/// The (only) layer blob of the image in an OCI layout.
+fn layer_of(layout: &std::path::Path) -> anyhow::Result<PathBuf> {
+    let read = |path: PathBuf| -> anyhow::Result<serde_json::Value> {
+        let bytes =
+            std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        serde_json::from_slice(&bytes).with_context(|| format!("{} is not JSON", path.display()))
+    };
+    let blob = |digest: &serde_json::Value| -> anyhow::Result<PathBuf> {
+        let digest = digest.as_str().context("a descriptor without a digest")?;
+        let hex = digest
+            .strip_prefix("sha256:")
+            .context("a digest that is not sha256")?;
+        Ok(layout.join("blobs/sha256").join(hex))
+    };
+    let index = read(layout.join("index.json"))?;
+    let manifest = read(blob(&index["manifests"][0]["digest"])?)?;
+    blob(&manifest["layers"][0]["digest"])
+}
+
+#[cfg(unix)]
+fn make_executable(path: &std::path::Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
+        .with_context(|| format!("cannot make {} executable", path.display()))
+}
+
+#[cfg(not(unix))]
+fn make_executable(_: &std::path::Path) -> anyhow::Result<()> {
+    Ok(())
+}

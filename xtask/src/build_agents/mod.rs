@@ -1,0 +1,322 @@
+//! `cargo xtask build-agents`: cross-compile agents for AgentCore (linux/arm64) and package each
+//! as an OCI image, without Docker.
+//!
+//! The steps, each in its own module:
+//! - `cargo`: ONE `cargo build --release --target aarch64-unknown-linux-musl -p a -p b …` with
+//!   the cross C toolchain `crate::toolchain` picks, and build paths remapped;
+//! - `elf`: every binary must be a static aarch64 ELF before it goes into an image;
+//! - `package`: a one-layer image (binary + CA bundle) written by `crate::oci` as an OCI image
+//!   layout at `target/oci/<agent>/`, the layer reused when the binary has not changed;
+//! - `provenance`: timestamps and annotations from the source (SOURCE_DATE_EPOCH or the commit),
+//!   so the same commit gives the same digest;
+//! - `docker`: the `--builder docker` alternative.
+//!
+//! Contract with `push`: `target/oci/<agent-id>/` is a standard OCI image layout whose
+//! `index.json` lists exactly one image manifest (tagged `latest`).
+
+mod arm64;
+mod cargo;
+mod docker;
+mod elf;
+mod package;
+mod provenance;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+
+pub use arm64::{arm64_launcher, packaged_binary};
+pub use cargo::shell_words;
+pub use package::Packaged;
+
+use crate::Context;
+use crate::blueprint::{self, Agent};
+use crate::project::Project;
+use crate::toolchain;
+
+#[derive(clap::Args)]
+#[command(after_help = "Examples:
+  cargo xtask build-agents                    every agent, one cargo build, one image each
+  cargo xtask build-agents assistant          just one agent
+  cargo xtask build-agents --json             digests and sizes for scripts
+  cargo xtask build-agents --dry-run          show the cargo command, build nothing
+  cargo xtask build-agents --builder docker   docker buildx + agents/<id>/Dockerfile instead
+  SOURCE_DATE_EPOCH=1700000000 cargo xtask build-agents   pin the image timestamps
+  cargo xtask build-agents --push dev         build, then push to dev's ECR
+  cargo xtask build-agents --remote dev       build and push on AWS CodeBuild (native ARM)
+
+Images are OCI image layouts at target/oci/<agent>/:
+  skopeo inspect oci:target/oci/assistant:latest
+  umoci unpack --rootless --image target/oci/assistant:latest /tmp/assistant")]
+pub struct Args {
+    /// Agents to build, by id (default: all agents).
+    #[arg(value_name = "AGENT")]
+    pub agents: Vec<String>,
+
+    /// What builds the images.
+    #[arg(long, value_enum, default_value_t = Builder::Native)]
+    pub builder: Builder,
+
+    /// Print what would run, build nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Build on AWS CodeBuild (native ARM) for ENV instead of here (see `codebuild.rs`).
+    #[arg(long, value_name = "ENV", conflicts_with = "push")]
+    pub remote: Option<crate::environment::Env>,
+
+    /// Then push the images to ENV's registry, as `cargo xtask push ENV [AGENT...]` does.
+    #[arg(long, value_name = "ENV")]
+    pub push: Option<crate::environment::Env>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Builder {
+    /// Cross-compile here and assemble the images without Docker (reproducible).
+    Native,
+    /// `docker buildx --platform linux/arm64` with agents/<id>/Dockerfile; needs a Docker engine.
+    Docker,
+}
+
+/// `target/oci/`: one OCI image layout per agent, whatever `CARGO_TARGET_DIR` says, so that
+/// `push` and `run --arm64` find images without asking cargo.
+pub fn oci_dir(project: &Project) -> PathBuf {
+    project.root.join("target/oci")
+}
+
+pub fn layout_dir(project: &Project, agent_id: &str) -> PathBuf {
+    oci_dir(project).join(agent_id)
+}
+
+pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
+    if let Some(env) = args.remote {
+        return crate::codebuild::run(ctx, env, &args.agents, args.dry_run);
+    }
+    let agents = blueprint::select(&blueprint::load_valid(&ctx.project)?, &args.agents)?;
+    if agents.is_empty() {
+        anyhow::bail!(
+            "there are no agents to build (no agents/<id>/blueprint.yaml)\n  \
+             help: see README.md, \"Adding an agent\""
+        );
+    }
+    let images = match args.builder {
+        Builder::Native => build(ctx, &agents, args.dry_run)?,
+        Builder::Docker => build_with_docker(ctx, &agents, args.dry_run)?,
+    };
+    if args.dry_run {
+        return Ok(ExitCode::SUCCESS);
+    }
+    report(ctx, &images);
+    if let Some(env) = args.push {
+        return crate::push::run(ctx, crate::push::Args::after_build(env, args.agents));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Compiles `agents` in one cargo invocation and packages each; the library entry point for
+/// other commands (`run --arm64`, `deploy`, the benchmark).
+pub fn build(ctx: &Context, agents: &[Agent], dry_run: bool) -> anyhow::Result<Vec<Packaged>> {
+    let out = &ctx.out;
+    let root = &ctx.project.root;
+    for agent in agents {
+        let manifest = agent.dir.join("Cargo.toml");
+        if !manifest.is_file() {
+            anyhow::bail!(
+                "agent `{}` has a blueprint but no crate: {} is missing\n  \
+                 help: an agent is a binary crate named like its id, next to its blueprint",
+                agent.id(),
+                ctx.project.rel(&manifest).display()
+            );
+        }
+    }
+    let toolchain = toolchain::detect().map_err(|msg| anyhow::anyhow!(msg))?;
+    let build = cargo::Build {
+        root,
+        toolchain: &toolchain,
+        packages: agents.iter().map(|a| a.id().to_string()).collect(),
+    };
+    if dry_run {
+        let env: Vec<String> = toolchain
+            .env()
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        println!(
+            "{}{}",
+            env.iter().map(|e| format!("{e} ")).collect::<String>(),
+            shell_words(&build.argv())
+        );
+        for agent in agents {
+            println!(
+                "# then package {} into {}",
+                agent.id(),
+                ctx.project
+                    .rel(&layout_dir(&ctx.project, agent.id()))
+                    .display()
+            );
+        }
+        return Ok(Vec::new());
+    }
+    if !toolchain::rust_target_installed(toolchain::TARGET) && toolchain::which("rustup").is_some()
+    {
+        out.step(format!(
+            "note: rustup does not list {} as installed; if cargo fails, run `rustup target add {}`",
+            toolchain::TARGET,
+            toolchain::TARGET
+        ));
+    }
+
+    let provenance = provenance::read(root)?;
+    for warning in &provenance.warnings {
+        out.step(format!("warning: {warning}"));
+    }
+    let timer = out.timed(format!(
+        "compile {} for {} with {}",
+        build.packages.join(", "),
+        toolchain::TARGET,
+        toolchain.describe()
+    ));
+    let binaries = build.run(out)?;
+    timer.done();
+
+    let timer = out.timed(format!(
+        "package {} image(s), timestamps from {} ({})",
+        agents.len(),
+        provenance.epoch_source,
+        crate::oci::rfc3339(provenance.epoch)
+    ));
+    let cache_dir = root.join("target/xtask/build-agents");
+    // Packaging is gzip and sha256 over a few MB per agent: one thread each.
+    let results: Vec<anyhow::Result<Packaged>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = agents
+            .iter()
+            .map(|agent| {
+                let binary = &binaries[agent.id()];
+                let layout = layout_dir(&ctx.project, agent.id());
+                let (cache_dir, provenance) = (&cache_dir, &provenance);
+                scope.spawn(move || package::package(agent, binary, &layout, cache_dir, provenance))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("packaging panicked")))
+            })
+            .collect()
+    });
+    let mut images = Vec::new();
+    for result in results {
+        let image = result?;
+        out.verbose(format!(
+            "{}: {} ({}, {:.2}s)",
+            image.agent,
+            if image.cached {
+                "binary unchanged, layer reused"
+            } else {
+                "packaged"
+            },
+            image.digest,
+            image.seconds
+        ));
+        images.push(image);
+    }
+    timer.done();
+    Ok(images)
+}
+
+fn build_with_docker(
+    ctx: &Context,
+    agents: &[Agent],
+    dry_run: bool,
+) -> anyhow::Result<Vec<Packaged>> {
+    let epoch = provenance::read(&ctx.project.root)?.epoch;
+    if dry_run {
+        for agent in agents {
+            println!(
+                "docker buildx build --platform linux/arm64 --file {} --output type=oci,tar=false,dest={} .",
+                ctx.project.rel(&agent.dir.join("Dockerfile")).display(),
+                ctx.project
+                    .rel(&layout_dir(&ctx.project, agent.id()))
+                    .display()
+            );
+        }
+        return Ok(Vec::new());
+    }
+    docker::require_engine()?;
+    let mut images = Vec::new();
+    for agent in agents {
+        let layout = layout_dir(&ctx.project, agent.id());
+        let timer = ctx
+            .out
+            .timed(format!("docker buildx build {} (linux/arm64)", agent.id()));
+        docker::build(&ctx.project.root, agent, &layout, epoch)?;
+        let seconds = timer.done().as_secs_f64();
+        let (digest, _) = docker::describe(&layout)?;
+        images.push(Packaged {
+            agent: agent.id().to_string(),
+            size: dir_size(&layout.join("blobs")).unwrap_or(0),
+            layout,
+            digest,
+            binary_size: 0,
+            cached: false,
+            seconds,
+        });
+    }
+    Ok(images)
+}
+
+fn dir_size(dir: &std::path::Path) -> anyhow::Result<u64> {
+    let mut total = 0;
+    for entry in std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))? {
+        let entry = entry?;
+        let meta = entry.metadata()?;
+        total += if meta.is_dir() {
+            dir_size(&entry.path())?
+        } else {
+            meta.len()
+        };
+    }
+    Ok(total)
+}
+
+fn report(ctx: &Context, images: &[Packaged]) {
+    if ctx.out.json {
+        ctx.out
+            .print_json(&serde_json::json!({ "ok": true, "images": images }));
+        return;
+    }
+    let rows: Vec<Vec<String>> = images
+        .iter()
+        .map(|i| {
+            vec![
+                i.agent.clone(),
+                i.digest.clone(),
+                megabytes(i.size),
+                if i.binary_size > 0 {
+                    megabytes(i.binary_size)
+                } else {
+                    "-".into()
+                },
+                if i.cached {
+                    "reused (binary unchanged)".into()
+                } else {
+                    "packaged".into()
+                },
+                ctx.project.rel(&i.layout).display().to_string(),
+            ]
+        })
+        .collect();
+    println!(
+        "{}",
+        crate::output::table(
+            &["AGENT", "DIGEST", "IMAGE", "BINARY", "LAYER", "LAYOUT"],
+            &rows
+        )
+    );
+}
+
+fn megabytes(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / 1_000_000.0)
+}

@@ -1,0 +1,91 @@
+//! Where a build comes from, for the image's timestamps and `org.opencontainers.image.*`
+//! annotations: all of it from the source, nothing from the clock or the machine, so the same
+//! commit gives the same image digest anywhere.
+
+use std::path::Path;
+
+use anyhow::{Context as _, bail};
+
+pub struct Provenance {
+    /// Unix seconds used for every timestamp in the image.
+    pub epoch: u64,
+    /// Where `epoch` came from, for the progress line.
+    pub epoch_source: &'static str,
+    /// The commit (`<sha>`, `-dirty` when tracked files differ from it), or `unknown`.
+    pub revision: String,
+    /// The repository URL (`[workspace.package] repository` in Cargo.toml).
+    pub source: Option<String>,
+    pub warnings: Vec<String>,
+}
+
+/// `SOURCE_DATE_EPOCH` (the reproducible-builds.org convention) if set, else the time of the
+/// commit checked out, else 0 with a warning (a copy of the tree with no git history).
+pub fn read(root: &Path) -> anyhow::Result<Provenance> {
+    let mut warnings = Vec::new();
+    let head = git(root, &["log", "-1", "--format=%H %ct"]);
+    let (epoch, epoch_source) = match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(text) => match text.trim().parse::<u64>() {
+            Ok(secs) => (secs, "SOURCE_DATE_EPOCH"),
+            Err(_) => bail!(
+                "SOURCE_DATE_EPOCH=`{text}` is not a number of seconds since 1970\n  \
+                 help: unset it to use the commit time, or set it to e.g. `$(git log -1 --format=%ct)`"
+            ),
+        },
+        Err(_) => match head.as_deref().and_then(|h| h.split_once(' ')) {
+            Some((_, secs)) => (secs.trim().parse().unwrap_or(0), "commit time"),
+            None => {
+                warnings.push(
+                    "not a git checkout and SOURCE_DATE_EPOCH is not set: image timestamps are \
+                     1970-01-01"
+                        .to_string(),
+                );
+                (0, "none")
+            }
+        },
+    };
+    let revision = match head.as_deref().and_then(|h| h.split_once(' ')) {
+        Some((sha, _)) => {
+            let dirty = git(root, &["status", "--porcelain", "--untracked-files=no"])
+                .is_some_and(|s| !s.trim().is_empty());
+            if dirty {
+                format!("{sha}-dirty")
+            } else {
+                sha.to_string()
+            }
+        }
+        None => "unknown".to_string(),
+    };
+    Ok(Provenance {
+        epoch,
+        epoch_source,
+        revision,
+        source: repository_url(root)?,
+        warnings,
+    })
+}
+
+fn git(root: &Path, args: &[&str]) -> Option<String> {
+    duct::cmd("git", args)
+        .dir(root)
+        .stderr_null()
+        .stdout_capture()
+        .unchecked()
+        .run()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+}
+
+fn repository_url(root: &Path) -> anyhow::Result<Option<String>> {
+    let path = root.join("Cargo.toml");
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let manifest: toml::Table =
+        toml::from_str(&text).with_context(|| format!("{} is not valid TOML", path.display()))?;
+    Ok(manifest
+        .get("workspace")
+        .and_then(|w| w.get("package"))
+        .and_then(|p| p.get("repository"))
+        .and_then(|r| r.as_str())
+        .map(str::to_string))
+}

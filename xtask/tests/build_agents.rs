@@ -1,0 +1,426 @@
+//! `cargo xtask build-agents`, checked from outside with tools we did not write: skopeo reads
+//! the images, umoci unpacks them, qemu-aarch64-static runs the unpacked entrypoint, and the
+//! agent answers `/ping`. Then reproducibility across two checkouts and the inner-loop cache.
+//!
+//! These tests build real agents for aarch64: the first run in a fresh target dir takes minutes.
+//! Tools: skopeo, umoci, qemu-user-static, and a C cross toolchain (zig or gcc-aarch64-linux-gnu).
+
+mod support;
+
+use std::io::{Read as _, Write as _};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use support::workspace::{Scratch, repo_root, run};
+
+const AGENTS: [&str; 2] = ["assistant", "triage"];
+
+/// Tests that build in this checkout take turns: they write the same `target/oci/`.
+static CHECKOUT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn lock_checkout() -> std::sync::MutexGuard<'static, ()> {
+    CHECKOUT
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// `build-agents --json` in `root`; the images it reports, by agent id.
+fn build(root: &Path, agents: &[&str], env: &[(&str, &str)]) -> Vec<Value> {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask"));
+    cmd.arg("-C")
+        .arg(root)
+        .args(["build-agents", "--json"])
+        .args(agents);
+    // Each checkout builds into its own `target/`, whatever the caller's environment says.
+    cmd.env_remove("CARGO_TARGET_DIR")
+        .env_remove("SOURCE_DATE_EPOCH");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let (out, text) = run(&mut cmd);
+    assert!(
+        out.status.success(),
+        "build-agents failed in {}:\n{text}",
+        root.display()
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).expect("--json prints JSON");
+    assert_eq!(report["ok"], true, "{report}");
+    report["images"].as_array().expect("images").clone()
+}
+
+fn image<'a>(images: &'a [Value], agent: &str) -> &'a Value {
+    images
+        .iter()
+        .find(|i| i["agent"] == agent)
+        .unwrap_or_else(|| panic!("no image for {agent} in {images:?}"))
+}
+
+fn digest(images: &[Value], agent: &str) -> String {
+    image(images, agent)["digest"]
+        .as_str()
+        .expect("digest")
+        .to_string()
+}
+
+fn tool_json(program: &str, args: &[&str]) -> Value {
+    let out = Command::new(program).args(args).output().expect("run tool");
+    assert!(
+        out.status.success(),
+        "{program} {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("tool prints JSON")
+}
+
+#[test]
+fn images_are_arm64_annotated_and_their_entrypoint_answers_ping() {
+    for tool in ["skopeo", "umoci", "qemu-aarch64-static"] {
+        support::require_tool(tool);
+    }
+    let root = repo_root();
+    let _turn = lock_checkout();
+    let images = build(&root, &AGENTS, &[]);
+    assert_eq!(images.len(), AGENTS.len());
+
+    for agent in AGENTS {
+        let layout = root.join("target/oci").join(agent);
+        let reference = format!("oci:{}:latest", layout.display());
+        let built = image(&images, agent);
+        assert!(built["size"].as_u64().unwrap_or(0) > 1_000_000, "{built}");
+
+        // The manifest, exactly as a registry would serve it.
+        let manifest = tool_json("skopeo", &["inspect", "--raw", &reference]);
+        let annotations = &manifest["annotations"];
+        for key in ["source", "revision", "created", "version", "title"] {
+            let value = &annotations[format!("org.opencontainers.image.{key}")];
+            assert!(
+                value.as_str().is_some_and(|v| !v.is_empty()),
+                "{key} missing: {manifest}"
+            );
+        }
+        assert_eq!(annotations["org.opencontainers.image.version"], "0.1.0");
+        assert_eq!(
+            manifest["layers"].as_array().map(Vec::len),
+            Some(1),
+            "{manifest}"
+        );
+        let raw = Command::new("skopeo")
+            .args(["inspect", "--raw", &reference])
+            .output();
+        let raw = raw.expect("skopeo").stdout;
+        assert_eq!(
+            built["digest"].as_str(),
+            Some(format!("sha256:{}", sha256_hex(&raw)).as_str()),
+            "the digest printed is the manifest's"
+        );
+
+        let config = tool_json("skopeo", &["inspect", "--config", &reference]);
+        assert_eq!(config["architecture"], "arm64");
+        assert_eq!(config["os"], "linux");
+        let run_config = &config["config"];
+        assert_eq!(
+            run_config["ExposedPorts"],
+            serde_json::json!({"8080/tcp": {}})
+        );
+        let entrypoint = run_config["Entrypoint"][0]
+            .as_str()
+            .expect("entrypoint")
+            .to_string();
+        let env: Vec<String> = run_config["Env"]
+            .as_array()
+            .expect("Env")
+            .iter()
+            .filter_map(|e| e.as_str().map(str::to_string))
+            .collect();
+        assert!(env.contains(&format!("AGENT_ID={agent}")), "{env:?}");
+
+        // The root file system, as a container runtime would lay it out.
+        let unpacked = tempfile::tempdir().expect("tempdir");
+        let bundle = unpacked.path().join("bundle");
+        let (out, text) = run(Command::new("umoci")
+            .args(["unpack", "--rootless", "--image"])
+            .arg(format!("{}:latest", layout.display()))
+            .arg(&bundle));
+        assert!(out.status.success(), "umoci unpack failed:\n{text}");
+        let rootfs = bundle.join("rootfs");
+        let bundle_ca = rootfs.join("etc/ssl/certs/ca-certificates.crt");
+        let ca = std::fs::read_to_string(&bundle_ca).expect("the image has a CA bundle");
+        assert!(ca.matches("BEGIN CERTIFICATE").count() > 100);
+
+        // Its entrypoint, with the image's own environment, answers AgentCore's health check.
+        let port = support::free_port();
+        let program = rootfs.join(entrypoint.trim_start_matches('/'));
+        // By full path: the image's PATH below is not the host's.
+        let mut cmd = Command::new(on_path("qemu-aarch64-static"));
+        cmd.arg(&program).current_dir(&rootfs).env_clear();
+        for pair in &env {
+            if let Some((k, v)) = pair.split_once('=') {
+                cmd.env(k, v);
+            }
+        }
+        cmd.env("PORT", port.to_string())
+            .env("AWS_REGION", "us-east-1");
+        let log = unpacked.path().join("agent.log");
+        let log_file = std::fs::File::create(&log).expect("log");
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(log_file.try_clone().expect("log"))
+            .stderr(log_file)
+            .spawn()
+            .expect("start the agent under qemu");
+        let mut agent_process = Killed(child);
+        let (status, body) = get_when_up(port, "/ping", &mut agent_process, &log);
+        assert_eq!(status, 200, "{agent}: {body}");
+        let ping: Value = serde_json::from_str(&body).expect("ping answers JSON");
+        assert_eq!(ping["status"], "Healthy", "{body}");
+    }
+}
+
+#[test]
+fn same_commit_same_digest_from_another_clone_and_only_changed_agents_are_repackaged() {
+    let root = repo_root();
+    // The same commit and working tree at another path, with its own empty target dir. Taken
+    // before this checkout's build, and again if the agents' source changed meanwhile (people
+    // edit this checkout while tests run; CI's never changes).
+    let (clone, here) = (0..3)
+        .find_map(|_| {
+            let clone = clone_with_working_tree(&root);
+            let here = {
+                let _turn = lock_checkout();
+                build(&root, &AGENTS, &[])
+            };
+            same_build_inputs(&root, clone.path()).then_some((clone, here))
+        })
+        .expect("the agents' source kept changing during the test");
+    let there = build(clone.path(), &AGENTS, &[]);
+    for agent in AGENTS {
+        assert_eq!(
+            digest(&here, agent),
+            digest(&there, agent),
+            "{agent}: two checkouts of the same source gave different images"
+        );
+    }
+
+    // Nothing changed: every layer is reused and the digests stay.
+    let again = build(clone.path(), &AGENTS, &[]);
+    for agent in AGENTS {
+        assert_eq!(image(&again, agent)["cached"], true, "{again:?}");
+        assert_eq!(digest(&again, agent), digest(&there, agent));
+    }
+
+    // A one-line change to one agent: only that agent gets a new layer.
+    let main_rs = clone.path().join("agents/assistant/src/main.rs");
+    let text = std::fs::read_to_string(&main_rs).expect("read main.rs");
+    assert!(
+        text.contains("\"assistant stopped\""),
+        "the test's edit target moved"
+    );
+    std::fs::write(
+        &main_rs,
+        text.replacen("\"assistant stopped\"", "\"assistant ended\"", 1),
+    )
+    .expect("edit main.rs");
+    let changed = build(clone.path(), &AGENTS, &[]);
+    assert_eq!(image(&changed, "assistant")["cached"], false);
+    assert_ne!(digest(&changed, "assistant"), digest(&there, "assistant"));
+    assert_eq!(image(&changed, "triage")["cached"], true);
+    assert_eq!(digest(&changed, "triage"), digest(&there, "triage"));
+
+    // SOURCE_DATE_EPOCH wins over the commit time, and changes the digest with it.
+    let pinned = build(
+        clone.path(),
+        &["triage"],
+        &[("SOURCE_DATE_EPOCH", "1700000000")],
+    );
+    assert_ne!(digest(&pinned, "triage"), digest(&there, "triage"));
+    let layout = clone.path().join("target/oci/triage");
+    let manifest = tool_json(
+        "skopeo",
+        &["inspect", "--raw", &format!("oci:{}", layout.display())],
+    );
+    assert_eq!(
+        manifest["annotations"]["org.opencontainers.image.created"],
+        "2023-11-14T22:13:20Z"
+    );
+}
+
+#[test]
+fn unknown_agent_and_missing_docker_engine_are_explained() {
+    let scratch = Scratch::copy_of_repo();
+    let (out, text) = run(scratch.xtask().args(["build-agents", "asistant"]));
+    assert!(!out.status.success());
+    assert!(
+        text.contains("no agent `asistant`") && text.contains("did you mean `assistant`"),
+        "{text}"
+    );
+
+    let (out, text) = run(scratch.xtask().args(["build-agents", "--dry-run"]));
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("--target aarch64-unknown-linux-musl"),
+        "{text}"
+    );
+    assert!(
+        text.contains("-p assistant -p triage"),
+        "one cargo invocation for all: {text}"
+    );
+
+    let engine = Command::new("docker")
+        .arg("info")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if engine {
+        eprintln!("a Docker engine runs here: the no-engine message cannot be checked");
+        return;
+    }
+    let (out, text) = run(scratch
+        .xtask()
+        .args(["build-agents", "--builder", "docker"]));
+    assert!(!out.status.success());
+    assert!(text.contains("Docker"), "{text}");
+    assert!(text.contains("without `--builder docker`"), "{text}");
+}
+
+/// A `git clone` of `root` at a new path, with the working tree's tracked and untracked files
+/// copied over it: the same commit and the same (possibly uncommitted) source.
+struct Clone {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+}
+
+impl Clone {
+    fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+fn clone_with_working_tree(root: &Path) -> Clone {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("checkout");
+    let (out, text) = run(Command::new("git")
+        .args(["clone", "--quiet", "--shared"])
+        .arg(root)
+        .arg(&path));
+    assert!(out.status.success(), "git clone failed:\n{text}");
+    copy_tree(Scratch::copy_of_repo().path(), &path);
+    Clone { _dir: dir, path }
+}
+
+/// Whether the files that go into the agents' binaries are the same in both checkouts.
+fn same_build_inputs(a: &Path, b: &Path) -> bool {
+    let listed = Command::new("git")
+        .args([
+            "ls-files",
+            "-z",
+            "--cached",
+            "--others",
+            "--exclude-standard",
+            "--",
+        ])
+        .args([
+            "agents",
+            "Cargo.toml",
+            "Cargo.lock",
+            ".cargo",
+            "rust-toolchain.toml",
+        ])
+        .current_dir(a)
+        .output()
+        .expect("git ls-files");
+    listed
+        .stdout
+        .split(|c| *c == 0)
+        .filter(|f| !f.is_empty())
+        .map(|f| String::from_utf8_lossy(f).into_owned())
+        .all(|f| std::fs::read(a.join(&f)).ok() == std::fs::read(b.join(&f)).ok())
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("entry");
+        let target: PathBuf = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            std::fs::create_dir_all(&target).expect("mkdir");
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+/// A child process killed (by its own id) when the test ends, pass or fail.
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// GET `path` once the agent listens (qemu takes a moment to start it); fails with the
+/// agent's log if it exits or never listens.
+fn get_when_up(port: u16, path: &str, agent: &mut Killed, log: &Path) -> (u16, String) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(stream) = TcpStream::connect(("127.0.0.1", port)) {
+            return http_get(stream, path);
+        }
+        if let Ok(Some(status)) = agent.0.try_wait() {
+            panic!(
+                "the agent exited ({status}):\n{}",
+                std::fs::read_to_string(log).unwrap_or_default()
+            );
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the agent did not listen on {port}:\n{}",
+            std::fs::read_to_string(log).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn http_get(mut stream: TcpStream, path: &str) -> (u16, String) {
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send request");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read response");
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("not an HTTP response: {response}"));
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+fn on_path(program: &str) -> PathBuf {
+    std::env::var_os("PATH")
+        .and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|d| d.join(program))
+                .find(|p| p.is_file())
+        })
+        .unwrap_or_else(|| panic!("`{program}` is not on PATH"))
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
