@@ -8,7 +8,8 @@
 //! - the blueprint's model as `MODEL_ID`, `MODEL_MAX_TOKENS`, `MODEL_TEMPERATURE` (the agents
 //!   stack sets the same on the runtime), and its `runtime.environment`;
 //! - `-e NAME=VALUE` from the command line;
-//! - `PORT` (the blueprint's port or `--port`) and `HOST=127.0.0.1`: a local run is not exposed.
+//! - `PORT` (the blueprint's port or `--port`) and `BIND_ADDRESS=127.0.0.1`: a local run is not
+//!   exposed.
 //!
 //! Everything else (AWS credentials, `AWS_ENDPOINT_URL_*`, `RUST_LOG`) is inherited, so the
 //! agent reaches the same AWS account, or local stand-in, as this shell.
@@ -53,7 +54,7 @@ pub struct Args {
     #[arg(long, value_name = "REGION")]
     pub bedrock_region: Option<String>,
 
-    /// Extra environment for the agent, overriding everything but PORT and HOST.
+    /// Extra environment for the agent, overriding everything but PORT and BIND_ADDRESS.
     #[arg(short = 'e', long = "env", value_name = "NAME=VALUE", value_parser = parse_env_pair)]
     pub env: Vec<(String, String)>,
 
@@ -111,7 +112,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
 }
 
 /// The variables the agent gets on top of this process's environment, in the order they apply;
-/// `extra` (`-e`) overrides all but `PORT` and `HOST`.
+/// `extra` (`-e`) overrides all but `PORT` and `BIND_ADDRESS`.
 pub fn agent_env(
     agent: &Agent,
     bedrock_region: Option<String>,
@@ -144,7 +145,7 @@ pub fn agent_env(
     env.extend(bp.runtime.environment.clone());
     env.extend(extra.iter().cloned());
     env.push(("PORT".into(), port.to_string()));
-    env.push(("HOST".into(), Ipv4Addr::LOCALHOST.to_string()));
+    env.push(("BIND_ADDRESS".into(), Ipv4Addr::LOCALHOST.to_string()));
     env
 }
 
