@@ -377,7 +377,7 @@ fn staging_refuses_a_dirty_tree_and_a_missing_image_says_how_to_build_it() {
     assert!(
         report["images"][0]["tag"]
             .as_str()
-            .is_some_and(|t| t.ends_with("-dirty")),
+            .is_some_and(|t| t.contains("-dirty-")),
         "{report}"
     );
 
@@ -471,18 +471,25 @@ fn build_agents_push_builds_the_image_then_pushes_it_to_the_environment() {
         aws.get_param(&format!("/platform/dev/images/{AGENT}/digest")),
         digest
     );
-    // Tagged with the commit (`-dirty` here: the build rewrites Cargo.lock for the one agent).
-    let tagged = [commit.clone(), format!("{commit}-dirty")]
-        .iter()
-        .any(|tag| {
-            Command::new("skopeo")
-                .args(["inspect", "--tls-verify=false", "--format", "{{.Digest}}"])
-                .arg(format!("docker://{repo_url}:{tag}"))
-                .output()
-                .is_ok_and(|o| {
-                    o.status.success() && String::from_utf8_lossy(&o.stdout).trim() == digest
-                })
-        });
+    // Tagged with the commit (`-dirty-<digest>` here: the build rewrites Cargo.lock for the one
+    // agent).
+    let tagged = [
+        commit.clone(),
+        format!(
+            "{commit}-dirty-{}",
+            &digest["sha256:".len().."sha256:".len() + 12]
+        ),
+    ]
+    .iter()
+    .any(|tag| {
+        Command::new("skopeo")
+            .args(["inspect", "--tls-verify=false", "--format", "{{.Digest}}"])
+            .arg(format!("docker://{repo_url}:{tag}"))
+            .output()
+            .is_ok_and(|o| {
+                o.status.success() && String::from_utf8_lossy(&o.stdout).trim() == digest
+            })
+    });
     assert!(tagged, "the image is not tagged with commit {commit}");
     let out = Command::new("skopeo")
         .args([

@@ -113,9 +113,10 @@ impl Registry {
         let to_upload: u64 = missing.iter().map(|b| b.size).sum();
         bar.set_length(to_upload);
 
-        let manifest_ref = match tag {
+        let tag = tag.map(|t| image_tag(t, &image.digest));
+        let manifest_ref = match &tag {
             Some(tag) => {
-                Reference::with_tag(dest.host.clone(), dest.repository.clone(), tag.to_string())
+                Reference::with_tag(dest.host.clone(), dest.repository.clone(), tag.clone())
             }
             None => by_digest.clone(),
         };
@@ -123,7 +124,7 @@ impl Registry {
             agent: dest.agent.clone(),
             uri: format!("{}@{}", dest.url(), image.digest),
             digest: image.digest.clone(),
-            tag: tag.map(str::to_string),
+            tag: tag.clone(),
             blobs: image.blobs.len(),
             blobs_uploaded: 0,
             bytes_uploaded: 0,
@@ -157,7 +158,8 @@ impl Registry {
         }
 
         bar.set_message("manifest");
-        if self.manifest_digest(&manifest_ref, credentials).await? != Some(image.digest.clone()) {
+        let existing = self.manifest_digest(&manifest_ref, credentials).await?;
+        if existing.as_deref() != Some(image.digest.as_str()) {
             let content_type: reqwest::header::HeaderValue = image.media_type.parse()?;
             let body = Bytes::from(image.manifest.clone());
             self.retrying(&bar_note(bar), || {
@@ -165,7 +167,18 @@ impl Registry {
                     .push_manifest_raw(&manifest_ref, body.clone(), content_type.clone())
             })
             .await
-            .map_err(|f| failure(f, &what("pushing the manifest")))?;
+            .map_err(|f| match (&existing, &tag) {
+                // ECR repositories here keep tags immutable: a commit tag names one image.
+                (Some(other), Some(tag)) if !f.transient => anyhow::anyhow!(
+                    "{}: tag `{tag}` already names another image ({other}) and the registry \
+                     refused to move it: {}\n  help: the same commit was built into different \
+                     bytes; build from a clean checkout of the commit (builds are reproducible), \
+                     or commit your change and push again",
+                    what("pushing the manifest"),
+                    retry::describe(&f.error)
+                ),
+                _ => failure(f, &what("pushing the manifest")),
+            })?;
             pushed.manifest_pushed = true;
         }
         bar.finish_with_message(if pushed.blobs_uploaded == 0 && !pushed.manifest_pushed {
@@ -297,6 +310,16 @@ fn bar_note(bar: &ProgressBar) -> impl Fn(String) + Sync + use<> {
     }
 }
 
+/// The tag of an image: the revision, and for a dirty tree also the image's own digest, since
+/// two different dirty builds of one commit must not compete for one immutable tag.
+fn image_tag(revision: &str, digest: &str) -> String {
+    if revision.ends_with("-dirty") {
+        format!("{revision}-{}", short(digest))
+    } else {
+        revision.to_string()
+    }
+}
+
 fn short(digest: &str) -> &str {
     let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
     &hex[..hex.len().min(12)]
@@ -332,4 +355,19 @@ fn file_stream(
             Err(e) => Some((Err(OciDistributionError::IoError(e)), (State::Done, bar))),
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dirty_images_get_their_own_tag() {
+        let digest = format!("sha256:{}", "ab".repeat(32));
+        assert_eq!(image_tag("c0ffee", &digest), "c0ffee");
+        assert_eq!(
+            image_tag("c0ffee-dirty", &digest),
+            "c0ffee-dirty-abababababab"
+        );
+    }
 }
