@@ -274,4 +274,25 @@ fn deploy_promote_and_guard_production() {
     let (out, text) = run(&mut w.xtask(&["bootstrap", "production"]));
     assert!(out.status.success(), "{text}");
     w.fails(&["deploy", "production", "--yes"], &[&format!("agent `{first}` has no image in production"), "promote staging production"]);
+
+    // Promoted, production runs staging's bytes.
+    w.ok(&["promote", "staging", "production", "--yes", "--registry", &reg]);
+    let staged = w.ssm_value(&format!("/platform/staging/agents/{first}/image"));
+    let live = w.ssm_value(&format!("/platform/production/agents/{first}/image"));
+    assert_eq!(digest(&live), digest(&staged));
+
+    // Staging moves on (a new commit gives new image metadata, hence a new digest): production
+    // may no longer be deployed with what it has.
+    w.ws.write("NOTES.md", "a new commit\n");
+    git_commit_all(&w.ws);
+    w.ok(&["deploy", "staging", "--registry", &reg]);
+    let restaged = w.ssm_value(&format!("/platform/staging/agents/{first}/image"));
+    assert_ne!(digest(&restaged), digest(&staged), "the new commit did not give a new image");
+    w.fails(&["deploy", "production", "--yes"], &["production may only run images that staging runs", digest(&restaged), "cargo xtask promote staging production"]);
+
+    // Taking an agent out of production destroys resources: not without --allow-destroy.
+    w.ws.edit(&format!("agents/{first}/blueprint.yaml"), "production: true", "production: false");
+    git_commit_all(&w.ws);
+    w.fails(&["deploy", "production", "--yes"], &["in production destroys", "--allow-destroy"]);
+    assert_eq!(w.ssm_value(&format!("/platform/production/agents/{first}/image")), live, "production changed");
 }
