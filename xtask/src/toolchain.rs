@@ -94,6 +94,23 @@ fn has_zig() -> bool {
                 .is_ok_and(|o| o.status.success()))
 }
 
+/// The best cross toolchain; when there is none, installs zig first (`pip`, no root needed),
+/// the way `cargo xtask doctor --fix` would, so that a fresh machine can build right away.
+pub fn ensure(ctx: &crate::Context) -> anyhow::Result<CrossToolchain> {
+    if let Ok(found) = detect() {
+        return Ok(found);
+    }
+    ctx.out.step(format!(
+        "no C cross compiler for {TARGET}: installing zig (`{INSTALL_ZIG}`)"
+    ));
+    crate::doctor::fix(ctx, crate::doctor::checks(), |c| c.name == "C cross compiler")?;
+    detect().map_err(|msg| {
+        anyhow::anyhow!(
+            "{msg}\n  note: if pip installed into ~/.local/bin, add that folder to PATH"
+        )
+    })
+}
+
 /// Whether the Rust standard library for `target` is installed (rustup's view).
 pub fn rust_target_installed(target: &str) -> bool {
     duct::cmd!("rustup", "target", "list", "--installed")

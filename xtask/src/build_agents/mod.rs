@@ -130,7 +130,11 @@ pub fn build(ctx: &Context, agents: &[Agent], dry_run: bool) -> anyhow::Result<V
             );
         }
     }
-    let toolchain = toolchain::detect().map_err(|msg| anyhow::anyhow!(msg))?;
+    let toolchain = if dry_run {
+        toolchain::detect().map_err(|msg| anyhow::anyhow!(msg))?
+    } else {
+        toolchain::ensure(ctx)?
+    };
     let build = cargo::Build {
         root,
         toolchain: &toolchain,
