@@ -1,6 +1,7 @@
-# The variables of an environment file (infra/envs/<env>.tfvars). Every stack declares all of
-# them, identically, so that each phase takes the same rendered file with -var-file and
-# `cargo xtask check` can insist that every key of every environment file is a variable here.
+# The variables of an environment file (infra/envs/<env>.tfvars). This one file is linked into
+# every stack (infra/stacks/* and tests/stacks/*), so each phase takes the same rendered file
+# with -var-file and `cargo xtask check` can insist that every key of every environment file is
+# a variable here.
 
 variable "project_name" {
   description = "Prefix of every cloud name: ECR <project>/<env>/<agent>, runtimes <project>_<env>_<agent>."
