@@ -50,25 +50,8 @@ struct Tf<'a> {
 
 impl<'a> Tf<'a> {
     fn new(ws: &'a Scratch, moto: &'a Moto) -> Tf<'a> {
-        require_tool("terraform");
-        let mirror = std::env::var("TF_PLUGIN_MIRROR").unwrap_or_else(|_| "/opt/tf-plugins".into());
-        assert!(
-            Path::new(&mirror)
-                .join("registry.terraform.io/hashicorp/aws")
-                .is_dir(),
-            "no hashicorp/aws provider mirror at {mirror}: set TF_PLUGIN_MIRROR (see ENVIRONMENT.md)"
-        );
         let work = tempfile::tempdir().expect("tempdir");
-        let cli_config = work.path().join("terraform.rc");
-        std::fs::write(
-            &cli_config,
-            format!(
-                "provider_installation {{\n  filesystem_mirror {{\n    path    = \"{mirror}\"\n    \
-                 include = [\"registry.terraform.io/hashicorp/aws\"]\n  }}\n  direct {{\n    \
-                 exclude = [\"registry.terraform.io/*/*\"]\n  }}\n}}\n"
-            ),
-        )
-        .expect("write terraform.rc");
+        let cli_config = support::terraform::cli_config(work.path());
         Tf {
             ws,
             moto,
