@@ -309,8 +309,22 @@ fn clone_with_working_tree(root: &Path) -> Clone {
     Clone { _dir: dir, path }
 }
 
-/// Whether the files that go into the agents' binaries are the same in both checkouts.
+/// Whether everything that goes into the images is the same in both checkouts: the commit
+/// (revision and timestamps) and its dirty state, and the files of the agents' binaries.
 fn same_build_inputs(a: &Path, b: &Path) -> bool {
+    let git = |dir: &Path, args: &[&str]| {
+        let out = Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("git");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let head = ["rev-parse", "HEAD"];
+    let dirty = ["status", "--porcelain", "--untracked-files=no"];
+    if git(a, &head) != git(b, &head) || git(a, &dirty).is_empty() != git(b, &dirty).is_empty() {
+        return false;
+    }
     let listed = Command::new("git")
         .args([
             "ls-files",
