@@ -56,9 +56,13 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     guards::confirm(env, args.yes && env != Env::Production, "destroy")?;
     terraform::catch_interrupts();
 
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     let backend = lock::Backend::parse(&std::fs::read_to_string(
-        crate::deploy::stacks::work_dir(ctx).join(env.name()).join("backend.hcl"),
+        crate::deploy::stacks::work_dir(ctx)
+            .join(env.name())
+            .join("backend.hcl"),
     )?)?;
     let held = runtime.block_on(lock::DeployLock::acquire(
         &backend,
@@ -98,7 +102,9 @@ fn destroy_all(
         .entry("agent_images".into())
         .or_insert_with(|| serde_json::json!({}));
     for phase in order {
-        let Some(stack) = stacks.stack(*phase) else { continue };
+        let Some(stack) = stacks.stack(*phase) else {
+            continue;
+        };
         if terraform::interrupted() {
             bail!("interrupted before destroying `{}`", phase.name());
         }
@@ -110,7 +116,8 @@ fn destroy_all(
         let (result, plan) = match planned {
             Planned::NoChanges => ("nothing to destroy".to_string(), None),
             Planned::Changes(summary) => {
-                ctx.out.step(format!("{} / {}: {summary}", stacks.env, phase.name()));
+                ctx.out
+                    .step(format!("{} / {}: {summary}", stacks.env, phase.name()));
                 stack
                     .apply(&ctx.out)
                     .with_context(|| format!("destroying `{}` failed", phase.name()))?;

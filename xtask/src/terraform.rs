@@ -209,7 +209,12 @@ impl Stack {
         hasher.update(self.state_key());
         let mut files = Vec::new();
         collect_tf_files(&self.dir, &mut files);
-        if let Some(modules) = self.dir.parent().and_then(Path::parent).map(|p| p.join("modules")) {
+        if let Some(modules) = self
+            .dir
+            .parent()
+            .and_then(Path::parent)
+            .map(|p| p.join("modules"))
+        {
             collect_tf_files(&modules, &mut files);
         }
         files.sort();
@@ -222,7 +227,10 @@ impl Stack {
 
     /// Writes the inputs this stack takes from earlier phases: only the ones it declares, so
     /// that Terraform never warns about undeclared variables.
-    pub fn write_inputs(&self, available: &BTreeMap<String, serde_json::Value>) -> anyhow::Result<()> {
+    pub fn write_inputs(
+        &self,
+        available: &BTreeMap<String, serde_json::Value>,
+    ) -> anyhow::Result<()> {
         std::fs::create_dir_all(&self.work)?;
         let declared = declared_variables(&self.dir)?;
         let inputs: BTreeMap<&String, &serde_json::Value> = available
@@ -253,7 +261,11 @@ impl Stack {
     /// Reads the plan file back as JSON and counts what it would do.
     fn summary(&self) -> anyhow::Result<PlanSummary> {
         let text = self
-            .terraform(&["show".into(), "-json".into(), self.plan_file().display().to_string()])
+            .terraform(&[
+                "show".into(),
+                "-json".into(),
+                self.plan_file().display().to_string(),
+            ])
             .stderr_capture()
             .read()
             .with_context(|| format!("cannot read the plan of stack `{}`", self.name))?;
@@ -309,7 +321,12 @@ impl Stack {
         let raw: BTreeMap<String, serde_json::Value> = serde_json::from_str(&text)?;
         Ok(raw
             .into_iter()
-            .map(|(k, v)| (k, v.get("value").cloned().unwrap_or(serde_json::Value::Null)))
+            .map(|(k, v)| {
+                (
+                    k,
+                    v.get("value").cloned().unwrap_or(serde_json::Value::Null),
+                )
+            })
             .collect())
     }
 
@@ -331,7 +348,11 @@ impl Stack {
     fn failure(&self, what: &str, output: &std::process::Output) -> anyhow::Error {
         let stderr = String::from_utf8_lossy(&output.stderr);
         let stdout = String::from_utf8_lossy(&output.stdout);
-        let message = if stderr.trim().is_empty() { stdout } else { stderr };
+        let message = if stderr.trim().is_empty() {
+            stdout
+        } else {
+            stderr
+        };
         let mut hint = String::new();
         if message.contains("Error acquiring the state lock") {
             hint = "\n  help: another run holds this stack's state lock (its holder is shown \
@@ -355,11 +376,16 @@ impl Stack {
 }
 
 fn collect_tf_files(dir: &Path, files: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for entry in entries.flatten() {
         let path = entry.path();
         if path.is_dir() {
-            if !path.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')) {
+            if !path
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+            {
                 collect_tf_files(&path, files);
             }
         } else if path.extension().is_some_and(|e| e == "tf")
@@ -381,8 +407,8 @@ pub fn declared_variables(dir: &Path) -> anyhow::Result<std::collections::BTreeS
             continue;
         }
         let text = std::fs::read_to_string(&path)?;
-        let body: hcl::Body = hcl::from_str(&text)
-            .with_context(|| format!("{} is not valid HCL", path.display()))?;
+        let body: hcl::Body =
+            hcl::from_str(&text).with_context(|| format!("{} is not valid HCL", path.display()))?;
         for block in body.blocks().filter(|b| b.identifier() == "variable") {
             if let Some(label) = block.labels().first() {
                 names.insert(label.as_str().to_string());

@@ -103,7 +103,9 @@ pub fn ensure(ctx: &crate::Context) -> anyhow::Result<CrossToolchain> {
     ctx.out.step(format!(
         "no C cross compiler for {TARGET}: installing zig (`{INSTALL_ZIG}`)"
     ));
-    crate::doctor::fix(ctx, crate::doctor::checks(), |c| c.name == "C cross compiler")?;
+    crate::doctor::fix(ctx, crate::doctor::checks(), |c| {
+        c.name == "C cross compiler"
+    })?;
     detect().map_err(|msg| {
         anyhow::anyhow!(
             "{msg}\n  note: if pip installed into ~/.local/bin, add that folder to PATH"

@@ -36,7 +36,10 @@ impl World {
         // The test infrastructure root: the test stacks with the real environment files.
         // tests/stacks/<phase>/../../../agents is the workspace's agents/ from here too.
         for phase in ["platform", "agents", "workflows"] {
-            copy_dir(&ws.file(&format!("tests/stacks/{phase}")), &ws.file(&format!("testinfra/stacks/{phase}")));
+            copy_dir(
+                &ws.file(&format!("tests/stacks/{phase}")),
+                &ws.file(&format!("testinfra/stacks/{phase}")),
+            );
         }
         copy_dir(&ws.file("infra/envs"), &ws.file("testinfra/envs"));
         git_commit_all(&ws);
@@ -82,10 +85,18 @@ impl World {
 
     fn fails(&self, args: &[&str], needles: &[&str]) -> Output {
         let (out, text) = run(&mut self.xtask(args));
-        assert!(!out.status.success(), "`{}` should have failed:\n{text}", args.join(" "));
+        assert!(
+            !out.status.success(),
+            "`{}` should have failed:\n{text}",
+            args.join(" ")
+        );
         assert!(!text.contains("panicked"), "{text}");
         for needle in needles {
-            assert!(text.contains(needle), "`{needle}` not in the output of `{}`:\n{text}", args.join(" "));
+            assert!(
+                text.contains(needle),
+                "`{needle}` not in the output of `{}`:\n{text}",
+                args.join(" ")
+            );
         }
         out
     }
@@ -102,9 +113,10 @@ impl World {
 
     fn ssm(&self, name: &str) -> Option<serde_json::Value> {
         let (out, _) = self.aws(&["ssm", "get-parameter", "--name", name]);
-        out.status
-            .success()
-            .then(|| serde_json::from_slice::<serde_json::Value>(&out.stdout).expect("json")["Parameter"].clone())
+        out.status.success().then(|| {
+            serde_json::from_slice::<serde_json::Value>(&out.stdout).expect("json")["Parameter"]
+                .clone()
+        })
     }
 
     fn ssm_value(&self, name: &str) -> String {
@@ -130,7 +142,9 @@ impl World {
         self.registry
             .log()
             .lines()
-            .filter(|l| l.contains("\"PUT ") && l.contains("/blobs/uploads/") && l.contains("\" 201"))
+            .filter(|l| {
+                l.contains("\"PUT ") && l.contains("/blobs/uploads/") && l.contains("\" 201")
+            })
             .count()
     }
 
@@ -142,7 +156,11 @@ impl World {
             .as_array()
             .into_iter()
             .flatten()
-            .filter(|a| a["enabled"].as_array().is_some_and(|e| e.iter().any(|x| x == env)))
+            .filter(|a| {
+                a["enabled"]
+                    .as_array()
+                    .is_some_and(|e| e.iter().any(|x| x == env))
+            })
             .filter_map(|a| a["id"].as_str().map(str::to_string))
             .collect()
     }
@@ -178,19 +196,49 @@ fn deploy_promote_and_guard_production() {
 
     // --dry-run prints the plan of work and changes nothing.
     let text = w.ok(&["deploy", "dev", "--dry-run", "--registry", &reg]);
-    assert!(text.contains("terraform init") && text.contains("-backend-config=key=dev/agents.tfstate"), "{text}");
+    assert!(
+        text.contains("terraform init") && text.contains("-backend-config=key=dev/agents.tfstate"),
+        "{text}"
+    );
     assert!(w.state_objects().is_empty(), "a dry run wrote state");
 
     // A failure in the agents phase: someone created one of its resources by hand.
     let squatter = format!("/platform/dev/agents/{first}/runtime_arn");
-    let (out, text) = w.aws(&["ssm", "put-parameter", "--name", &squatter, "--value", "by-hand", "--type", "String"]);
+    let (out, text) = w.aws(&[
+        "ssm",
+        "put-parameter",
+        "--name",
+        &squatter,
+        "--value",
+        "by-hand",
+        "--type",
+        "String",
+    ]);
     assert!(out.status.success(), "{text}");
-    w.fails(&["deploy", "dev", "--registry", &reg], &["phase `agents` of dev failed", "terraform apply of stack `agents`"]);
+    w.fails(
+        &["deploy", "dev", "--registry", &reg],
+        &[
+            "phase `agents` of dev failed",
+            "terraform apply of stack `agents`",
+        ],
+    );
     let objects = w.state_objects();
-    assert!(objects.contains(&"dev/platform.tfstate".to_string()), "{objects:?}");
-    assert!(!objects.iter().any(|o| o.starts_with("dev/workflows")), "workflows were touched: {objects:?}");
-    assert!(!objects.contains(&"dev/deploy.lock".to_string()), "the deploy lock was left behind");
-    assert!(w.ssm("/platform/dev/platform/kms_key_arn").is_some(), "platform outputs are not in SSM");
+    assert!(
+        objects.contains(&"dev/platform.tfstate".to_string()),
+        "{objects:?}"
+    );
+    assert!(
+        !objects.iter().any(|o| o.starts_with("dev/workflows")),
+        "workflows were touched: {objects:?}"
+    );
+    assert!(
+        !objects.contains(&"dev/deploy.lock".to_string()),
+        "the deploy lock was left behind"
+    );
+    assert!(
+        w.ssm("/platform/dev/platform/kms_key_arn").is_some(),
+        "platform outputs are not in SSM"
+    );
 
     // The re-run picks up where it stopped: the platform has nothing left to do.
     w.aws(&["ssm", "delete-parameter", "--name", &squatter]);
@@ -198,50 +246,120 @@ fn deploy_promote_and_guard_production() {
     assert!(out.status.success(), "the re-run failed:\n{text}");
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
     let phases = report["phases"].as_array().cloned().unwrap_or_default();
-    let platform = phases.iter().find(|p| p["phase"] == "platform").expect("platform phase");
-    assert_eq!(platform["applied"], false, "the platform was applied again: {report}");
+    let platform = phases
+        .iter()
+        .find(|p| p["phase"] == "platform")
+        .expect("platform phase");
+    assert_eq!(
+        platform["applied"], false,
+        "the platform was applied again: {report}"
+    );
 
     // State and SSM show every phase, in order, each fed by the one before.
     let objects = w.state_objects();
     for stack in ["platform", "agents", "workflows"] {
-        assert!(objects.contains(&format!("dev/{stack}.tfstate")), "{objects:?}");
+        assert!(
+            objects.contains(&format!("dev/{stack}.tfstate")),
+            "{objects:?}"
+        );
     }
-    let modified = |name: &str| w.ssm(name).and_then(|p| p["LastModifiedDate"].as_f64()).unwrap_or_else(|| panic!("no {name}"));
+    let modified = |name: &str| {
+        w.ssm(name)
+            .and_then(|p| p["LastModifiedDate"].as_f64())
+            .unwrap_or_else(|| panic!("no {name}"))
+    };
     let arn = w.ssm_value(&format!("/platform/dev/agents/{first}/runtime_arn"));
     let image = w.ssm_value(&format!("/platform/dev/agents/{first}/image"));
-    assert!(image.starts_with(&format!("{}/agentcore/dev/{first}@sha256:", w.registry.host())), "{image}");
-    let (out, text) = run(Command::new("skopeo").args(["inspect", "--tls-verify=false", "--raw"]).arg(format!("docker://{image}")));
-    assert!(out.status.success(), "the pinned image is not in the registry:\n{text}");
-    let (out, text) = w.aws(&["ssm", "get-parameters-by-path", "--path", "/platform/dev/workflows", "--recursive"]);
+    assert!(
+        image.starts_with(&format!(
+            "{}/agentcore/dev/{first}@sha256:",
+            w.registry.host()
+        )),
+        "{image}"
+    );
+    let (out, text) = run(Command::new("skopeo")
+        .args(["inspect", "--tls-verify=false", "--raw"])
+        .arg(format!("docker://{image}")));
+    assert!(
+        out.status.success(),
+        "the pinned image is not in the registry:\n{text}"
+    );
+    let (out, text) = w.aws(&[
+        "ssm",
+        "get-parameters-by-path",
+        "--path",
+        "/platform/dev/workflows",
+        "--recursive",
+    ]);
     assert!(out.status.success(), "{text}");
-    assert!(text.contains(&arn), "no workflow definition names the runtime ARN {arn}:\n{text}");
-    assert!(modified("/platform/dev/platform/kms_key_arn") <= modified(&format!("/platform/dev/agents/{first}/runtime_arn")));
+    assert!(
+        text.contains(&arn),
+        "no workflow definition names the runtime ARN {arn}:\n{text}"
+    );
+    assert!(
+        modified("/platform/dev/platform/kms_key_arn")
+            <= modified(&format!("/platform/dev/agents/{first}/runtime_arn"))
+    );
 
     // A second deploy changes nothing and uploads no blob (the registry says so).
     let uploads = w.blob_uploads();
     assert!(uploads > 0, "the first deploy uploaded nothing?");
     let text = w.ok(&["deploy", "dev", "--registry", &reg]);
-    assert_eq!(w.blob_uploads(), uploads, "the second deploy uploaded blobs:\n{text}");
+    assert_eq!(
+        w.blob_uploads(),
+        uploads,
+        "the second deploy uploaded blobs:\n{text}"
+    );
     assert_eq!(text.matches("no changes").count(), 3, "{text}");
 
     // plan: 0 without drift, 2 with.
     let (out, text) = run(&mut w.xtask(&["plan", "dev"]));
     assert_eq!(out.status.code(), Some(0), "{text}");
-    w.ws.edit("testinfra/envs/dev.tfvars", "log_retention_days     = 7", "log_retention_days     = 14");
+    w.ws.edit(
+        "testinfra/envs/dev.tfvars",
+        "log_retention_days     = 7",
+        "log_retention_days     = 14",
+    );
     let (out, text) = run(&mut w.xtask(&["plan", "dev"]));
     assert_eq!(out.status.code(), Some(2), "{text}");
-    w.ws.edit("testinfra/envs/dev.tfvars", "log_retention_days     = 14", "log_retention_days     = 7");
+    w.ws.edit(
+        "testinfra/envs/dev.tfvars",
+        "log_retention_days     = 14",
+        "log_retention_days     = 7",
+    );
 
     // Two deploys of one environment at once: the second is refused with the holder.
-    let mut a = w.xtask(&["deploy", "dev", "--registry", &reg]).stderr(Stdio::piped()).stdout(Stdio::null()).spawn().expect("spawn");
+    let mut a = w
+        .xtask(&["deploy", "dev", "--registry", &reg])
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("spawn");
     let deadline = Instant::now() + Duration::from_secs(120);
     while !w.state_objects().contains(&"dev/deploy.lock".to_string()) {
-        assert!(Instant::now() < deadline, "the first deploy never took its lock");
+        assert!(
+            Instant::now() < deadline,
+            "the first deploy never took its lock"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
-    w.fails(&["deploy", "dev", "--registry", &reg], &["another deploy of `dev` is running", "since", "cargo xtask deploy dev"]);
-    let stderr = BufReader::new(a.stderr.take().expect("stderr")).lines().map_while(Result::ok).collect::<Vec<_>>().join("\n");
-    assert!(a.wait().expect("wait").success(), "the first deploy failed:\n{stderr}");
+    w.fails(
+        &["deploy", "dev", "--registry", &reg],
+        &[
+            "another deploy of `dev` is running",
+            "since",
+            "cargo xtask deploy dev",
+        ],
+    );
+    let stderr = BufReader::new(a.stderr.take().expect("stderr"))
+        .lines()
+        .map_while(Result::ok)
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        a.wait().expect("wait").success(),
+        "the first deploy failed:\n{stderr}"
+    );
 
     // promote dev → staging copies dev's bytes and builds nothing (no cargo on PATH).
     support::images::git_commit_all(&w.ws);
@@ -249,7 +367,12 @@ fn deploy_promote_and_guard_production() {
     assert!(out.status.success(), "{text}");
     let dev_digests: Vec<(String, String)> = dev_agents
         .iter()
-        .map(|id| (id.clone(), digest(&w.ssm_value(&format!("/platform/dev/agents/{id}/image"))).to_string()))
+        .map(|id| {
+            (
+                id.clone(),
+                digest(&w.ssm_value(&format!("/platform/dev/agents/{id}/image"))).to_string(),
+            )
+        })
         .collect();
     let (out, text) = run(w
         .xtask(&["promote", "dev", "staging", "--registry", &reg])
@@ -258,25 +381,52 @@ fn deploy_promote_and_guard_production() {
     assert!(out.status.success(), "promote failed:\n{text}");
     for (id, d) in &dev_digests {
         let staged = w.ssm_value(&format!("/platform/staging/agents/{id}/image"));
-        assert_eq!(digest(&staged), d, "staging runs other bytes than dev for {id}");
+        assert_eq!(
+            digest(&staged),
+            d,
+            "staging runs other bytes than dev for {id}"
+        );
         assert!(staged.contains("/agentcore/staging/"), "{staged}");
     }
 
     // Production: confirmation, a clean tree, and only what staging runs.
     support::images::git_commit_all(&w.ws);
-    w.fails(&["deploy", "production"], &["refusing to deploy production without confirmation", "--yes"]);
+    w.fails(
+        &["deploy", "production"],
+        &[
+            "refusing to deploy production without confirmation",
+            "--yes",
+        ],
+    );
     w.ws.write("agents/uncommitted.txt", "work in progress\n");
     w.fails(&["deploy", "production", "--yes"], &["dirty tree"]);
     std::fs::remove_file(w.ws.file("agents/uncommitted.txt")).expect("rm");
     // Production has no image for an agent that staging does not run.
-    w.ws.edit(&format!("agents/{first}/blueprint.yaml"), "production: false", "production: true");
+    w.ws.edit(
+        &format!("agents/{first}/blueprint.yaml"),
+        "production: false",
+        "production: true",
+    );
     support::images::git_commit_all(&w.ws);
     let (out, text) = run(&mut w.xtask(&["bootstrap", "production"]));
     assert!(out.status.success(), "{text}");
-    w.fails(&["deploy", "production", "--yes"], &[&format!("agent `{first}` has no image in production"), "promote staging production"]);
+    w.fails(
+        &["deploy", "production", "--yes"],
+        &[
+            &format!("agent `{first}` has no image in production"),
+            "promote staging production",
+        ],
+    );
 
     // Promoted, production runs staging's bytes.
-    w.ok(&["promote", "staging", "production", "--yes", "--registry", &reg]);
+    w.ok(&[
+        "promote",
+        "staging",
+        "production",
+        "--yes",
+        "--registry",
+        &reg,
+    ]);
     let staged = w.ssm_value(&format!("/platform/staging/agents/{first}/image"));
     let live = w.ssm_value(&format!("/platform/production/agents/{first}/image"));
     assert_eq!(digest(&live), digest(&staged));
@@ -287,12 +437,34 @@ fn deploy_promote_and_guard_production() {
     git_commit_all(&w.ws);
     w.ok(&["deploy", "staging", "--registry", &reg]);
     let restaged = w.ssm_value(&format!("/platform/staging/agents/{first}/image"));
-    assert_ne!(digest(&restaged), digest(&staged), "the new commit did not give a new image");
-    w.fails(&["deploy", "production", "--yes"], &["production may only run images that staging runs", digest(&restaged), "cargo xtask promote staging production"]);
+    assert_ne!(
+        digest(&restaged),
+        digest(&staged),
+        "the new commit did not give a new image"
+    );
+    w.fails(
+        &["deploy", "production", "--yes"],
+        &[
+            "production may only run images that staging runs",
+            digest(&restaged),
+            "cargo xtask promote staging production",
+        ],
+    );
 
     // Taking an agent out of production destroys resources: not without --allow-destroy.
-    w.ws.edit(&format!("agents/{first}/blueprint.yaml"), "production: true", "production: false");
+    w.ws.edit(
+        &format!("agents/{first}/blueprint.yaml"),
+        "production: true",
+        "production: false",
+    );
     git_commit_all(&w.ws);
-    w.fails(&["deploy", "production", "--yes"], &["in production destroys", "--allow-destroy"]);
-    assert_eq!(w.ssm_value(&format!("/platform/production/agents/{first}/image")), live, "production changed");
+    w.fails(
+        &["deploy", "production", "--yes"],
+        &["in production destroys", "--allow-destroy"],
+    );
+    assert_eq!(
+        w.ssm_value(&format!("/platform/production/agents/{first}/image")),
+        live,
+        "production changed"
+    );
 }

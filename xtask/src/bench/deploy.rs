@@ -77,7 +77,10 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     )?;
 
     let mut env: Vec<(String, String)> = vec![
-        ("AWS_ENDPOINT_URL".into(), format!("http://127.0.0.1:{}", moto.port)),
+        (
+            "AWS_ENDPOINT_URL".into(),
+            format!("http://127.0.0.1:{}", moto.port),
+        ),
         ("AWS_ACCESS_KEY_ID".into(), "bench".into()),
         ("AWS_SECRET_ACCESS_KEY".into(), "bench".into()),
         ("AWS_REGION".into(), "us-east-1".into()),
@@ -90,7 +93,10 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         env.push((format!("PUBLIC_SUBNET_{n}"), format!("subnet-1{i}")));
     }
     let mirror = std::env::var("TF_PLUGIN_MIRROR").unwrap_or_else(|_| "/opt/tf-plugins".into());
-    if Path::new(&mirror).join("registry.terraform.io/hashicorp/aws").is_dir() {
+    if Path::new(&mirror)
+        .join("registry.terraform.io/hashicorp/aws")
+        .is_dir()
+    {
         let rc = scratch.path().join("terraform.rc");
         std::fs::write(
             &rc,
@@ -115,7 +121,10 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     };
 
     ctx.out.step("bootstrap dev (moto)");
-    xtask(&["bootstrap", "dev"]).stdout_null().run().context("bootstrap failed")?;
+    xtask(&["bootstrap", "dev"])
+        .stdout_null()
+        .run()
+        .context("bootstrap failed")?;
     let t = ctx.out.timed("first deploy dev");
     let start = Instant::now();
     let first = xtask(&["--json", "deploy", "dev", "--registry", &registry_flag])
@@ -145,7 +154,9 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         noop.push(start.elapsed().as_secs_f64());
         t.done();
 
-        let t = ctx.out.timed(format!("bare terraform plans {}/{runs}", i + 1));
+        let t = ctx
+            .out
+            .timed(format!("bare terraform plans {}/{runs}", i + 1));
         let start = Instant::now();
         for stack in ["platform", "agents", "workflows"] {
             let data = work.join("tf/dev").join(stack);
@@ -200,7 +211,11 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
             ]
         })
         .collect();
-    rows.push(vec!["first deploy: total (wall)".into(), String::new(), format!("{first_deploy_s:.1}s")]);
+    rows.push(vec![
+        "first deploy: total (wall)".into(),
+        String::new(),
+        format!("{first_deploy_s:.1}s"),
+    ]);
     rows.push(vec![
         "no-op deploy (median)".into(),
         format!("{runs} run(s)"),
@@ -211,7 +226,11 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         format!("{runs} run(s)"),
         format!("{:.2}s", median(&results.bare_plans_s)),
     ]);
-    rows.push(vec!["ratio no-op deploy / plans".into(), "goal <= 1.15".into(), format!("{ratio:.2}")]);
+    rows.push(vec![
+        "ratio no-op deploy / plans".into(),
+        "goal <= 1.15".into(),
+        format!("{ratio:.2}"),
+    ]);
     println!("{}", table(&["measure", "", "time"], &rows));
     println!("\ncommand: cargo xtask bench deploy --runs {runs}");
     Ok(ExitCode::SUCCESS)
@@ -224,7 +243,9 @@ fn median(values: &[f64]) -> f64 {
 }
 
 fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }
 
 /// A local server process, killed when dropped.
@@ -240,14 +261,23 @@ impl Server {
 
     /// Starts `program` with `{port}` in `args` replaced, and waits until it listens.
     fn start_on(program: &str, args: &[&str], port: u16, log_dir: &Path) -> anyhow::Result<Server> {
-        let args: Vec<String> = args.iter().map(|a| a.replace("{port}", &port.to_string())).collect();
+        let args: Vec<String> = args
+            .iter()
+            .map(|a| a.replace("{port}", &port.to_string()))
+            .collect();
         let log: PathBuf = log_dir.join(format!("{program}.log"));
-        let handle = duct::cmd(program, args).stderr_to_stdout().stdout_path(&log).start()?;
+        let handle = duct::cmd(program, args)
+            .stderr_to_stdout()
+            .stdout_path(&log)
+            .start()?;
         let deadline = Instant::now() + Duration::from_secs(60);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             if Instant::now() > deadline || handle.try_wait()?.is_some() {
                 let _ = handle.kill();
-                bail!("{program} did not start on port {port}: see {}", log.display());
+                bail!(
+                    "{program} did not start on port {port}: see {}",
+                    log.display()
+                );
             }
             std::thread::sleep(Duration::from_millis(50));
         }

@@ -10,12 +10,15 @@ use crate::environment::Env;
 
 /// Sets `execution_modes.<env>: true`. Returns whether the file changed.
 pub fn enable(path: &Path, env: Env) -> anyhow::Result<bool> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let edited = enable_in(&text, env)
         .with_context(|| format!("cannot enable {env} in {}", path.display()))?;
-    let Some(edited) = edited else { return Ok(false) };
-    super::parse(path, &edited).map_err(|d| anyhow::anyhow!("the edit would break the file: {d}"))?;
+    let Some(edited) = edited else {
+        return Ok(false);
+    };
+    super::parse(path, &edited)
+        .map_err(|d| anyhow::anyhow!("the edit would break the file: {d}"))?;
     std::fs::write(path, edited).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(true)
 }
@@ -25,7 +28,10 @@ pub fn enable_in(text: &str, env: Env) -> anyhow::Result<Option<String>> {
     let loc = Locations::of(text);
     let lines: Vec<&str> = text.split_inclusive('\n').collect();
     let path = format!("execution_modes.{env}");
-    if let Some(pos) = loc.value(&path).filter(|_| loc.key(&path) != loc.value(&path)) {
+    if let Some(pos) = loc
+        .value(&path)
+        .filter(|_| loc.key(&path) != loc.value(&path))
+    {
         // Replace the scalar where it stands; anything after it (a comment) stays.
         let line = lines[pos.line - 1];
         let start = line
@@ -90,7 +96,10 @@ mod tests {
     fn flips_the_value_and_keeps_comments() {
         let text = "id: a\nexecution_modes:\n  dev: true\n  staging: false   # not yet\n";
         let out = enable_in(text, Env::Staging).unwrap().unwrap();
-        assert_eq!(out, "id: a\nexecution_modes:\n  dev: true\n  staging: true   # not yet\n");
+        assert_eq!(
+            out,
+            "id: a\nexecution_modes:\n  dev: true\n  staging: true   # not yet\n"
+        );
         assert_eq!(enable_in(&out, Env::Staging).unwrap(), None);
     }
 
@@ -98,7 +107,10 @@ mod tests {
     fn adds_the_key_under_the_existing_block() {
         let text = "# top\nexecution_modes:\n    dev: true\ntags: {}\n";
         let out = enable_in(text, Env::Staging).unwrap().unwrap();
-        assert_eq!(out, "# top\nexecution_modes:\n    staging: true\n    dev: true\ntags: {}\n");
+        assert_eq!(
+            out,
+            "# top\nexecution_modes:\n    staging: true\n    dev: true\ntags: {}\n"
+        );
     }
 
     #[test]

@@ -59,7 +59,9 @@ pub fn same_as_staging(ctx: &Context, images: &BTreeMap<String, String>) -> anyh
         match running.get(agent).map(|u| digest_of(u)) {
             Some(d) if d == digest => {}
             Some(d) => wrong.push(format!("{agent}: {digest} (staging runs {d})")),
-            None => wrong.push(format!("{agent}: {digest} (staging does not run this agent)")),
+            None => wrong.push(format!(
+                "{agent}: {digest} (staging does not run this agent)"
+            )),
         }
     }
     if !wrong.is_empty() {

@@ -83,14 +83,19 @@ fn build_and_push(
         return Ok(BTreeMap::new());
     }
     crate::build_agents::build(ctx, agents, false)?;
-    let mut args = crate::push::Args::after_build(env, agents.iter().map(|a| a.id().to_string()).collect());
+    let mut args =
+        crate::push::Args::after_build(env, agents.iter().map(|a| a.id().to_string()).collect());
     args.registry = registry;
     let pushed = crate::push::push_images(ctx, &args)?;
     Ok(pushed.into_iter().map(|p| (p.agent, p.uri)).collect())
 }
 
 /// What the environment's agents stack was last applied with (its `agent_images` output).
-pub fn deployed(ctx: &Context, stacks: &EnvStacks, env: Env) -> anyhow::Result<BTreeMap<String, String>> {
+pub fn deployed(
+    ctx: &Context,
+    stacks: &EnvStacks,
+    env: Env,
+) -> anyhow::Result<BTreeMap<String, String>> {
     let stack = stacks
         .stack(Phase::Agents)
         .context("the environment has no agents stack")?;

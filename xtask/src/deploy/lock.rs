@@ -40,7 +40,11 @@ pub struct Backend {
 impl Backend {
     pub fn parse(rendered: &str) -> anyhow::Result<Backend> {
         let body = hcl::parse(rendered).context("the backend settings are not valid HCL")?;
-        let get = |key: &str| body.attributes().find(|a| a.key() == key).map(|a| a.expr().clone());
+        let get = |key: &str| {
+            body.attributes()
+                .find(|a| a.key() == key)
+                .map(|a| a.expr().clone())
+        };
         let bucket = match get("bucket") {
             Some(hcl::Expression::String(s)) if !s.is_empty() => s,
             _ => bail!("the backend settings name no `bucket`"),
@@ -111,19 +115,22 @@ impl DeployLock {
                     None => "an unknown holder".into(),
                 };
                 bail!(
-                    "another deploy of `{env}` is running: the lock s3://{}/{key} is held by {who}\n  \
+                    "another deploy of `{env}` is running: the lock s3://{}/{key} is held by \
+                     {who}\n  \
                      help: wait for it to finish; if that run died, remove the lock with \
                      `cargo xtask deploy {env} --break-lock`",
                     backend.bucket
                 )
             }
-            Err(err) => Err(anyhow::anyhow!(crate::push::target::aws_error(&err))).with_context(|| {
-                format!(
-                    "cannot take the deploy lock s3://{}/{key}\n  help: does the state bucket \
+            Err(err) => {
+                Err(anyhow::anyhow!(crate::push::target::aws_error(&err))).with_context(|| {
+                    format!(
+                        "cannot take the deploy lock s3://{}/{key}\n  help: does the state bucket \
                      exist? `cargo xtask bootstrap {env}` creates it",
-                    backend.bucket
-                )
-            }),
+                        backend.bucket
+                    )
+                })
+            }
         }
     }
 
@@ -136,7 +143,12 @@ impl DeployLock {
             .send()
             .await
             .map_err(|e| anyhow::anyhow!(crate::push::target::aws_error(&e)))
-            .with_context(|| format!("cannot release the deploy lock s3://{}/{}", self.bucket, self.key))?;
+            .with_context(|| {
+                format!(
+                    "cannot release the deploy lock s3://{}/{}",
+                    self.bucket, self.key
+                )
+            })?;
         Ok(())
     }
 }
@@ -145,7 +157,8 @@ impl Drop for DeployLock {
     fn drop(&mut self) {
         if !self.released {
             eprintln!(
-                "warning: the deploy lock s3://{}/{} was not released; the next deploy will need --break-lock",
+                "warning: the deploy lock s3://{}/{} was not released; the next deploy will \
+                 need --break-lock",
                 self.bucket, self.key
             );
         }
@@ -168,7 +181,13 @@ pub async fn break_lock(backend: &Backend, env: Env) -> anyhow::Result<Option<Ho
 }
 
 async fn current_holder(client: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Option<Holder> {
-    let object = client.get_object().bucket(bucket).key(key).send().await.ok()?;
+    let object = client
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .ok()?;
     let bytes = object.body.collect().await.ok()?.into_bytes();
     serde_json::from_slice(&bytes).ok()
 }

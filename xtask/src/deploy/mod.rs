@@ -11,7 +11,7 @@ pub mod stacks;
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Context as _, bail};
 use serde::Serialize;
@@ -19,7 +19,7 @@ use serde::Serialize;
 use crate::Context;
 use crate::environment::Env;
 use crate::output::table;
-use crate::terraform::{self, Planned, PlanSummary, Stack};
+use crate::terraform::{self, PlanSummary, Planned, Stack};
 use stacks::{EnvStacks, Outputs, Phase};
 
 #[derive(clap::Args)]
@@ -106,7 +106,11 @@ impl Outcome {
                 error: self.result.as_ref().err().map(|e| format!("{e:#}")),
                 agent_images: &self.agent_images,
             });
-            return Ok(if self.result.is_ok() { success } else { ExitCode::FAILURE });
+            return Ok(if self.result.is_ok() {
+                success
+            } else {
+                ExitCode::FAILURE
+            });
         }
         print_timeline(env, &self.timeline);
         self.result.map(|()| success)
@@ -139,14 +143,19 @@ pub fn execute(ctx: &Context, args: &Args, images: images::Source) -> anyhow::Re
     }
     terraform::catch_interrupts();
 
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     let backend = lock::Backend::parse(&std::fs::read_to_string(
         stacks::work_dir(ctx).join(env.name()).join("backend.hcl"),
     )?)?;
     if args.break_lock
         && let Some(h) = runtime.block_on(lock::break_lock(&backend, env))?
     {
-        ctx.out.step(format!("removed the deploy lock of {}@{} (pid {})", h.who, h.host, h.pid));
+        ctx.out.step(format!(
+            "removed the deploy lock of {}@{} (pid {})",
+            h.who, h.host, h.pid
+        ));
     }
     let lock = if args.plan {
         None
@@ -184,13 +193,20 @@ fn run_phases(
     for phase in Phase::ALL {
         let selected = args.only.is_none_or(|only| only == phase);
         if terraform::interrupted() {
-            bail!("interrupted: stopped before phase `{}`; run the deploy again to continue", phase.name());
+            bail!(
+                "interrupted: stopped before phase `{}`; run the deploy again to continue",
+                phase.name()
+            );
         }
         let start = Instant::now();
         if phase == Phase::Images {
             // Agents and workflows need the images even when only they run.
             if args.only.is_none_or(|only| only >= Phase::Images) {
-                let source = if selected { &images } else { &images::Source::Deployed };
+                let source = if selected {
+                    &images
+                } else {
+                    &images::Source::Deployed
+                };
                 *agent_images = images::resolve(ctx, env, stacks, source)
                     .with_context(|| format!("phase `images` of {env} failed"))?;
                 outputs.insert("agent_images".into(), serde_json::to_value(&*agent_images)?);
@@ -206,7 +222,9 @@ fn run_phases(
             }
             continue;
         }
-        let Some(stack) = stacks.stack(phase) else { continue };
+        let Some(stack) = stacks.stack(phase) else {
+            continue;
+        };
         let t = ctx.out.timed(format!("{env} / {}", phase.name()));
         stack.init(&ctx.out)?;
         if !selected {
@@ -231,7 +249,8 @@ fn run_phases(
             },
             Planned::Changes(summary) => {
                 ctx.out.step(format!("{env} / {}: {summary}", phase.name()));
-                if env == Env::Production && summary.destroy > 0 && !args.allow_destroy && !args.plan {
+                let guarded = env == Env::Production && !args.allow_destroy && !args.plan;
+                if guarded && summary.destroy > 0 {
                     bail!(
                         "the plan of `{}` in production destroys {} resource(s):\n    {}\n  help: \
                          if that is intended (e.g. an agent was removed), deploy again with \
@@ -243,9 +262,13 @@ fn run_phases(
                 }
                 let applied = !args.plan;
                 if applied {
-                    stack
-                        .apply(&ctx.out)
-                        .with_context(|| format!("phase `{}` of {env} failed at apply; the phases before it stay applied, a re-run continues from here", phase.name()))?;
+                    stack.apply(&ctx.out).with_context(|| {
+                        format!(
+                            "phase `{}` of {env} failed at apply; the phases before it stay \
+                             applied, a re-run continues from here",
+                            phase.name()
+                        )
+                    })?;
                 }
                 PhaseRun {
                     phase,
@@ -260,7 +283,10 @@ fn run_phases(
         let seconds = t.done().as_secs_f64();
         timeline.push(PhaseRun { seconds, ..run });
         if terraform::interrupted() {
-            bail!("interrupted after phase `{}`; run the deploy again to continue", phase.name());
+            bail!(
+                "interrupted after phase `{}`; run the deploy again to continue",
+                phase.name()
+            );
         }
     }
     Ok(())
@@ -277,7 +303,10 @@ fn collect_outputs(stack: &Stack, phase: Phase, outputs: &mut Outputs) -> anyhow
 
 fn dry_run(ctx: &Context, args: &Args, stacks: &EnvStacks) -> anyhow::Result<ExitCode> {
     let mut lines = Vec::new();
-    for phase in Phase::ALL.into_iter().filter(|p| args.only.is_none_or(|o| o == *p)) {
+    for phase in Phase::ALL
+        .into_iter()
+        .filter(|p| args.only.is_none_or(|o| o == *p))
+    {
         match stacks.stack(phase) {
             None => lines.push(format!(
                 "# images: build the enabled agents, push them{}, pin their digests",
@@ -290,13 +319,18 @@ fn dry_run(ctx: &Context, args: &Args, stacks: &EnvStacks) -> anyhow::Result<Exi
                 lines.push(stack.show(&stack.init_args()));
                 lines.push(stack.show(&stack.plan_args(false)));
                 if !args.plan {
-                    lines.push(format!("{}   # only if the plan has changes", stack.show(&stack.apply_args())));
+                    lines.push(format!(
+                        "{}   # only if the plan has changes",
+                        stack.show(&stack.apply_args())
+                    ));
                 }
             }
         }
     }
     if ctx.out.json {
-        ctx.out.print_json(&serde_json::json!({ "dry_run": true, "env": args.env, "commands": lines }));
+        ctx.out.print_json(
+            &serde_json::json!({ "dry_run": true, "env": args.env, "commands": lines }),
+        );
     } else {
         for line in lines {
             println!("{line}");
@@ -315,12 +349,18 @@ fn print_timeline(env: Env, timeline: &[PhaseRun]) {
             vec![
                 r.phase.name().to_string(),
                 r.result.clone(),
-                r.plan.as_ref().map(ToString::to_string).unwrap_or_else(|| "-".into()),
+                r.plan
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_else(|| "-".into()),
                 format!("{:.1}s", r.seconds),
             ]
         })
         .collect();
     let total: f64 = timeline.iter().map(|r| r.seconds).sum();
-    println!("\n{}", table(&[&format!("{env}: phase"), "result", "plan", "time"], &rows));
-    println!("total {:.1}s", Duration::from_secs_f64(total).as_secs_f64());
+    println!(
+        "\n{}",
+        table(&[&format!("{env}: phase"), "result", "plan", "time"], &rows)
+    );
+    println!("total {total:.1}s");
 }

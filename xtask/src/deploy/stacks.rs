@@ -24,7 +24,12 @@ pub enum Phase {
 }
 
 impl Phase {
-    pub const ALL: [Phase; 4] = [Phase::Platform, Phase::Images, Phase::Agents, Phase::Workflows];
+    pub const ALL: [Phase; 4] = [
+        Phase::Platform,
+        Phase::Images,
+        Phase::Agents,
+        Phase::Workflows,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -57,7 +62,8 @@ impl EnvStacks {
         let project = &ctx.project;
         let work = project.root.join("target").join("xtask");
         let dir = work.join(env.name());
-        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
 
         let tfvars = Tfvars::load(project, env).map_err(diagnostics_error)?;
         let rendered = tfvars.render_from_env().map_err(diagnostics_error)?;
@@ -102,7 +108,8 @@ impl EnvStacks {
         for (_, stack) in &stacks {
             anyhow::ensure!(
                 stack.dir.is_dir(),
-                "no stack at {}\n  help: the stacks live in <infra-dir>/stacks/<phase> (--infra-dir, default `infra`)",
+                "no stack at {}\n  help: the stacks live in <infra-dir>/stacks/<phase> \
+                 (--infra-dir, default `infra`)",
                 stack.dir.display()
             );
         }
@@ -114,7 +121,10 @@ impl EnvStacks {
     }
 
     pub fn stack(&self, phase: Phase) -> Option<&Stack> {
-        self.stacks.iter().find(|(p, _)| *p == phase).map(|(_, s)| s)
+        self.stacks
+            .iter()
+            .find(|(p, _)| *p == phase)
+            .map(|(_, s)| s)
     }
 
     /// A boolean setting of the environment file (e.g. `removal_policy_destroy`).

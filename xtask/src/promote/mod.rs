@@ -47,10 +47,14 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
-    let next = Env::ALL.iter().position(|e| *e == args.from).and_then(|i| Env::ALL.get(i + 1));
+    let next = Env::ALL
+        .iter()
+        .position(|e| *e == args.from)
+        .and_then(|i| Env::ALL.get(i + 1));
     if next != Some(&args.to) {
         bail!(
-            "cannot promote {} to {}: promotion goes one step at a time, dev → staging → production",
+            "cannot promote {} to {}: promotion goes one step at a time, \
+             dev → staging → production",
             args.from,
             args.to
         );
@@ -68,9 +72,16 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         args.agents
             .iter()
             .map(|id| {
-                running.get(id).map(|uri| (id.clone(), uri.clone())).with_context(|| {
-                    format!("{} does not run agent `{id}`; it runs: {}", args.from, running.keys().cloned().collect::<Vec<_>>().join(", "))
-                })
+                running
+                    .get(id)
+                    .map(|uri| (id.clone(), uri.clone()))
+                    .with_context(|| {
+                        format!(
+                            "{} does not run agent `{id}`; it runs: {}",
+                            args.from,
+                            running.keys().cloned().collect::<Vec<_>>().join(", ")
+                        )
+                    })
             })
             .collect::<anyhow::Result<_>>()?
     };
@@ -122,7 +133,9 @@ fn copy_images(
     args: &Args,
     images: &BTreeMap<String, String>,
 ) -> anyhow::Result<BTreeMap<String, String>> {
-    let work = deploy::stacks::work_dir(ctx).join("promote").join(args.to.name());
+    let work = deploy::stacks::work_dir(ctx)
+        .join("promote")
+        .join(args.to.name());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -165,7 +178,9 @@ async fn source_credentials(from: Env, host: &str) -> anyhow::Result<Credentials
     if !target::is_ecr_host(host) {
         return Ok(Credentials::Anonymous);
     }
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await;
     target::ecr_credentials(&aws_sdk_ecr::Client::new(&config), host)
         .await
         .with_context(|| format!("cannot read {from}'s images"))

@@ -13,7 +13,11 @@ use crate::push::target::{Credentials, is_loopback};
 
 /// Pulls `uri` (`host/repository@sha256:…`) into the layout at `dir`, verifying every digest.
 /// Gives the image's `org.opencontainers.image.revision`: the commit it was built from.
-pub async fn pull(uri: &str, credentials: &Credentials, dir: &Path) -> anyhow::Result<Option<String>> {
+pub async fn pull(
+    uri: &str,
+    credentials: &Credentials,
+    dir: &Path,
+) -> anyhow::Result<Option<String>> {
     let reference: Reference = uri
         .parse()
         .with_context(|| format!("`{uri}` is not an image reference"))?;
@@ -28,7 +32,11 @@ pub async fn pull(uri: &str, credentials: &Credentials, dir: &Path) -> anyhow::R
     let client = Client::new(config);
     let auth = credentials.to_registry_auth();
     let (manifest_bytes, got) = client
-        .pull_manifest_raw(&reference, &auth, &[OCI_IMAGE_MEDIA_TYPE, IMAGE_MANIFEST_MEDIA_TYPE])
+        .pull_manifest_raw(
+            &reference,
+            &auth,
+            &[OCI_IMAGE_MEDIA_TYPE, IMAGE_MANIFEST_MEDIA_TYPE],
+        )
         .await
         .with_context(|| format!("cannot read the manifest of {uri}"))?;
     anyhow::ensure!(
@@ -61,8 +69,15 @@ pub async fn pull(uri: &str, credentials: &Credentials, dir: &Path) -> anyhow::R
         anyhow::ensure!(written == want, "blob {want} of {uri} arrived as {written}");
     }
     let (written, size) = layout.write_blob(&manifest_bytes)?;
-    let media_type = manifest.media_type().clone().unwrap_or(MediaType::ImageManifest);
-    let descriptor = Descriptor::new(media_type, size, written.parse::<oci_spec::image::Digest>()?);
+    let media_type = manifest
+        .media_type()
+        .clone()
+        .unwrap_or(MediaType::ImageManifest);
+    let descriptor = Descriptor::new(
+        media_type,
+        size,
+        written.parse::<oci_spec::image::Digest>()?,
+    );
     let keep: Vec<&str> = keep.iter().map(String::as_str).collect();
     layout.set_image(descriptor, &keep)?;
     Ok(manifest
