@@ -69,10 +69,11 @@ impl Layout {
         let mut writer = HashWriter::new(BufWriter::with_capacity(1 << 20, file));
         let value = fill(&mut writer)?;
         let (buffered, digest, size) = writer.finish();
+        // Not fsynced, like cargo's own outputs: only a power loss right after a build could
+        // leave a blob shorter than its name says (`rm -r target/oci` then rebuilds it).
         buffered
             .into_inner()
             .map_err(|e| e.into_error())
-            .and_then(|f| f.sync_all().map(|_| f))
             .with_context(|| format!("cannot write {}", tmp.display()))?;
         let path = self.blob_path(&digest);
         std::fs::rename(&tmp, &path)
