@@ -78,7 +78,13 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         t.done();
     }
     let t = ctx.out.timed("cargo test --workspace");
-    let mut test_args = vec!["test".to_string(), "--workspace".into(), "--locked".into()];
+    // Every test binary runs even after a failure: one run shows everything that is broken.
+    let mut test_args = vec![
+        "test".to_string(),
+        "--workspace".into(),
+        "--locked".into(),
+        "--no-fail-fast".into(),
+    ];
     if !args.cargo_args.is_empty() {
         test_args.push("--".into());
         test_args.extend(args.cargo_args);
