@@ -468,3 +468,86 @@ fn deploy_promote_and_guard_production() {
         "production changed"
     );
 }
+
+/// The refusals that come before any cloud call: no moto, no build needed.
+fn offline(ws: &Scratch, args: &[&str]) -> (Output, String) {
+    let mut cmd = ws.xtask();
+    cmd.args(args).stdin(Stdio::null());
+    for (k, v) in [
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_BEDROCK_REGION", "us-west-2"),
+        ("TF_STATE_BUCKET", "unused"),
+        ("VPC_ID", "vpc-1"),
+    ] {
+        cmd.env(k, v);
+    }
+    for n in ["A", "B", "C"] {
+        cmd.env(format!("PRIVATE_SUBNET_{n}"), "subnet-a");
+        cmd.env(format!("PUBLIC_SUBNET_{n}"), "subnet-b");
+    }
+    run(&mut cmd)
+}
+
+#[test]
+fn destroy_and_promote_refusals() {
+    let ws = Scratch::copy_of_repo();
+    let cases: [(&[&str], &[&str]); 5] = [
+        (
+            &["destroy", "staging"],
+            &[
+                "refusing to destroy staging",
+                "removal_policy_destroy = false",
+                "--force",
+            ],
+        ),
+        (
+            &["destroy", "production", "--force", "--yes"],
+            &["refusing to destroy production without confirmation"],
+        ),
+        (
+            &["destroy", "dev"],
+            &["refusing to destroy dev without confirmation", "--yes"],
+        ),
+        (
+            &["promote", "dev", "production"],
+            &["one step at a time", "dev → staging → production"],
+        ),
+        (
+            &["deploy", "prod"],
+            &["unknown environment `prod`", "did you mean `production`?"],
+        ),
+    ];
+    for (args, needles) in cases {
+        let (out, text) = offline(&ws, args);
+        assert!(
+            !out.status.success(),
+            "`{}` should fail:\n{text}",
+            args.join(" ")
+        );
+        for needle in needles {
+            assert!(
+                text.contains(needle),
+                "`{needle}` not in `{}`:\n{text}",
+                args.join(" ")
+            );
+        }
+    }
+    let (out, text) = offline(&ws, &["destroy", "dev", "--dry-run"]);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("plan -input=false -detailed-exitcode") && text.contains("-destroy"),
+        "{text}"
+    );
+    let workflows = text.find("stacks/workflows").expect("workflows");
+    let platform = text.find("stacks/platform").expect("platform");
+    assert!(
+        workflows < platform,
+        "destroy must go in reverse order:\n{text}"
+    );
+    let (out, text) = offline(&ws, &["deploy", "dev", "--dry-run", "--only", "agents"]);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("stacks/agents") && !text.contains("stacks/platform"),
+        "{text}"
+    );
+}
