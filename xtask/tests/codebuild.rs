@@ -20,19 +20,7 @@ struct Aws {
 
 impl Aws {
     fn new(moto: &RecordingMoto) -> Aws {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let config = rt.block_on(
-            aws_config::defaults(aws_config::BehaviorVersion::latest())
-                .endpoint_url(moto.endpoint())
-                .region(aws_config::Region::new("us-east-1"))
-                .credentials_provider(aws_sdk_ssm::config::Credentials::new(
-                    "testing", "testing", None, None, "test",
-                ))
-                .load(),
-        );
+        let (rt, config) = support::aws::sdk(&moto.endpoint());
         Aws { rt, config }
     }
 

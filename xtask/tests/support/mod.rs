@@ -4,6 +4,7 @@
 #![allow(dead_code)] // each test binary uses a different part of this
 
 pub mod auth_registry;
+pub mod aws;
 pub mod images;
 pub mod moto;
 pub mod moto_recording;
