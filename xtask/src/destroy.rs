@@ -59,13 +59,9 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let backend = lock::Backend::parse(&std::fs::read_to_string(
-        crate::deploy::stacks::work_dir(ctx)
-            .join(env.name())
-            .join("backend.hcl"),
-    )?)?;
+    let backend = &stacks.backend;
     let held = runtime.block_on(lock::DeployLock::acquire(
-        &backend,
+        backend,
         env,
         &format!("cargo xtask destroy {env}"),
     ))?;

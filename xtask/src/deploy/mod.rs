@@ -146,11 +146,9 @@ pub fn execute(ctx: &Context, args: &Args, images: images::Source) -> anyhow::Re
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let backend = lock::Backend::parse(&std::fs::read_to_string(
-        stacks::work_dir(ctx).join(env.name()).join("backend.hcl"),
-    )?)?;
+    let backend = &stacks.backend;
     if args.break_lock
-        && let Some(h) = runtime.block_on(lock::break_lock(&backend, env))?
+        && let Some(h) = runtime.block_on(lock::break_lock(backend, env))?
     {
         ctx.out.step(format!(
             "removed the deploy lock of {}@{} (pid {})",
@@ -161,7 +159,7 @@ pub fn execute(ctx: &Context, args: &Args, images: images::Source) -> anyhow::Re
         None
     } else {
         let command = format!("cargo xtask deploy {env}");
-        Some(runtime.block_on(lock::DeployLock::acquire(&backend, env, &command))?)
+        Some(runtime.block_on(lock::DeployLock::acquire(backend, env, &command))?)
     };
 
     let mut timeline = Vec::new();

@@ -53,6 +53,8 @@ pub struct EnvStacks {
     /// The rendered tfvars, as Terraform will read them (for settings such as the removal
     /// policy).
     pub settings: hcl::Body,
+    /// Where the environment's state lives (its deploy lock too).
+    pub backend: super::lock::Backend,
 }
 
 impl EnvStacks {
@@ -60,7 +62,7 @@ impl EnvStacks {
     /// prepares its stacks. Fails listing every missing placeholder variable.
     pub fn prepare(ctx: &Context, env: Env) -> anyhow::Result<EnvStacks> {
         let project = &ctx.project;
-        let work = project.root.join("target").join("xtask");
+        let work = work_dir(ctx);
         let dir = work.join(env.name());
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("cannot create {}", dir.display()))?;
@@ -84,6 +86,8 @@ impl EnvStacks {
         let backend = render(&backend_rel, &text, |name| std::env::var(name).ok())
             .map_err(diagnostics_error)?;
         let backend_file = dir.join("backend.hcl");
+        let parsed_backend = super::lock::Backend::parse(&backend)
+            .with_context(|| format!("{}: after rendering", backend_rel.display()))?;
         std::fs::write(&backend_file, backend)?;
 
         let stacks_dir = project.infra_dir.join("stacks");
@@ -117,6 +121,7 @@ impl EnvStacks {
             env,
             stacks,
             settings,
+            backend: parsed_backend,
         })
     }
 
