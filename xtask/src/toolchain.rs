@@ -94,9 +94,18 @@ fn has_zig() -> bool {
                 .is_ok_and(|o| o.status.success()))
 }
 
-/// The best cross toolchain; when there is none, installs zig first (`pip`, no root needed),
+/// The Rust target and the best cross toolchain; installs what is missing (rustup; zig through
+/// `pip`, no root needed),
 /// the way `cargo xtask doctor --fix` would, so that a fresh machine can build right away.
 pub fn ensure(ctx: &crate::Context) -> anyhow::Result<CrossToolchain> {
+    if !rust_target_installed(TARGET) {
+        let t = ctx.out.timed(format!("rustup target add {TARGET}"));
+        duct::cmd!("rustup", "target", "add", TARGET)
+            .stdout_to_stderr()
+            .run()
+            .map_err(|e| anyhow::anyhow!("cannot add the {TARGET} target with rustup: {e}"))?;
+        t.done();
+    }
     if let Ok(found) = detect() {
         return Ok(found);
     }
