@@ -1,7 +1,8 @@
 //! `cargo xtask doctor`: is this machine ready for the other commands (and the tests)?
 //!
-//! One line per prerequisite with its state and the exact command that fixes it; `--fix` runs
-//! the fixes that need no interactive root prompt (rustup, pip; apt only when already root).
+//! One line per prerequisite with its state and the exact command that fixes it. What the xtask
+//! installs itself (`crate::tools`) is installed on first use or by `--fix`; what it cannot
+//! install (the README's short list, terraform and its provider) it names.
 
 use std::process::ExitCode;
 
@@ -9,16 +10,18 @@ use serde::Serialize;
 
 use crate::Context;
 use crate::output::table;
+use crate::project::Project;
 use crate::toolchain::{self, TARGET, which};
+use crate::tools::{Tool, Tools};
 
 #[derive(clap::Args)]
 #[command(after_help = "Examples:
   cargo xtask doctor                 what is there, what is missing, how to fix it
-  cargo xtask doctor --fix           install what can be installed without a root prompt
+  cargo xtask doctor --fix           install now what the commands install on first use
   cargo xtask doctor --json          the same as data")]
 pub struct Args {
-    /// Install what is missing where that needs no root prompt (rustup targets, pip packages;
-    /// Debian packages only when running as root).
+    /// Install everything the xtask installs itself (the rust target, zig, the test tools),
+    /// now rather than on first use. Needs no root.
     #[arg(long)]
     pub fix: bool,
 }
@@ -49,13 +52,12 @@ pub struct Check {
 /// How `--fix` installs something.
 #[derive(Debug, Clone)]
 enum Install {
-    Rustup(&'static str),
-    Pip(&'static [&'static str]),
-    Apt(&'static [&'static str]),
+    RustTarget,
+    Tool(Tool),
 }
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
-    let mut checks = checks();
+    let mut checks = checks(&ctx.project);
     if args.fix {
         checks = fix(ctx, checks, |_| true)?;
     }
@@ -80,20 +82,19 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
                 ]
             })
             .collect();
-        println!(
-            "{}",
-            table(&["state", "prerequisite", "for", "detail"], &rows)
-        );
+        crate::output::print_line(&table(&["state", "prerequisite", "for", "detail"], &rows));
         let missing: Vec<&Check> = checks.iter().filter(|c| !c.ok).collect();
         if !missing.is_empty() {
-            println!("\nTo fix:");
+            crate::output::print_line("\nTo fix:");
             for c in missing {
                 if let Some(fix) = &c.fix {
-                    println!("  {:<22} {fix}", c.name);
+                    crate::output::print_line(&format!("  {:<22} {fix}", c.name));
                 }
             }
             if !args.fix {
-                println!("\n`cargo xtask doctor --fix` runs the fixes that need no root prompt.");
+                crate::output::print_line(
+                    "\n`cargo xtask doctor --fix` installs what the xtask can install itself.",
+                );
             }
         }
     }
@@ -104,10 +105,50 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Every prerequisite, checked now.
-pub fn checks() -> Vec<Check> {
+/// Every prerequisite, checked now: what the README asks a machine to have, what the xtask
+/// installs itself (pinned, in `target/xtask/tools/`), and what it can only name.
+pub fn checks(project: &Project) -> Vec<Check> {
     let mut out = Vec::new();
-    let rust_target = toolchain::rust_target_installed(TARGET);
+    for (name, program, args, fix) in [
+        (
+            "python3 + pip",
+            "python3",
+            &["-m", "pip", "--version"][..],
+            "install Python 3 with pip (Debian: apt-get install python3-pip)",
+        ),
+        ("git", "git", &["--version"][..], "install git"),
+        (
+            "host C compiler",
+            "cc",
+            &["--version"][..],
+            "install a C compiler for this machine (Debian: apt-get install gcc)",
+        ),
+    ] {
+        let version = duct::cmd(program, args)
+            .stderr_null()
+            .stdout_capture()
+            .unchecked()
+            .run()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| {
+                String::from_utf8_lossy(&o.stdout)
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .to_string()
+            });
+        out.push(Check {
+            name,
+            need: Need::Build,
+            ok: version.is_some(),
+            detail: version
+                .unwrap_or_else(|| format!("`{program}` not found (the README asks for it)")),
+            fix: Some(fix.into()),
+            install: None,
+        });
+    }
+    let rust_target = toolchain::rust_target_installed(project, TARGET);
     out.push(Check {
         name: "rust target",
         need: Need::Build,
@@ -115,96 +156,46 @@ pub fn checks() -> Vec<Check> {
         detail: if rust_target {
             format!("{TARGET} installed")
         } else {
-            format!("{TARGET} not installed")
+            format!("{TARGET} not installed (build-agents adds it with rustup)")
         },
         fix: Some(format!("rustup target add {TARGET}")),
-        install: Some(Install::Rustup(TARGET)),
+        install: Some(Install::RustTarget),
     });
-    let cross = toolchain::detect();
-    out.push(Check {
-        name: "C cross compiler",
-        need: Need::Build,
-        ok: cross.is_ok(),
-        detail: match &cross {
-            Ok(t) => t.describe(),
-            Err(_) => "none: no zig (cargo-zigbuild), no aarch64 gcc".into(),
-        },
-        fix: Some(toolchain::INSTALL_ZIG.into()),
-        install: Some(Install::Pip(&["cargo-zigbuild", "ziglang"])),
-    });
-    out.push(tool(
-        "qemu-aarch64-static",
-        Need::Tests,
-        "runs arm64 builds here (`cargo xtask run --arm64`, tests)",
-        &["qemu-user-static"],
-    ));
+    let tools = Tools::new(project);
+    for tool in Tool::ALL {
+        if tool.not_needed_here() {
+            continue;
+        }
+        let installed = tools.is_installed(tool);
+        out.push(Check {
+            name: tool.name(),
+            need: if tool.for_tests() {
+                Need::Tests
+            } else {
+                Need::Build
+            },
+            // The commands install it on first use: missing is not a failure.
+            ok: installed || !tool.for_tests(),
+            detail: format!(
+                "{} {} — {}",
+                tool.version(),
+                if installed {
+                    "installed"
+                } else if tool.for_tests() {
+                    "not installed yet (`cargo xtask test` installs it)"
+                } else {
+                    "not installed yet (installed on first use)"
+                },
+                tool.purpose()
+            ),
+            fix: Some("cargo xtask doctor --fix".into()),
+            install: Some(Install::Tool(tool)),
+        });
+    }
     out.push(terraform());
+    out.push(provider_mirror());
     out.push(aws_credentials());
     out.push(aws_region());
-    out.push(tool(
-        "docker-registry",
-        Need::Tests,
-        "a real OCI registry for the push tests",
-        &["docker-registry"],
-    ));
-    out.push(tool(
-        "skopeo",
-        Need::Tests,
-        "inspects images from outside in tests",
-        &["skopeo"],
-    ));
-    out.push(tool(
-        "umoci",
-        Need::Tests,
-        "unpacks images in tests",
-        &["umoci"],
-    ));
-    let moto = which("moto_server").is_some();
-    out.push(Check {
-        name: "moto_server",
-        need: Need::Tests,
-        ok: moto,
-        detail: if moto {
-            "the local AWS emulator for tests".into()
-        } else {
-            "not found: the tests emulate AWS with it".into()
-        },
-        fix: Some("pip install 'moto[server]'".into()),
-        install: Some(Install::Pip(&["moto[server]"])),
-    });
-    // The tests run Terraform without registry access: the aws provider comes from a mirror.
-    let mirror = std::env::var("TF_PLUGIN_MIRROR").unwrap_or_else(|_| "/opt/tf-plugins".into());
-    let mirrored = std::path::Path::new(&mirror)
-        .join("registry.terraform.io/hashicorp/aws")
-        .is_dir();
-    out.push(Check {
-        name: "aws provider mirror",
-        need: Need::Tests,
-        ok: mirrored,
-        detail: if mirrored {
-            format!("{mirror} (hashicorp/aws for the Terraform tests)")
-        } else {
-            format!("no hashicorp/aws under {mirror}")
-        },
-        fix: Some(
-            "terraform providers mirror <DIR> in any stack of tests/stacks, then export TF_PLUGIN_MIRROR=<DIR>"
-                .into(),
-        ),
-        install: None,
-    });
-    let aws_cli = which("aws").is_some();
-    out.push(Check {
-        name: "aws CLI",
-        need: Need::Tests,
-        ok: aws_cli,
-        detail: if aws_cli {
-            "looks at moto from outside in tests".into()
-        } else {
-            "not found: tests read S3 and SSM with it".into()
-        },
-        fix: Some("pip install awscli".into()),
-        install: Some(Install::Pip(&["awscli"])),
-    });
     let docker = which("docker").is_some()
         && duct::cmd!("docker", "info")
             .stdout_null()
@@ -227,19 +218,35 @@ pub fn checks() -> Vec<Check> {
     out
 }
 
-/// A program on PATH that a Debian package provides.
-fn tool(name: &'static str, need: Need, what: &str, packages: &'static [&'static str]) -> Check {
-    let found = which(name);
+/// The aws provider for the Terraform tests, from a filesystem mirror: no registry serves
+/// providers to these machines, so the xtask can only name it.
+pub fn provider_mirror_dir() -> std::path::PathBuf {
+    std::env::var_os("TF_PLUGIN_MIRROR")
+        .map(Into::into)
+        .unwrap_or_else(|| "/opt/tf-plugins".into())
+}
+
+fn provider_mirror() -> Check {
+    let mirror = provider_mirror_dir();
+    let mirrored = mirror.join("registry.terraform.io/hashicorp/aws").is_dir();
     Check {
-        name,
-        need,
-        ok: found.is_some(),
-        detail: match found {
-            Some(path) => format!("{} ({what})", path.display()),
-            None => format!("not found: {what}"),
+        name: "aws provider mirror",
+        need: Need::Tests,
+        ok: mirrored,
+        detail: if mirrored {
+            format!(
+                "{} (hashicorp/aws for the Terraform tests)",
+                mirror.display()
+            )
+        } else {
+            format!("no hashicorp/aws under {}", mirror.display())
         },
-        fix: Some(format!("apt-get install -y {}", packages.join(" "))),
-        install: Some(Install::Apt(packages)),
+        fix: Some(
+            "`terraform providers mirror <DIR>` in any stack of tests/stacks on a machine that \
+             reaches the registry, copy <DIR> here, export TF_PLUGIN_MIRROR=<DIR>"
+                .into(),
+        ),
+        install: None,
     }
 }
 
@@ -327,63 +334,15 @@ pub fn fix(
     checks: Vec<Check>,
     wanted: impl Fn(&Check) -> bool,
 ) -> anyhow::Result<Vec<Check>> {
-    let todo: Vec<&Check> = checks.iter().filter(|c| !c.ok && wanted(c)).collect();
-    if todo.is_empty() {
-        return Ok(checks);
-    }
-    let root = is_root();
-    let mut apt: Vec<&str> = Vec::new();
-    for check in &todo {
+    let tools = Tools::new(&ctx.project);
+    for check in checks.iter().filter(|c| wanted(c)) {
         match &check.install {
-            Some(Install::Rustup(target)) => {
-                let t = ctx.out.timed(format!("rustup target add {target}"));
-                duct::cmd!("rustup", "target", "add", target)
-                    .stdout_to_stderr()
-                    .run()?;
-                t.done();
+            Some(Install::RustTarget) if !check.ok => {
+                toolchain::ensure_rust_target(&ctx.project, &ctx.out)?;
             }
-            Some(Install::Pip(packages)) => {
-                let t = ctx.out.timed(format!("pip install {}", packages.join(" ")));
-                let mut args = vec!["-m", "pip", "install", "--quiet"];
-                if !root && std::env::var_os("VIRTUAL_ENV").is_none() {
-                    args.push("--user");
-                }
-                args.extend(packages.iter());
-                duct::cmd("python3", &args).stdout_to_stderr().run()?;
-                t.done();
-            }
-            Some(Install::Apt(packages)) if root => apt.extend(packages.iter()),
-            Some(Install::Apt(packages)) => ctx.out.step(format!(
-                "skipping `{}`: needs root; run `sudo apt-get install -y {}`",
-                check.name,
-                packages.join(" ")
-            )),
-            None => {}
+            Some(Install::Tool(tool)) => tools.ensure(*tool, &ctx.out)?,
+            _ => {}
         }
     }
-    if !apt.is_empty() {
-        apt.sort();
-        apt.dedup();
-        let t = ctx
-            .out
-            .timed(format!("apt-get install -y {}", apt.join(" ")));
-        duct::cmd!("apt-get", "update", "-qq")
-            .stdout_to_stderr()
-            .run()?;
-        let mut args = vec!["install", "-y", "-qq", "--no-install-recommends"];
-        args.extend(apt.iter());
-        duct::cmd("apt-get", &args)
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .stdout_to_stderr()
-            .run()?;
-        t.done();
-    }
-    Ok(self::checks())
-}
-
-fn is_root() -> bool {
-    duct::cmd!("id", "-u")
-        .stderr_null()
-        .read()
-        .is_ok_and(|uid| uid.trim() == "0")
+    Ok(self::checks(&ctx.project))
 }

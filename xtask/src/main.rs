@@ -26,6 +26,7 @@ mod run;
 mod terraform;
 mod test;
 mod toolchain;
+mod tools;
 
 use std::process::ExitCode;
 

@@ -61,6 +61,20 @@ impl Output {
     }
 }
 
+/// Prints a line on stdout; a reader that went away (`| head -1`) ends the program quietly
+/// instead of a panic.
+pub fn print_line(text: &str) {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(err) = writeln!(stdout, "{text}").and_then(|()| stdout.flush()) {
+        if err.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: cannot write to stdout: {err}");
+        std::process::exit(1);
+    }
+}
+
 pub struct Timer<'a> {
     out: &'a Output,
     message: String,

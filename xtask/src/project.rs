@@ -46,6 +46,16 @@ impl Project {
         self.infra_dir.join("envs")
     }
 
+    /// Where cargo puts its output for builds started here (`CARGO_TARGET_DIR`, else
+    /// `target/`), with symlinks resolved: a `target` linked to a shared cache is one place.
+    pub fn target_dir(&self) -> PathBuf {
+        let dir = match std::env::var_os("CARGO_TARGET_DIR") {
+            Some(dir) => self.root.join(dir),
+            None => self.root.join("target"),
+        };
+        std::fs::canonicalize(&dir).unwrap_or(dir)
+    }
+
     /// `path` relative to the workspace root, for messages.
     pub fn rel<'a>(&self, path: &'a Path) -> &'a Path {
         path.strip_prefix(&self.root).unwrap_or(path)

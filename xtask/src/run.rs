@@ -97,15 +97,9 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         );
     }
     if args.arm64 {
+        let launcher = crate::build_agents::arm64_launcher(ctx)?;
         let binary = crate::build_agents::packaged_binary(ctx, &agent)?;
-        return serve(
-            ctx,
-            &agent,
-            &binary,
-            crate::build_agents::arm64_launcher(),
-            port,
-            &env,
-        );
+        return serve(ctx, &agent, &binary, launcher.as_deref(), port, &env);
     }
     let binary = build_host(ctx, &agent, profile)?;
     serve(ctx, &agent, &binary, None, port, &env)
@@ -240,7 +234,7 @@ fn serve(
     ctx: &Context,
     agent: &Agent,
     binary: &std::path::Path,
-    launcher: Option<&str>,
+    launcher: Option<&std::path::Path>,
     port: u16,
     env: &[(String, String)],
 ) -> anyhow::Result<ExitCode> {

@@ -83,7 +83,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
             .cloned()
             .context("there are no agents to build under agents/")?,
     };
-    let toolchain = toolchain::detect().map_err(|msg| anyhow::anyhow!(msg))?;
+    let toolchain = toolchain::ensure(&ctx.project, &ctx.out)?;
     let root = &ctx.project.root;
     let main_rs = agent.dir.join("src/main.rs");
     let source = Restore::take(&main_rs)?;
@@ -92,7 +92,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let ours_argv = vec![xtask.display().to_string(), "build-agents".to_string()];
     let mut bare_argv: Vec<String> = vec![
         "cargo".into(),
-        toolchain.cargo_subcommand().into(),
+        "build".into(),
         "--release".into(),
         "--target".into(),
         toolchain::TARGET.into(),
@@ -102,7 +102,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let bare_target = root.join("target/bench-bare");
     let run_ours = || timed_run(root, &ours_argv, &[]);
     let bare_env = {
-        let mut env = toolchain.env();
+        let mut env = toolchain.set.clone();
         env.push(("CARGO_TARGET_DIR".into(), bare_target.display().to_string()));
         env
     };
@@ -232,7 +232,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         ),
         cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
         agent: agent.id().to_string(),
-        toolchain: toolchain.describe(),
+        toolchain: toolchain.description.clone(),
         inner_loop: (!args.packaging_only).then(|| {
             ratio(
                 "cargo xtask build-agents",

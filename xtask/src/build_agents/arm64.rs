@@ -10,24 +10,21 @@ use anyhow::{Context as _, bail};
 use crate::Context;
 use crate::blueprint::Agent;
 
-/// The program that runs aarch64 Linux binaries on another host.
-const QEMU: &str = "qemu-aarch64-static";
-
-/// What runs an aarch64 binary here: nothing on an aarch64 Linux host, else qemu-user.
-pub fn arm64_launcher() -> Option<&'static str> {
-    let on_arm64 = std::env::consts::OS == "linux" && std::env::consts::ARCH == "aarch64";
-    (!on_arm64).then_some(QEMU)
+/// What runs an aarch64 binary here: nothing on an aarch64 Linux host, else qemu-user (the
+/// pinned `qemu-aarch64-static`, installed on first use).
+pub fn arm64_launcher(ctx: &Context) -> anyhow::Result<Option<PathBuf>> {
+    let tools = crate::tools::Tools::new(&ctx.project);
+    if crate::tools::Tool::Qemu.not_needed_here() {
+        return Ok(None);
+    }
+    tools
+        .command(crate::tools::Tool::Qemu, "qemu-aarch64-static", &ctx.out)
+        .map(Some)
 }
 
 /// Builds `agent`'s image (nothing is rebuilt or re-packaged when unchanged), extracts its
 /// entrypoint to `target/xtask/arm64/<agent>/`, and gives the extracted file's path.
 pub fn packaged_binary(ctx: &Context, agent: &Agent) -> anyhow::Result<PathBuf> {
-    if arm64_launcher().is_some() && crate::toolchain::which(QEMU).is_none() {
-        bail!(
-            "`{QEMU}` is not on PATH: it runs arm64 binaries on this machine\n  \
-             help: `apt-get install qemu-user-static` (Debian/Ubuntu), or run without --arm64"
-        );
-    }
     let image = super::build(ctx, std::slice::from_ref(agent), false)?
         .pop()
         .context("build-agents produced no image")?;

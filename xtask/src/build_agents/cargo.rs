@@ -15,6 +15,8 @@ use crate::toolchain::{CrossToolchain, TARGET};
 pub struct Build<'a> {
     pub root: &'a Path,
     pub toolchain: &'a CrossToolchain,
+    /// Machine paths to remap in what rustc embeds (`toolchain::path_prefixes`).
+    pub prefixes: Vec<(PathBuf, &'static str)>,
     pub packages: Vec<String>,
 }
 
@@ -23,13 +25,13 @@ impl Build<'_> {
     pub fn argv(&self) -> Vec<String> {
         let mut argv: Vec<String> = vec![
             "cargo".into(),
-            self.toolchain.cargo_subcommand().into(),
+            "build".into(),
             "--release".into(),
             "--target".into(),
             TARGET.into(),
             "--message-format=json-render-diagnostics".into(),
             "--config".into(),
-            remap_config(self.root),
+            remap_config(&self.prefixes),
         ];
         for package in &self.packages {
             argv.push("-p".into());
@@ -43,10 +45,10 @@ impl Build<'_> {
     pub fn run(&self, out: &crate::output::Output) -> anyhow::Result<BTreeMap<String, PathBuf>> {
         let argv = self.argv();
         out.verbose(format!("$ {}", shell_words(&argv)));
-        let mut cmd = duct::cmd(&argv[0], &argv[1..]).dir(self.root).unchecked();
-        for (key, value) in self.toolchain.env() {
-            cmd = cmd.env(key, value);
-        }
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let cmd = self
+            .toolchain
+            .apply(duct::cmd(cargo, &argv[1..]).dir(self.root).unchecked());
         let reader = cmd
             .reader()
             .with_context(|| format!("cannot run `{}`", shell_words(&argv[..2])))?;
@@ -90,27 +92,20 @@ impl Build<'_> {
     }
 }
 
-/// Rewrites the paths rustc would embed (panic locations, debug info) to fixed ones, so two
-/// checkouts at different places, with different cargo homes, give identical binaries.
+/// Rewrites the paths rustc would embed (panic locations) to fixed ones, so two checkouts at
+/// different places, with different cargo homes, give identical binaries.
 ///
-/// Passed with `--config` for the aarch64 target only (not through RUSTFLAGS): build scripts,
-/// proc macros and native builds keep their usual flags, and `.cargo/config.toml` stays free of
-/// machine paths. rustc applies the last matching prefix, so the most specific goes last.
+/// Passed with `--config` for the aarch64 target only (not through RUSTFLAGS, which the
+/// toolchain removes): build scripts, proc macros and native builds keep their usual flags,
+/// and `.cargo/config.toml` stays free of machine paths. rustc applies the last matching
+/// prefix, so the most specific goes last.
 ///
 /// The workspace itself needs no remapping: cargo hands rustc the workspace's sources by paths
 /// relative to its root. Generated sources (`OUT_DIR`) live in the target dir, which is
 /// remapped instead. Not remapping the checkout matters: these flags are part of every crate's
 /// fingerprint, so a flag naming the checkout would rebuild every dependency whenever two
 /// checkouts share a target dir (CI's cache, a test's scratch copy).
-pub fn remap_config(root: &Path) -> String {
-    let mut prefixes: Vec<(PathBuf, &str)> = Vec::new();
-    if let Some(home) = cargo_home() {
-        prefixes.push((home, "/cargo"));
-    }
-    if let Some(rustup) = rustup_home() {
-        prefixes.push((rustup, "/rustup"));
-    }
-    prefixes.push((target_dir(root), "/target"));
+pub fn remap_config(prefixes: &[(PathBuf, &str)]) -> String {
     let flags: Vec<String> = prefixes
         .iter()
         .map(|(from, to)| {
@@ -119,28 +114,6 @@ pub fn remap_config(root: &Path) -> String {
         })
         .collect();
     format!("target.{TARGET}.rustflags=[{}]", flags.join(","))
-}
-
-/// Where cargo puts its output for a build started in `root`, with symlinks resolved: a
-/// `target` linked to a shared cache gets the same flags from every checkout.
-fn target_dir(root: &Path) -> PathBuf {
-    let dir = match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) => root.join(dir),
-        None => root.join("target"),
-    };
-    std::fs::canonicalize(&dir).unwrap_or(dir)
-}
-
-fn cargo_home() -> Option<PathBuf> {
-    std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
-}
-
-fn rustup_home() -> Option<PathBuf> {
-    std::env::var_os("RUSTUP_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".rustup")))
 }
 
 /// The package and executable of a `compiler-artifact` message for one of `packages`' binaries.
@@ -192,21 +165,27 @@ mod tests {
     }
 
     #[test]
-    fn remap_config_is_valid_toml_with_the_target_dir_last() {
-        let config = remap_config(Path::new("/w/my \"repo\""));
+    fn remap_config_is_valid_toml_in_the_given_order() {
+        let prefixes = vec![
+            (PathBuf::from("/home/me/.cargo"), "/cargo"),
+            (PathBuf::from("/w/my \"repo\"/target"), "/target"),
+        ];
+        let config = remap_config(&prefixes);
         let (key, value) = config.split_once('=').expect("key=value");
         assert_eq!(key, format!("target.{TARGET}.rustflags"));
         let parsed: toml::Table = toml::from_str(&format!("v = {value}")).expect("toml array");
-        let flags = parsed["v"].as_array().expect("array");
+        let flags: Vec<&str> = parsed["v"]
+            .as_array()
+            .expect("array")
+            .iter()
+            .filter_map(|f| f.as_str())
+            .collect();
         assert_eq!(
-            flags.last().and_then(|f| f.as_str()),
-            Some(
-                format!(
-                    "--remap-path-prefix={}=/target",
-                    target_dir(Path::new("/w/my \"repo\"")).display()
-                )
-                .as_str()
-            )
+            flags,
+            [
+                "--remap-path-prefix=/home/me/.cargo=/cargo",
+                "--remap-path-prefix=/w/my \"repo\"/target=/target"
+            ]
         );
     }
 }

@@ -130,21 +130,28 @@ pub fn build(ctx: &Context, agents: &[Agent], dry_run: bool) -> anyhow::Result<V
             );
         }
     }
+    let tools = crate::tools::Tools::new(&ctx.project);
     let toolchain = if dry_run {
-        toolchain::detect().map_err(|msg| anyhow::anyhow!(msg))?
+        toolchain::environment(&ctx.project, &tools)
     } else {
-        toolchain::ensure(ctx)?
+        toolchain::ensure(&ctx.project, out)?
     };
     let build = cargo::Build {
         root,
         toolchain: &toolchain,
+        prefixes: toolchain::path_prefixes(&ctx.project, &tools),
         packages: agents.iter().map(|a| a.id().to_string()).collect(),
     };
     if dry_run {
+        for name in &toolchain.remove {
+            if std::env::var_os(name).is_some() {
+                println!("# unset {name}");
+            }
+        }
         let env: Vec<String> = toolchain
-            .env()
+            .set
             .iter()
-            .map(|(k, v)| format!("{k}={v}"))
+            .map(|(k, v)| shell_words(&[format!("{k}={v}")]))
             .collect();
         println!(
             "{}{}",
@@ -162,14 +169,6 @@ pub fn build(ctx: &Context, agents: &[Agent], dry_run: bool) -> anyhow::Result<V
         }
         return Ok(Vec::new());
     }
-    if !toolchain::rust_target_installed(toolchain::TARGET) && toolchain::which("rustup").is_some()
-    {
-        out.step(format!(
-            "note: rustup does not list {} as installed; if cargo fails, run `rustup target add {}`",
-            toolchain::TARGET,
-            toolchain::TARGET
-        ));
-    }
 
     let provenance = provenance::read(root)?;
     for warning in &provenance.warnings {
@@ -179,7 +178,7 @@ pub fn build(ctx: &Context, agents: &[Agent], dry_run: bool) -> anyhow::Result<V
         "compile {} for {} with {}",
         build.packages.join(", "),
         toolchain::TARGET,
-        toolchain.describe()
+        toolchain.description
     ));
     let binaries = build.run(out)?;
     timer.done();

@@ -1,0 +1,106 @@
+//! The Python tools (moto, the AWS CLI): a hash-locked `pip install --target` of
+//! `xtask/tools/requirements.txt` into a folder named after that file's hash, run with the
+//! python3 that installed them and nothing from the user's site-packages.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+
+use super::{Tools, quote, write_script};
+use crate::output::Output;
+
+const REQUIREMENTS: &str = "xtask/tools/requirements.txt";
+
+fn requirements(tools: &Tools) -> PathBuf {
+    tools.root.join(REQUIREMENTS)
+}
+
+/// `pkgs/python-<sha256 of requirements.txt>`: a new lock file is a new install.
+fn install_dir(tools: &Tools) -> anyhow::Result<PathBuf> {
+    let path = requirements(tools);
+    let text = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let digest = crate::oci::sha256_digest(&text);
+    Ok(tools
+        .dir
+        .join("pkgs")
+        .join(format!("python-{}", &digest["sha256:".len()..][..12])))
+}
+
+pub fn is_installed(tools: &Tools) -> bool {
+    install_dir(tools).is_ok_and(|dir| dir.join(super::INSTALLED).is_file())
+        && ["moto_server", "aws"]
+            .iter()
+            .all(|c| tools.bin_dir().join(c).exists())
+}
+
+pub fn install(tools: &Tools, out: &Output) -> anyhow::Result<()> {
+    let dir = install_dir(tools)?;
+    let python = python3()?;
+    if !dir.join(super::INSTALLED).is_file() {
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir)
+                .with_context(|| format!("cannot clear {}", dir.display()))?;
+        }
+        let requirements = requirements(tools);
+        let args: Vec<std::ffi::OsString> = vec![
+            "-m".into(),
+            "pip".into(),
+            "install".into(),
+            "--quiet".into(),
+            "--disable-pip-version-check".into(),
+            "--no-input".into(),
+            "--root-user-action=ignore".into(),
+            "--require-hashes".into(),
+            "--no-deps".into(),
+            "--target".into(),
+            dir.clone().into(),
+            "-r".into(),
+            requirements.into(),
+        ];
+        out.verbose(format!("$ {} {}", python.display(), shell_join(&args)));
+        duct::cmd(&python, &args)
+            .stdout_to_stderr()
+            .run()
+            .with_context(|| {
+                format!(
+                    "`pip install -r {REQUIREMENTS}` failed (its output is above)\n  \
+                     help: python3 needs pip (`python3 -m ensurepip --user`, or Debian's \
+                     python3-pip) and access to PyPI"
+                )
+            })?;
+        std::fs::write(dir.join(super::INSTALLED), "")
+            .with_context(|| format!("cannot write {}", dir.display()))?;
+    }
+    for command in ["moto_server", "aws"] {
+        write_script(
+            &tools.bin_dir().join(command),
+            &format!(
+                "PYTHONPATH={} PYTHONNOUSERSITE=1 exec {} -s {} \"$@\"",
+                quote(&dir),
+                quote(&python),
+                quote(&dir.join("bin").join(command))
+            ),
+        )?;
+    }
+    Ok(())
+}
+
+/// The interpreter behind `python3` (a pyenv or venv shim resolved), so that the commands keep
+/// working with a PATH that has no shims on it.
+pub fn python3() -> anyhow::Result<PathBuf> {
+    let printed = duct::cmd!("python3", "-c", "import sys; print(sys.executable)")
+        .stderr_null()
+        .read()
+        .context(
+            "cannot run python3\n  help: the README asks for python3 with pip; install them \
+             (Debian: `apt-get install python3-pip`)",
+        )?;
+    Ok(PathBuf::from(printed.trim()))
+}
+
+fn shell_join(args: &[std::ffi::OsString]) -> String {
+    args.iter()
+        .map(|a| quote(Path::new(a)))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
