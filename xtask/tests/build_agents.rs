@@ -28,14 +28,16 @@ fn lock_checkout() -> std::sync::MutexGuard<'static, ()> {
 }
 
 /// `build-agents --json` in `root`; the images it reports, by agent id.
-fn build(root: &Path, agents: &[&str], env: &[(&str, &str)]) -> Vec<Value> {
+fn build(root: &Path, agents: &[&str], env: &[(String, String)]) -> Vec<Value> {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask"));
     cmd.arg("-C")
         .arg(root)
         .args(["build-agents", "--json"])
         .args(agents);
-    // Each checkout builds into its own `target/`, whatever the caller's environment says.
+    // Each checkout builds into its own `target/` with its own tools, whatever the caller's
+    // environment says.
     cmd.env_remove("CARGO_TARGET_DIR")
+        .env_remove("XTASK_TOOLS_DIR")
         .env_remove("SOURCE_DATE_EPOCH");
     for (k, v) in env {
         cmd.env(k, v);
@@ -66,7 +68,10 @@ fn digest(images: &[Value], agent: &str) -> String {
 }
 
 fn tool_json(program: &str, args: &[&str]) -> Value {
-    let out = Command::new(program).args(args).output().expect("run tool");
+    let out = Command::new(support::tool(program))
+        .args(args)
+        .output()
+        .expect("run tool");
     assert!(
         out.status.success(),
         "{program} {args:?} failed: {}",
@@ -77,9 +82,6 @@ fn tool_json(program: &str, args: &[&str]) -> Value {
 
 #[test]
 fn images_are_arm64_annotated_and_their_entrypoint_answers_ping() {
-    for tool in ["skopeo", "umoci", "qemu-aarch64-static"] {
-        support::require_tool(tool);
-    }
     let root = repo_root();
     let _turn = lock_checkout();
     let images = build(&root, &AGENTS, &[]);
@@ -107,7 +109,7 @@ fn images_are_arm64_annotated_and_their_entrypoint_answers_ping() {
             Some(1),
             "{manifest}"
         );
-        let raw = Command::new("skopeo")
+        let raw = Command::new(support::tool("skopeo"))
             .args(["inspect", "--raw", &reference])
             .output();
         let raw = raw.expect("skopeo").stdout;
@@ -140,7 +142,7 @@ fn images_are_arm64_annotated_and_their_entrypoint_answers_ping() {
         // The root file system, as a container runtime would lay it out.
         let unpacked = tempfile::tempdir().expect("tempdir");
         let bundle = unpacked.path().join("bundle");
-        let (out, text) = run(Command::new("umoci")
+        let (out, text) = run(Command::new(support::tool("umoci"))
             .args(["unpack", "--rootless", "--image"])
             .arg(format!("{}:latest", layout.display()))
             .arg(&bundle));
@@ -154,7 +156,7 @@ fn images_are_arm64_annotated_and_their_entrypoint_answers_ping() {
         let port = support::free_port();
         let program = rootfs.join(entrypoint.trim_start_matches('/'));
         // By full path: the image's PATH below is not the host's.
-        let mut cmd = Command::new(on_path("qemu-aarch64-static"));
+        let mut cmd = Command::new(support::tool("qemu-aarch64-static"));
         cmd.arg(&program).current_dir(&rootfs).env_clear();
         for pair in &env {
             if let Some((k, v)) = pair.split_once('=') {
@@ -180,11 +182,12 @@ fn images_are_arm64_annotated_and_their_entrypoint_answers_ping() {
 }
 
 #[test]
-fn same_commit_same_digest_from_another_clone_and_only_changed_agents_are_repackaged() {
+fn same_commit_same_digest_on_another_machine_and_after_other_builds() {
     let root = repo_root();
     // The same commit and working tree at another path, with its own empty target dir. Taken
     // before this checkout's build, and again if the agents' source changed meanwhile (people
-    // edit this checkout while tests run; CI's never changes).
+    // edit this checkout while tests run; CI's never changes). This checkout's target dir is
+    // the shared, previously used one (CI keeps it between runs).
     let (clone, here) = (0..3)
         .find_map(|_| {
             let clone = clone_with_working_tree(&root);
@@ -195,17 +198,29 @@ fn same_commit_same_digest_from_another_clone_and_only_changed_agents_are_repack
             same_build_inputs(&root, clone.path()).then_some((clone, here))
         })
         .expect("the agents' source kept changing during the test");
-    let there = build(clone.path(), &AGENTS, &[]);
+    // Another machine, as far as one machine can be one: another checkout path, target dir
+    // and so its own zig install; another HOME and CARGO_HOME (every crate downloaded again to
+    // another path); and a system cross toolchain in the way: failing stand-ins for every
+    // aarch64 C compiler first on PATH, the variables that point cargo and cc-rs at them, and
+    // flags that would change the code.
+    let elsewhere = Elsewhere::new();
+    let there = build(clone.path(), &AGENTS, &elsewhere.env());
     for agent in AGENTS {
         assert_eq!(
             digest(&here, agent),
             digest(&there, agent),
-            "{agent}: two checkouts of the same source gave different images"
+            "{agent}: the same source gave different images in another checkout, cargo home \
+             and environment"
         );
     }
+    assert_eq!(
+        elsewhere.invoked(),
+        "",
+        "a system cross compiler was run instead of the pinned zig"
+    );
 
     // Nothing changed: every layer is reused and the digests stay.
-    let again = build(clone.path(), &AGENTS, &[]);
+    let again = build(clone.path(), &AGENTS, &elsewhere.env());
     for agent in AGENTS {
         assert_eq!(image(&again, agent)["cached"], true, "{again:?}");
         assert_eq!(digest(&again, agent), digest(&there, agent));
@@ -225,18 +240,28 @@ fn same_commit_same_digest_from_another_clone_and_only_changed_agents_are_repack
         text.replacen("\"assistant stopped\"", "\"assistant ended\"", 1),
     )
     .expect("edit main.rs");
-    let changed = build(clone.path(), &AGENTS, &[]);
+    let changed = build(clone.path(), &AGENTS, &elsewhere.env());
     assert_eq!(image(&changed, "assistant")["cached"], false);
     assert_ne!(digest(&changed, "assistant"), digest(&there, "assistant"));
     assert_eq!(image(&changed, "triage")["cached"], true);
     assert_eq!(layer_digest(clone.path(), "triage"), triage_layer);
 
+    // The change undone, in the target dir that has now built both versions: the first
+    // digests again. What a target dir held before never shows in an image.
+    std::fs::write(&main_rs, &text).expect("restore main.rs");
+    let back = build(clone.path(), &AGENTS, &elsewhere.env());
+    for agent in AGENTS {
+        assert_eq!(
+            digest(&back, agent),
+            digest(&there, agent),
+            "{agent}: the digest depends on the target dir's history"
+        );
+    }
+
     // SOURCE_DATE_EPOCH wins over the commit time, and changes the digest with it.
-    let pinned = build(
-        clone.path(),
-        &["triage"],
-        &[("SOURCE_DATE_EPOCH", "1700000000")],
-    );
+    let mut pinned_env = elsewhere.env();
+    pinned_env.push(("SOURCE_DATE_EPOCH".into(), "1700000000".into()));
+    let pinned = build(clone.path(), &["triage"], &pinned_env);
     assert_ne!(digest(&pinned, "triage"), digest(&there, "triage"));
     let layout = clone.path().join("target/oci/triage");
     let manifest = tool_json(
@@ -284,6 +309,87 @@ fn unknown_agent_and_missing_docker_engine_are_explained() {
     assert!(!out.status.success());
     assert!(text.contains("Docker"), "{text}");
     assert!(text.contains("without `--builder docker`"), "{text}");
+}
+
+/// Another user's machine inside this one: its own HOME and CARGO_HOME, and a cross toolchain
+/// of the kind people install by hand, as failing stand-ins that note when they are run.
+struct Elsewhere {
+    dir: tempfile::TempDir,
+}
+
+impl Elsewhere {
+    const STAND_INS: [&'static str; 8] = [
+        "aarch64-linux-gnu-gcc",
+        "aarch64-linux-gnu-ar",
+        "aarch64-linux-musl-gcc",
+        "aarch64-linux-musl-ar",
+        "aarch64-linux-gnu-ld",
+        "clang",
+        "zig",
+        "cargo-zigbuild",
+    ];
+
+    fn new() -> Elsewhere {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let shadow = dir.path().join("shadow");
+        std::fs::create_dir_all(&shadow).expect("mkdir");
+        std::fs::create_dir_all(dir.path().join("home")).expect("mkdir");
+        for name in Self::STAND_INS {
+            let path = shadow.join(name);
+            std::fs::write(
+                &path,
+                format!(
+                    "#!/bin/sh\necho {name} >> '{}'\necho '{name}: a stand-in of the test' >&2\nexit 97\n",
+                    dir.path().join("invoked").display()
+                ),
+            )
+            .expect("write stand-in");
+            std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+                .expect("chmod");
+        }
+        Elsewhere { dir }
+    }
+
+    fn env(&self) -> Vec<(String, String)> {
+        let home = self.dir.path().join("home");
+        let rustup_home = std::env::var("RUSTUP_HOME")
+            .unwrap_or_else(|_| format!("{}/.rustup", std::env::var("HOME").expect("HOME")));
+        let path = format!(
+            "{}:{}",
+            self.dir.path().join("shadow").display(),
+            std::env::var("PATH").expect("PATH")
+        );
+        [
+            ("HOME", home.display().to_string()),
+            ("CARGO_HOME", home.join(".cargo").display().to_string()),
+            ("RUSTUP_HOME", rustup_home),
+            ("PATH", path),
+            (
+                "CC_aarch64_unknown_linux_musl",
+                "aarch64-linux-gnu-gcc".into(),
+            ),
+            (
+                "CC_aarch64-unknown-linux-musl",
+                "aarch64-linux-musl-gcc".into(),
+            ),
+            (
+                "AR_aarch64_unknown_linux_musl",
+                "aarch64-linux-gnu-ar".into(),
+            ),
+            ("TARGET_CC", "clang".into()),
+            ("CFLAGS_aarch64-unknown-linux-musl", "-O0".into()),
+            ("RUSTFLAGS", "-Ctarget-cpu=native".into()),
+            ("CARGO_PROFILE_RELEASE_LTO", "false".into()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+    }
+
+    /// The stand-ins that ran, one per line.
+    fn invoked(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("invoked")).unwrap_or_default()
+    }
 }
 
 /// The digest of the one layer of an agent's image, as skopeo reads it.
@@ -434,16 +540,6 @@ fn http_get(mut stream: TcpStream, path: &str) -> (u16, String) {
         .map(|(_, b)| b.to_string())
         .unwrap_or_default();
     (status, body)
-}
-
-fn on_path(program: &str) -> PathBuf {
-    std::env::var_os("PATH")
-        .and_then(|paths| {
-            std::env::split_paths(&paths)
-                .map(|d| d.join(program))
-                .find(|p| p.is_file())
-        })
-        .unwrap_or_else(|| panic!("`{program}` is not on PATH"))
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {

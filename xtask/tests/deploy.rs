@@ -31,7 +31,6 @@ struct World {
 
 impl World {
     fn new() -> World {
-        support::require_tool("aws");
         let ws = Scratch::copy_of_repo();
         // The test infrastructure root: the test stacks with the real environment files.
         // tests/stacks/<phase>/../../../agents is the workspace's agents/ from here too.
@@ -106,7 +105,7 @@ impl World {
     }
 
     fn aws(&self, args: &[&str]) -> (Output, String) {
-        let mut cmd = Command::new("aws");
+        let mut cmd = Command::new(support::tool("aws"));
         self.moto.configure(&mut cmd);
         run(cmd.args(args).args(["--output", "json"]))
     }
@@ -277,7 +276,7 @@ fn deploy_promote_and_guard_production() {
         )),
         "{image}"
     );
-    let (out, text) = run(Command::new("skopeo")
+    let (out, text) = run(Command::new(support::tool("skopeo"))
         .args(["inspect", "--tls-verify=false", "--raw"])
         .arg(format!("docker://{image}")));
     assert!(

@@ -136,8 +136,7 @@ fn bootstrap(
 }
 
 fn aws(moto: &Moto, args: &[&str]) -> (Output, String) {
-    require_tool("aws");
-    let mut cmd = Command::new("aws");
+    let mut cmd = Command::new(support::tool("aws"));
     moto.configure(&mut cmd);
     run(cmd.args(args).args(["--output", "json"]))
 }

@@ -44,8 +44,7 @@ fn requests(log: &str) -> Vec<&str> {
 }
 
 fn skopeo_inspect(reference: &str) -> serde_json::Value {
-    support::require_tool("skopeo");
-    let out = Command::new("skopeo")
+    let out = Command::new(support::tool("skopeo"))
         .args(["inspect", "--raw", "--tls-verify=false"])
         .arg(format!("docker://{reference}"))
         .output()
@@ -59,7 +58,7 @@ fn skopeo_inspect(reference: &str) -> serde_json::Value {
 }
 
 fn skopeo_digest(reference: &str) -> String {
-    let out = Command::new("skopeo")
+    let out = Command::new(support::tool("skopeo"))
         .args(["inspect", "--tls-verify=false", "--format", "{{.Digest}}"])
         .arg(format!("docker://{reference}"))
         .output()
@@ -236,7 +235,7 @@ fn ecr_path_uses_the_token_records_the_digest_and_never_shows_the_token() {
 }
 
 fn skopeo_digest_with_creds(reference: &str, password: &str) -> String {
-    let out = Command::new("skopeo")
+    let out = Command::new(support::tool("skopeo"))
         .args([
             "inspect",
             "--tls-verify=false",
@@ -470,7 +469,7 @@ fn build_agents_push_builds_the_image_then_pushes_it_to_the_environment() {
     ]
     .iter()
     .any(|tag| {
-        Command::new("skopeo")
+        Command::new(support::tool("skopeo"))
             .args(["inspect", "--tls-verify=false", "--format", "{{.Digest}}"])
             .arg(format!("docker://{repo_url}:{tag}"))
             .output()
@@ -479,7 +478,7 @@ fn build_agents_push_builds_the_image_then_pushes_it_to_the_environment() {
             })
     });
     assert!(tagged, "the image is not tagged with commit {commit}");
-    let out = Command::new("skopeo")
+    let out = Command::new(support::tool("skopeo"))
         .args([
             "inspect",
             "--tls-verify=false",

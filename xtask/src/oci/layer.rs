@@ -186,6 +186,55 @@ mod tests {
         assert!(seen.contains(&("tmp/".into(), Some(0o1777))));
     }
 
+    /// A fixed file set gives a fixed layer, byte for byte. When a dependency update (tar,
+    /// flate2, miniz_oxide) changes these digests, every image digest changes with them: this
+    /// test makes that a decision in a reviewed commit instead of a surprise in a promotion.
+    #[test]
+    fn golden_layer_digest() {
+        // 2 MiB that compress like a binary does: text runs (symbols, messages) between
+        // pseudo-random bytes (code), from a fixed seed.
+        let mut binary = Vec::with_capacity(2 << 20);
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        while binary.len() < 2 << 20 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            if x.is_multiple_of(3) {
+                binary.extend_from_slice(b"core::panicking::panic_fmt /cargo/registry/src/");
+            } else {
+                binary.extend_from_slice(&x.to_le_bytes());
+            }
+        }
+        let pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n".repeat(150);
+        let dir = tempfile::tempdir().expect("tempdir");
+        let layout = Layout::create(dir.path()).expect("layout");
+        let entries = [
+            Entry {
+                path: "usr/local/bin/agent".into(),
+                mode: 0o755,
+                contents: &binary,
+            },
+            Entry {
+                path: "etc/ssl/certs/ca-certificates.crt".into(),
+                mode: 0o644,
+                contents: pem.as_bytes(),
+            },
+        ];
+        let layer = write_layer(&layout, &entries, 1_700_000_000).expect("layer");
+        assert_eq!(
+            (layer.digest.as_str(), layer.diff_id.as_str(), layer.size),
+            (GOLDEN_DIGEST, GOLDEN_DIFF_ID, GOLDEN_SIZE),
+            "the layer's bytes changed: if a dependency update did it on purpose, update the \
+             golden values (every image digest changes with them; say so in the commit)"
+        );
+    }
+
+    const GOLDEN_DIGEST: &str =
+        "sha256:fde188652ae02d31adfc6adbcb4be4b6521eadb2b80a2ead3d7a16554199d1ee";
+    const GOLDEN_DIFF_ID: &str =
+        "sha256:ab89423da73c46f4c590c1c2907334e2f2d9be69ad785f51c50ee01e6106c12d";
+    const GOLDEN_SIZE: u64 = 588_920;
+
     #[test]
     fn rejects_paths_that_escape_the_root() {
         let dir = tempfile::tempdir().expect("tempdir");

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use super::{Server, free_port, require_tool};
+use super::{Server, free_port, tool};
 
 pub struct AuthRegistry {
     pub server: Server,
@@ -14,7 +14,6 @@ pub struct AuthRegistry {
 
 impl AuthRegistry {
     pub fn start(user: &str, password: &str) -> AuthRegistry {
-        require_tool("docker-registry");
         let dir = tempfile::tempdir().expect("tempdir");
         let port = free_port();
         let hash = bcrypt::hash(password, 4).expect("bcrypt");
@@ -33,7 +32,7 @@ impl AuthRegistry {
             ),
         )
         .expect("write registry config");
-        let mut cmd = Command::new("docker-registry");
+        let mut cmd = Command::new(tool("docker-registry"));
         cmd.arg("serve").arg(&config);
         let server = Server::start(
             "docker-registry",

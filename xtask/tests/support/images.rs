@@ -5,17 +5,18 @@
 use std::path::Path;
 use std::process::Command;
 
-use super::require_tool;
+use super::tool;
 use super::workspace::Scratch;
 
 /// Writes an OCI image layout at `dir` (tag `latest`) with one layer per size in `layers`, each
 /// holding one file of that many pseudo-random (incompressible) bytes; `seed` varies the content.
 pub fn umoci_layout(dir: &Path, layers: &[usize], seed: u64) {
-    require_tool("umoci");
     let work = tempfile::tempdir().expect("tempdir");
     let image = format!("{}:latest", dir.display());
-    run(Command::new("umoci").args(["init", "--layout"]).arg(dir));
-    run(Command::new("umoci").args(["new", "--image", &image]));
+    run(Command::new(tool("umoci"))
+        .args(["init", "--layout"])
+        .arg(dir));
+    run(Command::new(tool("umoci")).args(["new", "--image", &image]));
     for (i, size) in layers.iter().enumerate() {
         let root = work.path().join(format!("layer{i}"));
         std::fs::create_dir_all(&root).expect("mkdir");
@@ -24,14 +25,16 @@ pub fn umoci_layout(dir: &Path, layers: &[usize], seed: u64) {
             noise(*size, seed.wrapping_mul(31).wrapping_add(i as u64)),
         )
         .expect("write layer file");
-        run(Command::new("umoci")
+        run(Command::new(tool("umoci"))
             .args(["insert", "--image", &image])
             .arg(&root)
             .arg(format!("/layer{i}")));
     }
     // umoci leaves the superseded manifests and configs in blobs/: drop them, as a clean
     // layout from `build-agents` would not have them.
-    run(Command::new("umoci").args(["gc", "--layout"]).arg(dir));
+    run(Command::new(tool("umoci"))
+        .args(["gc", "--layout"])
+        .arg(dir));
 }
 
 /// The digest of the one manifest in the layout at `dir`.

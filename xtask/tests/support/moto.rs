@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use super::{Server, free_port, require_tool};
+use super::{Server, free_port, tool};
 
 pub struct Moto {
     pub server: Server,
@@ -11,10 +11,9 @@ pub struct Moto {
 
 impl Moto {
     pub fn start() -> Moto {
-        require_tool("moto_server");
         let dir = tempfile::tempdir().expect("tempdir");
         let port = free_port();
-        let mut cmd = Command::new("moto_server");
+        let mut cmd = Command::new(tool("moto_server"));
         cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
         let server = Server::start("moto_server", cmd, port, &dir.path().join("moto.log"));
         Moto { server, _dir: dir }

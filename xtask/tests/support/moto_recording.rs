@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use super::{Server, free_port, require_tool};
+use super::{Server, free_port, tool};
 
 pub struct RecordingMoto {
     pub server: Server,
@@ -14,10 +14,9 @@ pub struct RecordingMoto {
 
 impl RecordingMoto {
     pub fn start() -> RecordingMoto {
-        require_tool("moto_server");
         let dir = tempfile::tempdir().expect("tempdir");
         let port = free_port();
-        let mut cmd = Command::new("moto_server");
+        let mut cmd = Command::new(tool("moto_server"));
         cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .env("MOTO_ENABLE_RECORDING", "true")
             .env("MOTO_RECORDER_FILEPATH", dir.path().join("recording.jsonl"));

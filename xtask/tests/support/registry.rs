@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use super::{Server, free_port, require_tool};
+use super::{Server, free_port, tool};
 
 pub struct Registry {
     pub server: Server,
@@ -13,7 +13,6 @@ pub struct Registry {
 
 impl Registry {
     pub fn start() -> Registry {
-        require_tool("docker-registry");
         let dir = tempfile::tempdir().expect("tempdir");
         let port = free_port();
         Registry::start_at(dir, port)
@@ -32,7 +31,7 @@ impl Registry {
             ),
         )
         .expect("write registry config");
-        let mut cmd = Command::new("docker-registry");
+        let mut cmd = Command::new(tool("docker-registry"));
         cmd.arg("serve").arg(&config);
         let log = dir.path().join("registry.log");
         // Append across restarts so a test can read the whole history.
