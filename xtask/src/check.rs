@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use serde::Serialize;
 
 use crate::Context;
-use crate::blueprint::{self, Agent};
-use crate::diag::Diagnostic;
+use blueprint::{self, Agent};
+use diagnostics::Diagnostic;
 use crate::environment::Env;
 use crate::environment::tfvars::Tfvars;
 use crate::output::table;
@@ -51,7 +51,7 @@ struct EnvRow {
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let project = &ctx.project;
-    let (agents, mut errors) = blueprint::load_all(project);
+    let (agents, mut errors) = blueprint::load_all(&project.root);
 
     let mut environments = Vec::new();
     for env in Env::ALL {

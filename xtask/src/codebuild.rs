@@ -27,7 +27,6 @@ use serde::Serialize;
 use xshell::{Shell, cmd};
 
 use crate::Context;
-use crate::blueprint;
 use crate::environment::Env;
 use crate::project::Project;
 use crate::push::revision;
@@ -136,7 +135,7 @@ struct BuildReport {
 /// Runs the remote build of `ids` (default: every agent enabled in `env`).
 pub fn run(ctx: &Context, env: Env, ids: &[String], dry_run: bool) -> anyhow::Result<ExitCode> {
     let settings = EnvSettings::load(&ctx.project, env)?;
-    let all = blueprint::load_valid(&ctx.project)?;
+    let all = ctx.project.agents()?;
     let agents: Vec<String> = blueprint::select(&all, ids)?
         .into_iter()
         .filter(|a| !ids.is_empty() || a.blueprint.execution_modes.enabled(env))

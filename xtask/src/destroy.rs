@@ -12,7 +12,7 @@ use crate::Context;
 use crate::deploy::stacks::{EnvStacks, Outputs, Phase};
 use crate::deploy::{Outcome, PhaseRun, guards, lock};
 use crate::environment::Env;
-use crate::terraform::{self, Planned};
+use terraform::Planned;
 
 #[derive(clap::Args)]
 #[command(after_help = "Examples:

@@ -12,7 +12,7 @@ use crate::Context;
 use crate::output::table;
 use crate::project::Project;
 use crate::toolchain::{self, TARGET, which};
-use crate::tools::{Tool, Tools};
+use pinned_tools::Tool;
 
 #[derive(clap::Args)]
 #[command(after_help = "Examples:
@@ -161,7 +161,7 @@ pub fn checks(project: &Project) -> Vec<Check> {
         fix: Some(format!("rustup target add {TARGET}")),
         install: Some(Install::RustTarget),
     });
-    let tools = Tools::new(project);
+    let tools = project.tools();
     for tool in Tool::ALL {
         if tool.not_needed_here() {
             continue;
@@ -334,7 +334,7 @@ pub fn fix(
     checks: Vec<Check>,
     wanted: impl Fn(&Check) -> bool,
 ) -> anyhow::Result<Vec<Check>> {
-    let tools = Tools::new(&ctx.project);
+    let tools = ctx.project.tools();
     for check in checks.iter().filter(|c| wanted(c)) {
         match &check.install {
             Some(Install::RustTarget) if !check.ok => {

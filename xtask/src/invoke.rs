@@ -11,7 +11,6 @@ use std::process::ExitCode;
 use anyhow::{Context as _, bail};
 
 use crate::Context;
-use crate::blueprint;
 
 /// AgentCore's session header; the agent reads the session id from it.
 const SESSION_HEADER: &str = "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id";
@@ -42,7 +41,7 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
-    let agent = blueprint::load_one(&ctx.project, &args.agent)?;
+    let agent = ctx.project.agent(&args.agent)?;
     let base = args
         .url
         .clone()

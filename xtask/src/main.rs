@@ -4,14 +4,12 @@
 //! the same name (`check` → `check.rs`, `doctor` → `doctor.rs`, …). ARCHITECTURE.md has the map.
 
 mod bench;
-mod blueprint;
 mod bootstrap;
 mod build_agents;
 mod check;
 mod codebuild;
 mod deploy;
 mod destroy;
-mod diag;
 mod doctor;
 mod environment;
 mod infra;
@@ -23,10 +21,8 @@ mod project;
 mod promote;
 mod push;
 mod run;
-mod terraform;
 mod test;
 mod toolchain;
-mod tools;
 
 use std::process::ExitCode;
 

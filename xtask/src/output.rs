@@ -75,6 +75,21 @@ pub fn print_line(text: &str) {
     }
 }
 
+impl pinned_tools::Log for Output {
+    fn step(&self, line: &str) {
+        Output::step(self, line);
+    }
+    fn verbose(&self, line: &str) {
+        Output::verbose(self, line);
+    }
+}
+
+impl terraform::Log for Output {
+    fn verbose(&self, line: &str) {
+        Output::verbose(self, line);
+    }
+}
+
 pub struct Timer<'a> {
     out: &'a Output,
     message: String,

@@ -56,6 +56,27 @@ impl Project {
         std::fs::canonicalize(&dir).unwrap_or(dir)
     }
 
+    /// Every agent of the workspace; an error listing every problem if a blueprint is broken.
+    pub fn agents(&self) -> anyhow::Result<Vec<blueprint::Agent>> {
+        blueprint::load_valid(&self.root)
+            .map_err(|diags| anyhow::Error::new(diags).context("the blueprints are broken"))
+    }
+
+    /// The agents named in `ids` (every agent when `ids` is empty).
+    pub fn select_agents(&self, ids: &[String]) -> anyhow::Result<Vec<blueprint::Agent>> {
+        Ok(blueprint::select(&self.agents()?, ids)?)
+    }
+
+    /// One agent, by id.
+    pub fn agent(&self, id: &str) -> anyhow::Result<blueprint::Agent> {
+        Ok(self.select_agents(&[id.to_string()])?.remove(0))
+    }
+
+    /// The pinned tools the xtask installs (`target/xtask/tools/`).
+    pub fn tools(&self) -> pinned_tools::Tools {
+        pinned_tools::Tools::new(&self.root, &self.target_dir())
+    }
+
     /// `path` relative to the workspace root, for messages.
     pub fn rel<'a>(&self, path: &'a Path) -> &'a Path {
         path.strip_prefix(&self.root).unwrap_or(path)

@@ -23,7 +23,7 @@ use anyhow::{Context as _, bail};
 use serde::Serialize;
 
 use crate::Context;
-use crate::blueprint::{self, Agent};
+use blueprint::{self, Agent};
 
 #[derive(clap::Args)]
 #[command(after_help = "Examples:
@@ -76,7 +76,7 @@ struct Started<'a> {
 }
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
-    let agent = blueprint::load_one(&ctx.project, &args.agent)?;
+    let agent = ctx.project.agent(&args.agent)?;
     let port = args.port.unwrap_or(agent.blueprint.runtime.port);
     let env = agent_env(
         &agent,

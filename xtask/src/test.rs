@@ -15,7 +15,6 @@ use anyhow::{Context as _, bail};
 use crate::Context;
 use crate::doctor::{self, Need};
 use crate::toolchain::which;
-use crate::tools::Tools;
 
 #[derive(clap::Args)]
 #[command(after_help = "Examples:
@@ -141,7 +140,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         );
     }
 
-    let tools = Tools::new(&ctx.project);
+    let tools = ctx.project.tools();
     let mut env: Vec<(String, std::ffi::OsString)> =
         vec![("XTASK_TOOLS_DIR".into(), tools.dir.clone().into_os_string())];
     if !args.host_path {
@@ -213,7 +212,7 @@ fn allowed() -> anyhow::Result<Vec<(&'static str, PathBuf)>> {
         .iter()
         .filter_map(|name| which(name).map(|path| (*name, path)))
         .collect();
-    let python = crate::tools::python3().context("the tests need python3")?;
+    let python = pinned_tools::python3().context("the tests need python3")?;
     found.push(("python3", python));
     Ok(found)
 }

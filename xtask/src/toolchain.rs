@@ -14,7 +14,7 @@ use anyhow::{Context as _, bail};
 
 use crate::output::Output;
 use crate::project::Project;
-use crate::tools::{self, Tool, Tools, quote, write_script};
+use pinned_tools::{self as tools, Tool, Tools, quote, write_script};
 
 /// What AgentCore runs: static binaries need nothing from the image.
 pub const TARGET: &str = "aarch64-unknown-linux-musl";
@@ -58,7 +58,7 @@ fn wrapper_dir(tools: &Tools) -> PathBuf {
 /// `target/xtask/tools/`), writes the compiler wrappers, and gives the environment for cargo.
 pub fn ensure(project: &Project, out: &Output) -> anyhow::Result<CrossToolchain> {
     ensure_rust_target(project, out)?;
-    let tools = Tools::new(project);
+    let tools = project.tools();
     tools.ensure(Tool::Zig, out)?;
     let (zig, cargo_zigbuild) = tools::zig_paths(&tools, out)?;
     let dir = wrapper_dir(&tools);

@@ -19,7 +19,7 @@ use anyhow::{Context as _, bail};
 use serde::Serialize;
 
 use crate::Context;
-use crate::blueprint::{self, Agent};
+use blueprint::{self, Agent};
 use crate::output::table;
 use crate::run::{agent_env, cargo_build, executable_of};
 
@@ -84,7 +84,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     if args.connections == 0 || args.duration == 0 {
         bail!("--connections and --duration must be at least 1");
     }
-    let all = blueprint::load_valid(&ctx.project)?;
+    let all = ctx.project.agents()?;
     let agents = blueprint::select(&all, &args.agents)?;
     if agents.is_empty() {
         bail!("there are no agents to measure under agents/");

@@ -22,7 +22,6 @@ use anyhow::{Context as _, bail};
 use serde::Serialize;
 
 use crate::Context;
-use crate::blueprint;
 use crate::build_agents::shell_words;
 use crate::oci;
 use crate::output::table;
@@ -75,7 +74,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     if args.runs == 0 || args.package_runs == 0 {
         bail!("--runs and --package-runs must be at least 1");
     }
-    let agents = blueprint::load_valid(&ctx.project)?;
+    let agents = ctx.project.agents()?;
     let agent = match &args.agent {
         Some(id) => blueprint::select(&agents, std::slice::from_ref(id))?.remove(0),
         None => agents

@@ -8,17 +8,17 @@ use std::path::PathBuf;
 use anyhow::{Context as _, bail};
 
 use crate::Context;
-use crate::blueprint::Agent;
+use blueprint::Agent;
 
 /// What runs an aarch64 binary here: nothing on an aarch64 Linux host, else qemu-user (the
 /// pinned `qemu-aarch64-static`, installed on first use).
 pub fn arm64_launcher(ctx: &Context) -> anyhow::Result<Option<PathBuf>> {
-    let tools = crate::tools::Tools::new(&ctx.project);
-    if crate::tools::Tool::Qemu.not_needed_here() {
+    let tools = ctx.project.tools();
+    if pinned_tools::Tool::Qemu.not_needed_here() {
         return Ok(None);
     }
     tools
-        .command(crate::tools::Tool::Qemu, "qemu-aarch64-static", &ctx.out)
+        .command(pinned_tools::Tool::Qemu, "qemu-aarch64-static", &ctx.out)
         .map(Some)
 }
 

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use anyhow::{Context as _, bail};
 
-use crate::blueprint::Agent;
+use blueprint::Agent;
 
 /// Fails with what to do instead when no Docker engine answers.
 pub fn require_engine() -> anyhow::Result<()> {

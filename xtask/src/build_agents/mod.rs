@@ -31,7 +31,7 @@ pub use cargo::shell_words;
 pub use package::Packaged;
 
 use crate::Context;
-use crate::blueprint::{self, Agent};
+use blueprint::{self, Agent};
 use crate::project::Project;
 use crate::toolchain;
 
@@ -93,7 +93,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     if let Some(env) = args.remote {
         return crate::codebuild::run(ctx, env, &args.agents, args.dry_run);
     }
-    let agents = blueprint::select(&blueprint::load_valid(&ctx.project)?, &args.agents)?;
+    let agents = ctx.project.select_agents(&args.agents)?;
     if agents.is_empty() {
         anyhow::bail!(
             "there are no agents to build (no agents/<id>/blueprint.yaml)\n  \
@@ -130,7 +130,7 @@ pub fn build(ctx: &Context, agents: &[Agent], dry_run: bool) -> anyhow::Result<V
             );
         }
     }
-    let tools = crate::tools::Tools::new(&ctx.project);
+    let tools = ctx.project.tools();
     let toolchain = if dry_run {
         toolchain::environment(&ctx.project, &tools)
     } else {

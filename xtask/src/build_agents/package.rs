@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 
 use super::provenance::Provenance;
-use crate::blueprint::Agent;
+use blueprint::Agent;
 use crate::oci::{self, Entry, ImageSpec, Layer, Layout};
 
 /// Where the program goes in the image.

@@ -6,7 +6,7 @@ use anyhow::{Context as _, bail};
 
 use super::stacks::{EnvStacks, Phase};
 use crate::Context;
-use crate::blueprint::{self, Agent};
+use blueprint::{self, Agent};
 use crate::environment::Env;
 
 pub enum Source {
@@ -67,7 +67,7 @@ fn missing_image_help(env: Env, id: &str) -> String {
 
 /// The agents whose blueprint enables them in `env`: no other agent is ever deployed there.
 pub fn enabled_agents(ctx: &Context, env: Env) -> anyhow::Result<Vec<Agent>> {
-    Ok(blueprint::load_valid(&ctx.project)?
+    Ok(ctx.project.agents()?
         .into_iter()
         .filter(|a| a.blueprint.execution_modes.enabled(env))
         .collect())

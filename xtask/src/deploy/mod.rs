@@ -19,7 +19,7 @@ use serde::Serialize;
 use crate::Context;
 use crate::environment::Env;
 use crate::output::table;
-use crate::terraform::{self, PlanSummary, Planned, Stack};
+use terraform::{PlanSummary, Planned, Stack};
 use stacks::{EnvStacks, Outputs, Phase};
 
 #[derive(clap::Args)]

@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::Context;
 use crate::environment::tfvars::Tfvars;
 use crate::environment::{Env, render};
-use crate::terraform::Stack;
+use terraform::{Stack, StackSpec};
 
 /// The deployment phases, in the order the seed requires: the platform first, then the images
 /// the agents pin, then the agents, then the workflows that chain them.
@@ -98,14 +98,16 @@ impl EnvStacks {
                 let stack_dir = stacks_dir.join(phase.name());
                 (
                     phase,
-                    Stack::new(
-                        phase.name(),
-                        stack_dir,
-                        env,
-                        &work,
-                        backend_file.clone(),
-                        var_file.clone(),
-                    ),
+                    Stack::new(StackSpec {
+                        name: phase.name().to_string(),
+                        dir: stack_dir,
+                        label: env.to_string(),
+                        work: work.join("tf").join(env.name()).join(phase.name()),
+                        backend_config: backend_file.clone(),
+                        // One state per environment and stack, never shared.
+                        state_key: format!("{env}/{}.tfstate", phase.name()),
+                        var_file: var_file.clone(),
+                    }),
                 )
             })
             .collect::<Vec<_>>();
@@ -147,7 +149,7 @@ impl EnvStacks {
 /// The outputs of the phases so far, by name: what the next phases take as inputs.
 pub type Outputs = BTreeMap<String, serde_json::Value>;
 
-fn diagnostics_error(diags: Vec<crate::diag::Diagnostic>) -> anyhow::Error {
+fn diagnostics_error(diags: Vec<diagnostics::Diagnostic>) -> anyhow::Error {
     let text: Vec<String> = diags.iter().map(ToString::to_string).collect();
     anyhow::anyhow!("{}", text.join("\n"))
 }

@@ -7,66 +7,17 @@
 pub mod tfvars;
 
 use std::collections::BTreeSet;
-use std::fmt;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
-use serde::Serialize;
 
-use crate::diag::{Diagnostic, Pos};
+use diagnostics::{Diagnostic, Pos};
 use crate::project::Project;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Env {
-    Dev,
-    Staging,
-    Production,
-}
+pub use blueprint::Env;
 
-impl Env {
-    /// In promotion order.
-    pub const ALL: [Env; 3] = [Env::Dev, Env::Staging, Env::Production];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Env::Dev => "dev",
-            Env::Staging => "staging",
-            Env::Production => "production",
-        }
-    }
-
-    pub fn names() -> Vec<&'static str> {
-        Env::ALL.iter().map(|e| e.name()).collect()
-    }
-
-    /// `infra/envs/<env>.tfvars`.
-    pub fn tfvars_path(self, project: &Project) -> PathBuf {
-        project.envs_dir().join(format!("{}.tfvars", self.name()))
-    }
-}
-
-impl fmt::Display for Env {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for Env {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Env, String> {
-        Env::ALL.into_iter().find(|e| e.name() == s).ok_or_else(|| {
-            let mut msg = format!(
-                "unknown environment `{s}`; the environments are: {}",
-                Env::names().join(", ")
-            );
-            if let Some(close) = crate::diag::did_you_mean(s, &Env::names()) {
-                msg.push_str(&format!(" (did you mean `{close}`?)"));
-            }
-            msg
-        })
-    }
+/// `infra/envs/<env>.tfvars`.
+pub fn tfvars_path(project: &Project, env: Env) -> PathBuf {
+    project.envs_dir().join(format!("{}.tfvars", env.name()))
 }
 
 /// A `${NAME}` in a template.

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::{Env, Placeholder, placeholders, pos_of, render};
-use crate::diag::{Diagnostic, Pos};
+use diagnostics::{Diagnostic, Pos};
 use crate::project::Project;
 
 /// Keys every environment file must set: the ones the seed's deployment sequence relies on.
@@ -36,7 +36,7 @@ pub struct Tfvars {
 impl Tfvars {
     /// Reads and checks `infra/envs/<env>.tfvars`. Every problem is returned, not just the first.
     pub fn load(project: &Project, env: Env) -> Result<Tfvars, Vec<Diagnostic>> {
-        let path = env.tfvars_path(project);
+        let path = crate::environment::tfvars_path(project, env);
         let file = project.rel(&path).to_path_buf();
         let text = std::fs::read_to_string(&path).map_err(|err| {
             let message = if err.kind() == std::io::ErrorKind::NotFound {

@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::blueprint::{Agent, NetworkMode};
-use crate::diag::{Diagnostic, Pos, did_you_mean};
+use blueprint::{Agent, NetworkMode};
+use diagnostics::{Diagnostic, Pos, did_you_mean};
 use crate::environment::tfvars::Tfvars;
 use crate::environment::{Env, pos_of};
 use crate::project::Project;

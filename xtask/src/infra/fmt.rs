@@ -1,7 +1,7 @@
 //! `terraform fmt -check` over the modules and stacks. The environment files are left out on
 //! purpose: they are templates, and fmt would unquote their `"${PLACEHOLDER}"` values.
 
-use crate::diag::Diagnostic;
+use diagnostics::Diagnostic;
 use crate::project::Project;
 
 pub fn check(project: &Project, diags: &mut Vec<Diagnostic>) {

@@ -18,8 +18,8 @@ mod stacks;
 mod tf;
 mod wiring;
 
-use crate::blueprint::Agent;
-use crate::diag::Diagnostic;
+use blueprint::Agent;
+use diagnostics::Diagnostic;
 use crate::environment::Env;
 use crate::environment::tfvars::Tfvars;
 use crate::project::Project;

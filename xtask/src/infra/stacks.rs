@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use super::tf::TfModule;
 use super::{FROM_IMAGES_PHASE, PHASES};
-use crate::diag::{Diagnostic, did_you_mean};
+use diagnostics::{Diagnostic, did_you_mean};
 use crate::environment::tfvars::Tfvars;
 use crate::environment::{Env, placeholders};
 use crate::project::Project;

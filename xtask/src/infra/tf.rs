@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::diag::{Diagnostic, Pos};
+use diagnostics::{Diagnostic, Pos};
 use crate::environment::pos_of;
 use crate::project::Project;
 

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use super::stacks::Stack;
 use super::tf::{Reference, TfModule};
-use crate::diag::{Diagnostic, did_you_mean};
+use diagnostics::{Diagnostic, did_you_mean};
 use crate::project::Project;
 
 pub fn check(project: &Project, stacks: &[Stack], diags: &mut Vec<Diagnostic>) {

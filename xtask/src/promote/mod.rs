@@ -13,7 +13,6 @@ use std::process::ExitCode;
 use anyhow::{Context as _, bail};
 
 use crate::Context;
-use crate::blueprint;
 use crate::deploy::images::{Source, deployed};
 use crate::deploy::stacks::EnvStacks;
 use crate::deploy::{self, guards};
@@ -95,7 +94,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
 
     let copied = copy_images(ctx, &args, &selected)?;
 
-    let agents = blueprint::load_valid(&ctx.project)?;
+    let agents = ctx.project.agents()?;
     for id in copied.keys() {
         let agent = blueprint::select(&agents, std::slice::from_ref(id))?.remove(0);
         if blueprint::edit::enable(&agent.blueprint_path(), args.to)? {

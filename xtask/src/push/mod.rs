@@ -23,7 +23,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
 use crate::Context;
-use crate::blueprint::{self, Agent};
+use blueprint::{self, Agent};
 use crate::environment::Env;
 use settings::EnvSettings;
 use target::{Credentials, Destination};
@@ -178,7 +178,7 @@ fn layouts_for(
 
 /// The agents named (each must be enabled in `env`), or every agent enabled in `env`.
 fn agents_for(ctx: &Context, env: Env, named: &[String]) -> anyhow::Result<Vec<Agent>> {
-    let all = blueprint::load_valid(&ctx.project)?;
+    let all = ctx.project.agents()?;
     let selected = blueprint::select(&all, named)?;
     if !named.is_empty() {
         if let Some(off) = selected

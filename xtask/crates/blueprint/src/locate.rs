@@ -9,7 +9,7 @@ use yaml_rust2::Event;
 use yaml_rust2::parser::{MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::Marker;
 
-use crate::diag::Pos;
+use diagnostics::Pos;
 
 #[derive(Default)]
 pub struct Locations {

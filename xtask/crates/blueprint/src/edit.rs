@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::{Context as _, bail};
 
 use super::locate::Locations;
-use crate::environment::Env;
+use crate::Env;
 
 /// Sets `execution_modes.<env>: true`. Returns whether the file changed.
 pub fn enable(path: &Path, env: Env) -> anyhow::Result<bool> {

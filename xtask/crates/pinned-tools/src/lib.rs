@@ -2,7 +2,11 @@
 //! xtask itself: pinned (version + SHA-256, `pins.rs`), downloaded once, unpacked without root
 //! into `target/xtask/tools/` and always run by full path, never looked up on PATH.
 //!
-//! - the cross toolchain: zig and cargo-zigbuild's `zig cc` adapter (see `crate::toolchain`);
+//! Owns: the pins, download and verification, unpacking wheels and Debian packages, the
+//! hash-locked pip install, `bin/` and the hermetic PATH. Knows nothing of what the tools are
+//! used for (the xtask's `toolchain` turns zig into a cross compiler).
+//!
+//! - the cross toolchain: zig and cargo-zigbuild's `zig cc` adapter;
 //! - qemu-user (`run --arm64`), and what the tests and benchmarks use: skopeo, umoci, the CNCF
 //!   registry (Debian packages), moto and the AWS CLI (a hash-locked pip install).
 //!
@@ -24,9 +28,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
 
-use crate::output::Output;
-use crate::project::Project;
 use pins::{Download, Host, Pin};
+
+/// Where progress goes: a step a person wants to see, and detail for `-v`.
+pub trait Log {
+    fn step(&self, line: &str);
+    fn verbose(&self, line: &str);
+}
 
 /// A program (or family of programs) the xtask installs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,7 +47,7 @@ pub enum Tool {
     Umoci,
     /// `docker-registry`, the CNCF distribution registry.
     Registry,
-    /// moto (`moto_server`) and the AWS CLI (`aws`), from `xtask/tools/requirements.txt`.
+    /// moto (`moto_server`) and the AWS CLI (`aws`), from the hash-locked requirements.
     Python,
 }
 
@@ -71,7 +79,7 @@ impl Tool {
             Tool::Skopeo => pins::SKOPEO.version.into(),
             Tool::Umoci => pins::UMOCI.version.into(),
             Tool::Registry => pins::DOCKER_REGISTRY.version.into(),
-            Tool::Python => "xtask/tools/requirements.txt".into(),
+            Tool::Python => python::REQUIREMENTS.into(),
         }
     }
 
@@ -126,21 +134,21 @@ impl Tool {
 /// `target/xtask/tools/`: everything the xtask installed, and `bin/` with the commands.
 pub struct Tools {
     pub dir: PathBuf,
-    /// The workspace root: `xtask/tools/requirements.txt` is read from there.
+    /// The workspace root: the Python lock file is read from there.
     root: PathBuf,
 }
 
 impl Tools {
-    /// `XTASK_TOOLS_DIR` if set, else `<target dir>/xtask/tools`, where the target dir is
-    /// `CARGO_TARGET_DIR` or the workspace's `target/`, as cargo decides.
-    pub fn new(project: &Project) -> Tools {
+    /// The tools of the workspace at `root` whose cargo target dir is `target_dir`:
+    /// `XTASK_TOOLS_DIR` if set, else `<target_dir>/xtask/tools`.
+    pub fn new(root: &Path, target_dir: &Path) -> Tools {
         let dir = match std::env::var_os("XTASK_TOOLS_DIR") {
-            Some(dir) => project.root.join(dir),
-            None => project.target_dir().join("xtask/tools"),
+            Some(dir) => root.join(dir),
+            None => target_dir.join("xtask/tools"),
         };
         Tools {
             dir,
-            root: project.root.clone(),
+            root: root.to_path_buf(),
         }
     }
 
@@ -173,7 +181,7 @@ impl Tools {
     }
 
     /// Installs `tool` unless it is there; gives nothing back but its commands in `bin/`.
-    pub fn ensure(&self, tool: Tool, out: &Output) -> anyhow::Result<()> {
+    pub fn ensure(&self, tool: Tool, out: &dyn Log) -> anyhow::Result<()> {
         if tool.not_needed_here() || self.is_installed(tool) {
             return Ok(());
         }
@@ -181,7 +189,8 @@ impl Tools {
         if self.is_installed(tool) {
             return Ok(()); // another xtask installed it while we waited
         }
-        let timer = out.timed(format!(
+        let start = std::time::Instant::now();
+        out.step(&format!(
             "install {} {} into {}",
             tool.name(),
             tool.version(),
@@ -196,18 +205,22 @@ impl Tools {
                 self.write_commands(tool)?;
             }
         }
-        timer.done();
+        out.verbose(&format!(
+            "installed {} ({:.1}s)",
+            tool.name(),
+            start.elapsed().as_secs_f64()
+        ));
         Ok(())
     }
 
     /// The full path of command `name` (one of a tool's `commands`), installing its tool.
-    pub fn command(&self, tool: Tool, name: &str, out: &Output) -> anyhow::Result<PathBuf> {
+    pub fn command(&self, tool: Tool, name: &str, out: &dyn Log) -> anyhow::Result<PathBuf> {
         self.ensure(tool, out)?;
         Ok(self.bin_dir().join(name))
     }
 
     /// The folder a pin is unpacked in, installing it when missing (under the lock).
-    pub fn unpacked(&self, pin: &Pin, out: &Output) -> anyhow::Result<PathBuf> {
+    pub fn unpacked(&self, pin: &Pin, out: &dyn Log) -> anyhow::Result<PathBuf> {
         let (dir, _) = self.require_pin_dir(pin)?;
         if dir.join(INSTALLED).is_file() {
             return Ok(dir);
@@ -236,7 +249,7 @@ impl Tools {
 
     /// Downloads and unpacks one pin into `pkgs/<name>-<version>-<sha>/`; the marker file is
     /// written last, so an interrupted install is redone, never half-used.
-    fn install_pin(&self, pin: &Pin, out: &Output) -> anyhow::Result<PathBuf> {
+    fn install_pin(&self, pin: &Pin, out: &dyn Log) -> anyhow::Result<PathBuf> {
         let (dir, download) = self.require_pin_dir(pin)?;
         if dir.join(INSTALLED).is_file() {
             return Ok(dir);
@@ -266,7 +279,7 @@ impl Tools {
                 pin.version
             );
         }
-        out.verbose(format!("{}: {count} files in {}", pin.name, dir.display()));
+        out.verbose(&format!("{}: {count} files in {}", pin.name, dir.display()));
         std::fs::write(dir.join(INSTALLED), format!("{}\n", download.sha256))
             .with_context(|| format!("cannot write {}", dir.display()))?;
         Ok(dir)
@@ -361,7 +374,7 @@ const DEB_MEMBERS: &[&str] = &[
 ];
 
 /// The zig binary and cargo-zigbuild's, once installed.
-pub fn zig_paths(tools: &Tools, out: &Output) -> anyhow::Result<(PathBuf, PathBuf)> {
+pub fn zig_paths(tools: &Tools, out: &dyn Log) -> anyhow::Result<(PathBuf, PathBuf)> {
     let zig = tools.unpacked(&pins::ZIG, out)?.join("ziglang/zig");
     let czb_dir = tools.unpacked(&pins::CARGO_ZIGBUILD, out)?;
     let czb = czb_dir.join(format!(

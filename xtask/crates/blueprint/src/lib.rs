@@ -1,9 +1,15 @@
 //! `agents/<id>/blueprint.yaml`: what one agent is and where it runs.
 //!
-//! Parsing is strict (unknown fields are errors) and every problem comes back as a
-//! [`Diagnostic`] with file, line and column, so `cargo xtask check` can show all of them at once.
+//! Owns: the typed model of a blueprint, the rules it must keep, the discovery of every agent
+//! under a workspace's `agents/`, and in-place edits that keep comments (`edit`). Parsing is
+//! strict (unknown fields are errors) and every problem comes back as a [`Diagnostic`] with
+//! file, line and column, so `cargo xtask check` shows all of them at once.
+//!
+//! Knows nothing of Terraform, AWS or how agents are built: the xtask decides what a blueprint
+//! means for an environment. Light enough to be an agent's build-dependency.
 
 pub mod edit;
+mod env;
 mod locate;
 mod validate;
 
@@ -12,11 +18,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::diag::Diagnostic;
-use crate::environment::Env;
-use crate::project::Project;
-
-pub use validate::load_all;
+pub use diagnostics::{Diagnostic, Diagnostics, Pos};
+pub use env::Env;
+pub use validate::{RESERVED_ENV, load_all};
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -209,50 +213,57 @@ impl Agent {
 
 pub const BLUEPRINT_FILE: &str = "blueprint.yaml";
 
-/// Loads every agent, failing with all diagnostics if any blueprint is broken.
-pub fn load_valid(project: &Project) -> anyhow::Result<Vec<Agent>> {
-    let (agents, diags) = load_all(project);
+/// Loads every agent of the workspace at `root`, failing with all diagnostics if any blueprint
+/// is broken.
+pub fn load_valid(root: &Path) -> Result<Vec<Agent>, Diagnostics> {
+    let (agents, diags) = load_all(root);
     if diags.is_empty() {
-        return Ok(agents);
+        Ok(agents)
+    } else {
+        Err(Diagnostics(diags))
     }
-    let text: Vec<String> = diags.iter().map(ToString::to_string).collect();
-    anyhow::bail!(
-        "{} problem(s) in the blueprints:\n{}\n  (run `cargo xtask check` for the full report)",
-        diags.len(),
-        text.join("\n")
-    )
 }
 
-/// Loads one agent by id, with the known ids in the error when there is no such agent.
-pub fn load_one(project: &Project, id: &str) -> anyhow::Result<Agent> {
-    let agents = load_valid(project)?;
-    select(&agents, &[id.to_string()]).map(|mut v| v.remove(0))
+/// An agent id that names no agent.
+#[derive(Debug, Clone)]
+pub struct UnknownAgent {
+    pub id: String,
+    pub known: Vec<String>,
 }
+
+impl std::fmt::Display for UnknownAgent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let known: Vec<&str> = self.known.iter().map(String::as_str).collect();
+        write!(
+            f,
+            "no agent `{}`{}; the agents are: {}",
+            self.id,
+            diagnostics::suggestion(&self.id, &known),
+            if known.is_empty() {
+                "(none)".to_string()
+            } else {
+                known.join(", ")
+            }
+        )
+    }
+}
+
+impl std::error::Error for UnknownAgent {}
 
 /// The agents named in `ids` (all of them when `ids` is empty), in the order given.
-pub fn select(agents: &[Agent], ids: &[String]) -> anyhow::Result<Vec<Agent>> {
+pub fn select(agents: &[Agent], ids: &[String]) -> Result<Vec<Agent>, UnknownAgent> {
     if ids.is_empty() {
         return Ok(agents.to_vec());
     }
-    let known: Vec<&str> = agents.iter().map(Agent::id).collect();
     ids.iter()
         .map(|id| {
             agents
                 .iter()
                 .find(|a| a.id() == id)
                 .cloned()
-                .ok_or_else(|| {
-                    let hint = crate::diag::did_you_mean(id, &known)
-                        .map(|c| format!(" (did you mean `{c}`?)"))
-                        .unwrap_or_default();
-                    anyhow::anyhow!(
-                        "no agent `{id}`{hint}; the agents are: {}",
-                        if known.is_empty() {
-                            "(none)".to_string()
-                        } else {
-                            known.join(", ")
-                        }
-                    )
+                .ok_or_else(|| UnknownAgent {
+                    id: id.clone(),
+                    known: agents.iter().map(|a| a.id().to_string()).collect(),
                 })
         })
         .collect()

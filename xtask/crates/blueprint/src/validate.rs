@@ -3,10 +3,10 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use diagnostics::{Diagnostic, Pos, did_you_mean};
+
 use super::locate::Locations;
 use super::{Agent, BLUEPRINT_FILE, Blueprint, Protocol};
-use crate::diag::{Diagnostic, Pos, did_you_mean};
-use crate::project::Project;
 
 /// Variables the platform sets on every runtime; a blueprint may not override them.
 pub const RESERVED_ENV: &[&str] = &[
@@ -22,20 +22,19 @@ const MAX_ID_LEN: usize = 32;
 /// AgentCore's limit on session timeouts and lifetimes: 8 hours.
 const MAX_MINUTES: u32 = 480;
 
-/// Every agent under `agents/` (a folder with a `blueprint.yaml`), sorted by id, and every
-/// problem found in them. Folders without a blueprint are libraries and are skipped.
-pub fn load_all(project: &Project) -> (Vec<Agent>, Vec<Diagnostic>) {
+/// Every agent under `<root>/agents/` (a folder with a `blueprint.yaml`), sorted by id, and every
+/// problem found in them, with paths relative to `root`. Folders without a blueprint are
+/// libraries and are skipped.
+pub fn load_all(root: &Path) -> (Vec<Agent>, Vec<Diagnostic>) {
     let mut agents = Vec::new();
     let mut diags = Vec::new();
-    let dir = project.agents_dir();
+    let dir = root.join("agents");
+    let rel_of = |p: &Path| p.strip_prefix(root).unwrap_or(p).to_path_buf();
     let mut folders: Vec<_> = match std::fs::read_dir(&dir) {
         Ok(entries) => entries.filter_map(Result::ok).map(|e| e.path()).collect(),
         Err(err) => {
             diags.push(
-                Diagnostic::new(
-                    project.rel(&dir),
-                    format!("cannot read the agents folder: {err}"),
-                )
+                Diagnostic::new(rel_of(&dir), format!("cannot read the agents folder: {err}"))
                 .help("create `agents/` with one folder per agent"),
             );
             return (agents, diags);
@@ -48,7 +47,7 @@ pub fn load_all(project: &Project) -> (Vec<Agent>, Vec<Diagnostic>) {
         .filter(|p| p.join(BLUEPRINT_FILE).is_file())
     {
         let path = folder.join(BLUEPRINT_FILE);
-        let rel = project.rel(&path).to_path_buf();
+        let rel = rel_of(&path);
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => text,
             Err(err) => {

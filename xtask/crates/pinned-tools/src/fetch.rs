@@ -66,7 +66,7 @@ async fn stream_to(download: &Download, path: &Path, label: &str) -> anyhow::Res
     file.flush()
         .with_context(|| format!("cannot write {}", path.display()))?;
     bar.finish_and_clear();
-    let got = crate::oci::hex(&hasher.finalize());
+    let got = hex(&hasher.finalize());
     if got != download.sha256 {
         bail!(
             "{label} from {} has SHA-256 {got}, but {} is pinned\n  \
@@ -77,6 +77,16 @@ async fn stream_to(download: &Download, path: &Path, label: &str) -> anyhow::Res
         );
     }
     Ok(())
+}
+
+/// Lower-case hex of `bytes`.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The SHA-256 of `bytes`, in hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
 }
 
 fn progress_bar(len: Option<u64>, label: &str) -> ProgressBar {

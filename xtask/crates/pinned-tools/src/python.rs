@@ -1,15 +1,16 @@
 //! The Python tools (moto, the AWS CLI): a hash-locked `pip install --target` of
-//! `xtask/tools/requirements.txt` into a folder named after that file's hash, run with the
-//! python3 that installed them and nothing from the user's site-packages.
+//! `python/requirements.txt` (beside this crate) into a folder named after that file's hash, run
+//! with the python3 that installed them and nothing from the user's site-packages.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
 use super::{Tools, quote, write_script};
-use crate::output::Output;
+use super::Log;
 
-const REQUIREMENTS: &str = "xtask/tools/requirements.txt";
+/// The lock file, relative to the workspace root.
+pub const REQUIREMENTS: &str = "xtask/crates/pinned-tools/python/requirements.txt";
 
 fn requirements(tools: &Tools) -> PathBuf {
     tools.root.join(REQUIREMENTS)
@@ -19,11 +20,11 @@ fn requirements(tools: &Tools) -> PathBuf {
 fn install_dir(tools: &Tools) -> anyhow::Result<PathBuf> {
     let path = requirements(tools);
     let text = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-    let digest = crate::oci::sha256_digest(&text);
+    let digest = super::fetch::sha256_hex(&text);
     Ok(tools
         .dir
         .join("pkgs")
-        .join(format!("python-{}", &digest["sha256:".len()..][..12])))
+        .join(format!("python-{}", &digest[..12])))
 }
 
 pub fn is_installed(tools: &Tools) -> bool {
@@ -33,7 +34,7 @@ pub fn is_installed(tools: &Tools) -> bool {
             .all(|c| tools.bin_dir().join(c).exists())
 }
 
-pub fn install(tools: &Tools, out: &Output) -> anyhow::Result<()> {
+pub fn install(tools: &Tools, out: &dyn Log) -> anyhow::Result<()> {
     let dir = install_dir(tools)?;
     let python = python3()?;
     if !dir.join(super::INSTALLED).is_file() {
@@ -57,7 +58,7 @@ pub fn install(tools: &Tools, out: &Output) -> anyhow::Result<()> {
             "-r".into(),
             requirements.into(),
         ];
-        out.verbose(format!("$ {} {}", python.display(), shell_join(&args)));
+        out.verbose(&format!("$ {} {}", python.display(), shell_join(&args)));
         duct::cmd(&python, &args)
             .stdout_to_stderr()
             .run()

@@ -1,9 +1,12 @@
-//! Running Terraform on one stack of one environment: init (only when needed), plan to a file,
-//! apply exactly that plan, read outputs.
+//! Running Terraform on one root module ("stack"): init (only when needed), plan to a file,
+//! apply exactly that plan, read outputs; and Ctrl-C handling that lets Terraform release its
+//! state lock.
 //!
-//! Each (environment, stack) gets its own `TF_DATA_DIR` under `target/xtask/tf/`, so switching
-//! environments never re-initialises a shared `.terraform/`, and an unchanged stack is not
-//! initialised again: a no-op deploy costs little more than the plans themselves.
+//! Owns: the terraform command lines, the work folder of a stack (its own `TF_DATA_DIR`, plan
+//! file and inputs file, so that switching environments never re-initialises a shared
+//! `.terraform/` and an unchanged stack is not initialised again), and turning Terraform's
+//! output into values and errors. Knows nothing of environments, phases or AWS: the caller
+//! says where the state lives (backend settings and key) and which variable files apply.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -13,8 +16,39 @@ use anyhow::{Context as _, bail};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::environment::Env;
-use crate::output::Output;
+/// Where a command's progress goes: the caller's verbose channel (`-v`).
+pub trait Log {
+    fn verbose(&self, line: &str);
+}
+
+/// The terraform program: `TERRAFORM` if set, else `terraform` on PATH.
+pub fn program() -> std::ffi::OsString {
+    std::env::var_os("TERRAFORM").unwrap_or_else(|| "terraform".into())
+}
+
+/// Terraform's version (`terraform version -json`), or why it cannot be run.
+pub fn version() -> anyhow::Result<semver::Version> {
+    let text = duct::cmd!(program(), "version", "-json")
+        .stderr_null()
+        .read()
+        .map_err(|err| {
+            let not_found = err.kind() == std::io::ErrorKind::NotFound;
+            anyhow::anyhow!(
+                "{}: {err}",
+                if not_found {
+                    "terraform is not installed (not on PATH, and TERRAFORM is not set)"
+                } else {
+                    "cannot run `terraform version`"
+                }
+            )
+        })?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).context("`terraform version -json` did not print JSON")?;
+    let version = value["terraform_version"]
+        .as_str()
+        .context("`terraform version -json` has no terraform_version")?;
+    semver::Version::parse(version).with_context(|| format!("unexpected version `{version}`"))
+}
 
 /// Set when the user pressed Ctrl-C: Terraform got the signal too (same process group) and is
 /// left to finish and release its state lock; we stop after it.
@@ -38,16 +72,21 @@ pub fn interrupted() -> bool {
     INTERRUPTED.load(Ordering::SeqCst)
 }
 
-/// One Terraform root module, prepared for one environment.
+/// One Terraform root module with one state: where it is, where its state lives, and the
+/// variable file it is planned with.
 pub struct Stack {
     pub name: String,
+    /// The root module.
     pub dir: PathBuf,
-    pub env: Env,
-    /// `target/xtask/tf/<env>/<stack>`: data dir, plan file, input file.
+    /// Names the stack in messages, e.g. the environment (`dev`).
+    pub label: String,
+    /// This stack's own folder: data dir, plan file, inputs file.
     work: PathBuf,
-    /// The rendered backend settings of the environment (`-backend-config=FILE`).
+    /// Backend settings (`-backend-config=FILE`).
     backend_config: PathBuf,
-    /// The rendered environment file (`-var-file=FILE`).
+    /// The state's key in the backend: one state per stack, never shared.
+    state_key: String,
+    /// The variable file (`-var-file=FILE`); earlier stacks' outputs come in a second one.
     var_file: PathBuf,
 }
 
@@ -92,22 +131,27 @@ pub enum Planned {
     Changes(PlanSummary),
 }
 
+/// How to build a [`Stack`].
+pub struct StackSpec {
+    pub name: String,
+    pub dir: PathBuf,
+    pub label: String,
+    pub work: PathBuf,
+    pub backend_config: PathBuf,
+    pub state_key: String,
+    pub var_file: PathBuf,
+}
+
 impl Stack {
-    pub fn new(
-        name: &str,
-        dir: PathBuf,
-        env: Env,
-        work_root: &Path,
-        backend_config: PathBuf,
-        var_file: PathBuf,
-    ) -> Stack {
+    pub fn new(spec: StackSpec) -> Stack {
         Stack {
-            name: name.to_string(),
-            dir,
-            env,
-            work: work_root.join("tf").join(env.name()).join(name),
-            backend_config,
-            var_file,
+            name: spec.name,
+            dir: spec.dir,
+            label: spec.label,
+            work: spec.work,
+            backend_config: spec.backend_config,
+            state_key: spec.state_key,
+            var_file: spec.var_file,
         }
     }
 
@@ -123,14 +167,12 @@ impl Stack {
         self.work.join("data")
     }
 
-    /// The state key of this stack in the environment's bucket: one state per environment
-    /// and stack, never shared.
-    pub fn state_key(&self) -> String {
-        format!("{}/{}.tfstate", self.env, self.name)
+    pub fn state_key(&self) -> &str {
+        &self.state_key
     }
 
     fn terraform(&self, args: &[String]) -> duct::Expression {
-        duct::cmd("terraform", args)
+        duct::cmd(program(), args)
             .dir(&self.dir)
             .env("TF_DATA_DIR", self.data_dir())
             .env("TF_IN_AUTOMATION", "1")
@@ -153,7 +195,7 @@ impl Stack {
             "-input=false".into(),
             "-reconfigure".into(),
             format!("-backend-config={}", self.backend_config.display()),
-            format!("-backend-config=key={}", self.state_key()),
+            format!("-backend-config=key={}", self.state_key),
         ]
     }
 
@@ -184,7 +226,7 @@ impl Stack {
 
     /// `terraform init`, unless this data dir was initialised with the same backend settings
     /// and the same configuration files.
-    pub fn init(&self, out: &Output) -> anyhow::Result<bool> {
+    pub fn init(&self, out: &dyn Log) -> anyhow::Result<bool> {
         std::fs::create_dir_all(&self.work)
             .with_context(|| format!("cannot create {}", self.work.display()))?;
         let stamp_file = self.work.join("init.stamp");
@@ -195,7 +237,7 @@ impl Stack {
             return Ok(false);
         }
         let args = self.init_args();
-        out.verbose(self.show(&args));
+        out.verbose(&self.show(&args));
         self.run_captured(&args, "init")?;
         std::fs::write(&stamp_file, stamp)?;
         Ok(true)
@@ -206,7 +248,7 @@ impl Stack {
     fn init_stamp(&self) -> anyhow::Result<String> {
         let mut hasher = Sha256::new();
         hasher.update(std::fs::read(&self.backend_config).unwrap_or_default());
-        hasher.update(self.state_key());
+        hasher.update(&self.state_key);
         let mut files = Vec::new();
         collect_tf_files(&self.dir, &mut files);
         if let Some(modules) = self
@@ -242,9 +284,9 @@ impl Stack {
     }
 
     /// Plans to the plan file. Exit code 2 of `-detailed-exitcode` means "changes".
-    pub fn plan(&self, out: &Output, destroy: bool) -> anyhow::Result<Planned> {
+    pub fn plan(&self, out: &dyn Log, destroy: bool) -> anyhow::Result<Planned> {
         let args = self.plan_args(destroy);
-        out.verbose(self.show(&args));
+        out.verbose(&self.show(&args));
         let output = self
             .terraform(&args)
             .stdout_capture()
@@ -296,9 +338,9 @@ impl Stack {
     }
 
     /// Applies exactly the saved plan, streaming Terraform's output to stderr under `-v`.
-    pub fn apply(&self, out: &Output) -> anyhow::Result<()> {
+    pub fn apply(&self, out: &dyn Log) -> anyhow::Result<()> {
         let args = self.apply_args();
-        out.verbose(self.show(&args));
+        out.verbose(&self.show(&args));
         let output = self
             .terraform(&args)
             .stdout_capture()
@@ -360,16 +402,14 @@ impl Stack {
                 .into();
         } else if what == "init" {
             hint = format!(
-                "\n  help: check the backend settings ({}); `cargo xtask bootstrap {}` creates \
-                 the state bucket",
+                "\n  help: check the backend settings ({})",
                 self.backend_config.display(),
-                self.env
             );
         }
         anyhow::anyhow!(
             "terraform {what} of stack `{}` ({}) failed:\n{}{hint}",
             self.name,
-            self.env,
+            self.label,
             message.trim_end()
         )
     }
