@@ -9,7 +9,7 @@
 
 use std::process::ExitCode;
 
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::{DisplayErrorContext, SdkError};
@@ -22,6 +22,7 @@ use serde::Serialize;
 
 use crate::Context;
 use crate::environment::{self, Env};
+use crate::error::HelpExt as _;
 use crate::output::table;
 
 #[derive(clap::Args)]
@@ -101,13 +102,16 @@ fn backend_settings(ctx: &Context, env: Env) -> anyhow::Result<(String, Option<S
         .envs_dir()
         .join(format!("{}.backend.hcl", env.name()));
     let file = ctx.project.rel(&path).to_path_buf();
-    let text = std::fs::read_to_string(&path).with_context(|| {
-        format!(
-            "cannot read {}, the backend settings of {env}\n  help: create it like \
-             infra/envs/dev.backend.hcl (bucket, region, encrypt, use_lockfile)",
-            file.display()
-        )
-    })?;
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| {
+            format!(
+                "cannot read {}, the backend settings of {env}",
+                file.display()
+            )
+        })
+        .help(
+            "create it like infra/envs/dev.backend.hcl (bucket, region, encrypt, use_lockfile)",
+        )?;
     let rendered =
         environment::render(&file, &text, |name| std::env::var(name).ok()).map_err(|diags| {
             let lines: Vec<String> = diags.iter().map(ToString::to_string).collect();
@@ -124,17 +128,11 @@ fn backend_settings(ctx: &Context, env: Env) -> anyhow::Result<(String, Option<S
             })
     };
     let Some(bucket) = string("bucket") else {
-        bail!(
-            "{} sets no `bucket`\n  help: add `bucket = \"${{TF_STATE_BUCKET}}\"` (or a literal name)",
-            file.display()
-        );
+        bail_help!("{} sets no `bucket`", file.display(); "add `bucket = \"${{TF_STATE_BUCKET}}\"` (or a literal name)");
     };
     if !is_bucket_name(&bucket) {
-        bail!(
-            "{}: `{bucket}` is not a valid S3 bucket name\n  help: 3-63 characters: lower-case \
-             letters, digits, `-` and `.`, starting and ending with a letter or digit",
-            file.display()
-        );
+        bail_help!("{}: `{bucket}` is not a valid S3 bucket name", file.display(); "3-63 characters: lower-case \
+             letters, digits, `-` and `.`, starting and ending with a letter or digit");
     }
     Ok((bucket, string("region")))
 }
@@ -297,11 +295,11 @@ async fn bucket_exists(s3: &Client, bucket: &str) -> anyhow::Result<bool> {
         Ok(_) => Ok(true),
         Err(err) => match status(&err) {
             Some(404) => Ok(false),
-            Some(403) => bail!(
-                "the bucket {bucket} exists but these credentials may not use it (403)\n  help: \
+            Some(403) => {
+                bail_help!("the bucket {bucket} exists but these credentials may not use it (403)"; "\
                  bucket names are global: pick another name for TF_STATE_BUCKET, or use the \
-                 account that owns it"
-            ),
+                 account that owns it")
+            }
             _ => Err(sdk_error(
                 err,
                 &format!("cannot look up the bucket {bucket}"),
@@ -359,10 +357,8 @@ where
     R: std::fmt::Debug + Send + Sync + 'static,
 {
     let detail = DisplayErrorContext(&err).to_string();
-    anyhow::anyhow!(
-        "{what}: {detail}\n  help: check the credentials (AWS_PROFILE, `aws sts get-caller-identity`), \
-         the region, and AWS_ENDPOINT_URL if you point at a stand-in"
-    )
+    helped!("{what}: {detail}"; "check the credentials (AWS_PROFILE, `aws sts get-caller-identity`), \
+         the region, and AWS_ENDPOINT_URL if you point at a stand-in")
 }
 
 #[cfg(test)]

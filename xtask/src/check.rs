@@ -6,11 +6,11 @@ use std::process::ExitCode;
 use serde::Serialize;
 
 use crate::Context;
-use blueprint::{self, Agent};
-use diagnostics::Diagnostic;
 use crate::environment::Env;
 use crate::environment::tfvars::Tfvars;
 use crate::output::table;
+use blueprint::{self, Agent};
+use diagnostics::Diagnostic;
 
 #[derive(clap::Args)]
 #[command(after_help = "Examples:

@@ -19,7 +19,7 @@ use std::io::Write as _;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 use aws_sdk_codebuild::types::{
     Build, EnvironmentVariable, EnvironmentVariableType, SourceType, StatusType,
 };
@@ -28,6 +28,7 @@ use xshell::{Shell, cmd};
 
 use crate::Context;
 use crate::environment::Env;
+use crate::error::HelpExt as _;
 use crate::project::Project;
 use crate::push::revision;
 use crate::push::settings::EnvSettings;
@@ -63,11 +64,8 @@ pub fn source_archive(project: &Project) -> anyhow::Result<Archive> {
         .ignore_stderr()
         .read()
         .map_err(|_| {
-            anyhow::anyhow!(
-                "{} is not a git checkout\n  help: the remote build archives the files git \
-                 tracks; run it from a clone of the repository",
-                project.root.display()
-            )
+            helped!("{} is not a git checkout", project.root.display(); "the remote build archives the files git \
+                 tracks; run it from a clone of the repository")
         })?;
     let mut paths: Vec<&str> = listed.split('\0').filter(|p| !p.is_empty()).collect();
     paths.sort_unstable();
@@ -142,14 +140,13 @@ pub fn run(ctx: &Context, env: Env, ids: &[String], dry_run: bool) -> anyhow::Re
         .map(|a| a.id().to_string())
         .collect();
     if agents.is_empty() {
-        bail!(
-            "no agent is enabled for {env}\n  help: set `execution_modes.{env}: true` in a blueprint.yaml"
-        );
+        bail_help!("no agent is enabled for {env}"; "set `execution_modes.{env}: true` in a blueprint.yaml");
     }
-    let rev = revision::current(&ctx.project).context(
-        "the remote build archives the files git tracks, but this is not a git checkout\n  \
-         help: run it from a clone of the repository",
-    )?;
+    let rev = revision::current(&ctx.project)
+        .context(format!(
+            "the remote build archives the files git tracks, but this is not a git checkout"
+        ))
+        .with_help(|| format!("run it from a clone of the repository"))?;
     revision::require_clean(env, &rev, "build remotely")?;
 
     let timer = ctx.out.timed("archiving the workspace's source");
@@ -187,11 +184,7 @@ async fn remote(
         .send()
         .await
         .map_err(|e| {
-            anyhow::anyhow!(
-                "cannot read the CodeBuild source bucket of {env} from SSM parameter {bucket_param}: {}\n  \
-                 help: deploy the platform phase first (`cargo xtask deploy {env}`)",
-                aws_error(&e)
-            )
+            helped!("cannot read the CodeBuild source bucket of {env} from SSM parameter {bucket_param}: {}", aws_error(&e); "deploy the platform phase first (`cargo xtask deploy {env}`)")
         })?
         .parameter()
         .and_then(|p| p.value())
@@ -255,11 +248,8 @@ async fn remote(
             .send()
             .await
             .map_err(|e| {
-                anyhow::anyhow!(
-                    "cannot upload the source to s3://{bucket}/{key}: {}\n  help: check that your \
-                     credentials may write to the bucket",
-                    aws_error(&e)
-                )
+                helped!("cannot upload the source to s3://{bucket}/{key}: {}", aws_error(&e); "check that your \
+                     credentials may write to the bucket")
             })?;
         timer.done();
         report.uploaded = true;
@@ -285,7 +275,7 @@ async fn remote(
             } else {
                 "check your AWS credentials and that they allow codebuild:StartBuild".to_string()
             };
-            anyhow::anyhow!("cannot start CodeBuild project {project} for agent `{agent}`: {text}\n  help: {help}")
+            helped!("cannot start CodeBuild project {project} for agent `{agent}`: {text}"; "{help}")
         });
         let started = match started {
             Ok(started) => started,

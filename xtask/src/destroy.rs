@@ -48,10 +48,8 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if stacks.flag("removal_policy_destroy") != Some(true) && !args.force {
-        bail!(
-            "refusing to destroy {env}: infra/envs/{env}.tfvars sets removal_policy_destroy = false \
-             (its data is retained)\n  help: pass --force if you really mean to destroy it"
-        );
+        bail_help!("refusing to destroy {env}: infra/envs/{env}.tfvars sets removal_policy_destroy = false \
+             (its data is retained)"; "pass --force if you really mean to destroy it");
     }
     guards::confirm(env, args.yes && env != Env::Production, "destroy")?;
     terraform::catch_interrupts();

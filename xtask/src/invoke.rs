@@ -72,10 +72,7 @@ fn read_payload(arg: &str) -> anyhow::Result<String> {
         (arg.to_string(), "--payload".to_string())
     };
     if let Err(err) = serde_json::from_str::<serde_json::Value>(&text) {
-        bail!(
-            "the payload ({source}) is not valid JSON: {err}\n  \
-             help: quote it for the shell, e.g. --payload '{{\"prompt\": \"Hello\"}}'"
-        );
+        bail_help!("the payload ({source}) is not valid JSON: {err}"; "quote it for the shell, e.g. --payload '{{\"prompt\": \"Hello\"}}'");
     }
     Ok(text)
 }
@@ -98,10 +95,8 @@ async fn send(
     }
     let mut response = request.send().await.map_err(|err| {
         if err.is_connect() {
-            anyhow::anyhow!(
-                "nothing answers at {url}\n  help: start the agent with `cargo xtask run {agent}` \
-                 (or pass --url)"
-            )
+            helped!("nothing answers at {url}"; "start the agent with `cargo xtask run {agent}` \
+                 (or pass --url)")
         } else {
             anyhow::anyhow!("the request to {url} failed: {err}")
         }

@@ -3,6 +3,9 @@
 //! This file only parses the command line and dispatches; every command lives in the module of
 //! the same name (`check` → `check.rs`, `doctor` → `doctor.rs`, …). ARCHITECTURE.md has the map.
 
+#[macro_use]
+mod error;
+
 mod bench;
 mod bootstrap;
 mod build_agents;
@@ -105,8 +108,23 @@ pub struct Context {
     pub out: output::Output,
 }
 
+/// The exit code of a command line that cannot be parsed (sysexits' `EX_USAGE`): apart from 1
+/// (the command failed) and from `plan`'s 2 (something would change), so that a script can
+/// tell a typo from drift.
+pub const EXIT_USAGE: u8 = 64;
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return if err.use_stderr() {
+                ExitCode::from(EXIT_USAGE)
+            } else {
+                ExitCode::SUCCESS // --help, --version
+            };
+        }
+    };
     let out = output::Output::new(cli.json, cli.verbose);
     let project = match Project::discover(cli.workspace.as_deref(), &cli.infra_dir) {
         Ok(project) => project,

@@ -1,7 +1,11 @@
-//! How commands talk: text for people on stderr/stdout, or JSON for scripts on stdout.
+//! How commands talk: one place that decides text for people or JSON for scripts.
 //!
-//! Progress and step lines go to stderr so that `--json` output on stdout stays parseable.
+//! Progress (`step`, `verbose`) and `note`/`warn` go to stderr, so that stdout holds only the
+//! command's result: a report's text, or its JSON under `--json` (with the warnings of the run
+//! in a `warnings` key). An error ends as `error: <cause chain>` followed by its helps, or as
+//! `{"ok": false, "error": …, "help": […]}`.
 
+use std::cell::RefCell;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -10,20 +14,39 @@ use serde::Serialize;
 pub struct Output {
     pub json: bool,
     pub verbose: u8,
+    /// Warnings of this run, for the JSON report.
+    warnings: RefCell<Vec<String>>,
+}
+
+/// A command's result: text for people, the same data as JSON for scripts.
+pub trait Report: Serialize {
+    /// The text printed on stdout without `--json`.
+    fn text(&self) -> String;
 }
 
 impl Output {
     pub fn new(json: bool, verbose: u8) -> Output {
-        Output { json, verbose }
+        Output {
+            json,
+            verbose,
+            warnings: RefCell::new(Vec::new()),
+        }
     }
 
     /// Reports a command's failure and gives the exit code for it.
     pub fn fail(&self, err: &anyhow::Error) -> ExitCode {
+        let helps = crate::error::helps(err);
         if self.json {
-            let chain: Vec<String> = err.chain().map(|e| e.to_string()).collect();
-            self.print_json(&serde_json::json!({ "ok": false, "error": chain.join(": ") }));
+            self.print_json(&serde_json::json!({
+                "ok": false,
+                "error": crate::error::chain(err),
+                "help": helps,
+            }));
         } else {
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", crate::error::chain(err));
+            for help in helps {
+                eprintln!("  help: {help}");
+            }
         }
         ExitCode::FAILURE
     }
@@ -33,6 +56,22 @@ impl Output {
         if !self.json {
             eprintln!("==> {}", message.as_ref());
         }
+    }
+
+    /// Something worth knowing that needs no action; silent under `--json`.
+    pub fn note(&self, message: impl AsRef<str>) {
+        if !self.json {
+            eprintln!("note: {}", message.as_ref());
+        }
+    }
+
+    /// Something that may need action; the run goes on. Always on stderr, and in the JSON
+    /// report's `warnings`.
+    pub fn warn(&self, message: impl AsRef<str>) {
+        eprintln!("warning: {}", message.as_ref());
+        self.warnings
+            .borrow_mut()
+            .push(message.as_ref().to_string());
     }
 
     /// Detail shown only with `-v`.
@@ -53,9 +92,35 @@ impl Output {
         }
     }
 
+    /// Prints a command's result: its text, or its JSON with the run's warnings added.
+    pub fn report(&self, report: &impl Report) {
+        if self.json {
+            self.print_json(report);
+        } else {
+            let text = report.text();
+            if !text.is_empty() {
+                print_line(text.trim_end_matches('\n'));
+            }
+        }
+    }
+
+    /// JSON on stdout; the warnings of the run are added to an object.
     pub fn print_json(&self, value: &impl Serialize) {
-        match serde_json::to_string_pretty(value) {
-            Ok(text) => println!("{text}"),
+        let mut value = match serde_json::to_value(value) {
+            Ok(v) => v,
+            Err(err) => {
+                eprintln!("error: cannot encode the result as JSON: {err}");
+                return;
+            }
+        };
+        let warnings = self.warnings.borrow();
+        if let Some(object) = value.as_object_mut()
+            && !warnings.is_empty()
+        {
+            object.insert("warnings".into(), serde_json::json!(*warnings));
+        }
+        match serde_json::to_string_pretty(&value) {
+            Ok(text) => print_line(&text),
             Err(err) => eprintln!("error: cannot encode the result as JSON: {err}"),
         }
     }

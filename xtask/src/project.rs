@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 
 pub struct Project {
     pub root: PathBuf,
@@ -31,11 +31,7 @@ impl Project {
                 return Ok(Project { root, infra_dir });
             }
         }
-        bail!(
-            "{} is not inside a Cargo workspace (no Cargo.toml with [workspace] above it)\n  \
-             help: run from the monorepo's checkout, or pass -C <DIR>",
-            start.display()
-        )
+        bail_help!("{} is not inside a Cargo workspace (no Cargo.toml with [workspace] above it)", start.display(); "run from the monorepo's checkout, or pass -C <DIR>")
     }
 
     pub fn agents_dir(&self) -> PathBuf {

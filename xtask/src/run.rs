@@ -23,6 +23,7 @@ use anyhow::{Context as _, bail};
 use serde::Serialize;
 
 use crate::Context;
+use crate::error::HelpExt as _;
 use blueprint::{self, Agent};
 
 #[derive(clap::Args)]
@@ -91,10 +92,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         return dry_run(ctx, &agent, profile, &env);
     }
     if TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_err() {
-        bail!(
-            "port {port} on 127.0.0.1 is in use (is the agent already running?)\n  \
-             help: stop it, or pass --port <PORT>"
-        );
+        bail_help!("port {port} on 127.0.0.1 is in use (is the agent already running?)"; "stop it, or pass --port <PORT>");
     }
     if args.arm64 {
         let launcher = crate::build_agents::arm64_launcher(ctx)?;
@@ -182,14 +180,14 @@ fn build_host(ctx: &Context, agent: &Agent, profile: &str) -> anyhow::Result<Pat
         .timed(format!("building {} ({profile}, host)", agent.id()));
     let messages = cargo_build(ctx, profile, &[agent.id()])?;
     timer.done();
-    executable_of(&messages, agent.id()).with_context(|| {
-        format!(
-            "cargo built no binary named `{}`\n  help: the crate in {} must have a binary \
-             target with the agent's id",
-            agent.id(),
-            ctx.project.rel(&agent.dir).display()
-        )
-    })
+    executable_of(&messages, agent.id())
+        .with_context(|| format!("cargo built no binary named `{}`", agent.id()))
+        .with_help(|| {
+            format!(
+                "the crate in {} must have a binary target with the agent's id",
+                ctx.project.rel(&agent.dir).display()
+            )
+        })
 }
 
 /// `cargo build` of `packages` for the host; gives cargo's JSON messages.

@@ -10,7 +10,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 
 use crate::output::Output;
 use crate::project::Project;
@@ -254,11 +254,9 @@ pub fn ensure_rust_target(project: &Project, out: &Output) -> anyhow::Result<()>
         return Ok(());
     }
     if which("rustup").is_none() {
-        bail!(
-            "the Rust standard library for {TARGET} is not installed, and there is no rustup \
-             to add it\n  help: install it the way this Rust was installed (with rustup: \
-             `rustup target add {TARGET}`)"
-        );
+        bail_help!("the Rust standard library for {TARGET} is not installed, and there is no rustup \
+             to add it"; "install it the way this Rust was installed (with rustup: \
+             `rustup target add {TARGET}`)");
     }
     let timer = out.timed(format!("rustup target add {TARGET}"));
     duct::cmd!("rustup", "target", "add", TARGET)

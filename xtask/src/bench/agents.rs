@@ -19,9 +19,9 @@ use anyhow::{Context as _, bail};
 use serde::Serialize;
 
 use crate::Context;
-use blueprint::{self, Agent};
 use crate::output::table;
 use crate::run::{agent_env, cargo_build, executable_of};
+use blueprint::{self, Agent};
 
 #[derive(clap::Args)]
 pub struct Args {

@@ -42,7 +42,7 @@ struct Results {
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     for tool in ["moto_server", "docker-registry", "terraform"] {
         if which(tool).is_none() {
-            bail!("`{tool}` is not on PATH\n  help: `cargo xtask doctor` says how to install it");
+            bail_help!("`{tool}` is not on PATH"; "`cargo xtask doctor` says how to install it");
         }
     }
     let scratch = tempfile::tempdir()?;

@@ -18,6 +18,7 @@ use indicatif::ProgressBar;
 use serde::Serialize;
 
 use crate::Context;
+use crate::error::HelpExt as _;
 use crate::push::layout::{self, Image};
 use crate::push::retry;
 use crate::push::target::{Credentials, Destination};
@@ -62,7 +63,7 @@ struct Results {
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     for tool in ["docker-registry", "skopeo"] {
         if which(tool).is_none() {
-            bail!("`{tool}` is not on PATH\n  help: `cargo xtask doctor` says how to install it");
+            bail_help!("`{tool}` is not on PATH"; "`cargo xtask doctor` says how to install it");
         }
     }
     let dir = match (&args.layout, &args.agent) {
@@ -216,12 +217,10 @@ fn first_layout(oci: &Path) -> anyhow::Result<PathBuf> {
         .filter(|p| p.join("index.json").is_file())
         .collect();
     dirs.sort();
-    dirs.into_iter().next().with_context(|| {
-        format!(
-            "no image in {}\n  help: build one with `cargo xtask build-agents`, or pass --layout DIR",
-            oci.display()
-        )
-    })
+    dirs.into_iter()
+        .next()
+        .with_context(|| format!("no image in {}", oci.display()))
+        .help("build one with `cargo xtask build-agents`, or pass --layout DIR")
 }
 
 fn median(values: &[f64]) -> f64 {

@@ -81,11 +81,8 @@ impl Build<'_> {
         }
         for package in &self.packages {
             if !executables.contains_key(package) {
-                bail!(
-                    "cargo built `{package}` but reported no executable for it\n  \
-                     help: an agent crate needs a binary target named like the agent \
-                     (src/main.rs in agents/{package}/)"
-                );
+                bail_help!("cargo built `{package}` but reported no executable for it"; "an agent crate needs a binary target named like the agent \
+                     (src/main.rs in agents/{package}/)");
             }
         }
         Ok(executables)

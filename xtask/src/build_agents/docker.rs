@@ -41,11 +41,8 @@ pub fn build(root: &Path, agent: &Agent, layout_dir: &Path, epoch: u64) -> anyho
     let id = agent.id();
     let dockerfile = agent.dir.join("Dockerfile");
     if !dockerfile.is_file() {
-        bail!(
-            "{} does not exist\n  help: copy agents/assistant/Dockerfile and change the agent \
-             name in it, or use the default builder",
-            dockerfile.display()
-        );
+        bail_help!("{} does not exist", dockerfile.display(); "copy agents/assistant/Dockerfile and change the agent \
+             name in it, or use the default builder");
     }
     if layout_dir.exists() {
         std::fs::remove_dir_all(layout_dir)

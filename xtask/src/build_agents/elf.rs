@@ -26,12 +26,7 @@ pub fn check_static_aarch64(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     }
     let machine = u16_at(bytes, 18)?;
     if machine != EM_AARCH64 {
-        bail!(
-            "{}: built for {} (ELF machine {machine}), AgentCore needs aarch64\n  \
-             help: build with `--target aarch64-unknown-linux-musl` (build-agents does)",
-            what(),
-            machine_name(machine)
-        );
+        bail_help!("{}: built for {} (ELF machine {machine}), AgentCore needs aarch64", what(), machine_name(machine); "build with `--target aarch64-unknown-linux-musl` (build-agents does)");
     }
     let phoff = u64_at(bytes, 32)? as usize;
     let phentsize = u16_at(bytes, 54)? as usize;
@@ -39,22 +34,19 @@ pub fn check_static_aarch64(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     for i in 0..phnum {
         let ph = phoff + i * phentsize;
         match u32_at(bytes, ph)? {
-            PT_INTERP => bail!(
-                "{}: dynamically linked (it asks for a program interpreter), but the image has \
-                 no libc\n  help: build for the musl target, which links statically",
-                what()
-            ),
+            PT_INTERP => {
+                bail_help!("{}: dynamically linked (it asks for a program interpreter), but the image has \
+                 no libc", what(); "build for the musl target, which links statically")
+            }
             PT_DYNAMIC => {
                 let offset = u64_at(bytes, ph + 8)? as usize;
                 let size = u64_at(bytes, ph + 32)? as usize;
                 for entry in (offset..offset + size).step_by(16) {
                     match u64_at(bytes, entry)? {
                         DT_NULL => break,
-                        DT_NEEDED => bail!(
-                            "{}: needs shared libraries, but the image has none\n  \
-                             help: remove dependencies that link system libraries dynamically",
-                            what()
-                        ),
+                        DT_NEEDED => {
+                            bail_help!("{}: needs shared libraries, but the image has none", what(); "remove dependencies that link system libraries dynamically")
+                        }
                         _ => {}
                     }
                 }

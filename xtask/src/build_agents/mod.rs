@@ -31,9 +31,9 @@ pub use cargo::shell_words;
 pub use package::Packaged;
 
 use crate::Context;
-use blueprint::{self, Agent};
 use crate::project::Project;
 use crate::toolchain;
+use blueprint::{self, Agent};
 
 #[derive(clap::Args)]
 #[command(after_help = "Examples:
@@ -95,10 +95,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     }
     let agents = ctx.project.select_agents(&args.agents)?;
     if agents.is_empty() {
-        anyhow::bail!(
-            "there are no agents to build (no agents/<id>/blueprint.yaml)\n  \
-             help: see README.md, \"Adding an agent\""
-        );
+        bail_help!("there are no agents to build (no agents/<id>/blueprint.yaml)"; "see README.md, \"Adding an agent\"");
     }
     let images = match args.builder {
         Builder::Native => build(ctx, &agents, args.dry_run)?,
@@ -122,12 +119,7 @@ pub fn build(ctx: &Context, agents: &[Agent], dry_run: bool) -> anyhow::Result<V
     for agent in agents {
         let manifest = agent.dir.join("Cargo.toml");
         if !manifest.is_file() {
-            anyhow::bail!(
-                "agent `{}` has a blueprint but no crate: {} is missing\n  \
-                 help: an agent is a binary crate named like its id, next to its blueprint",
-                agent.id(),
-                ctx.project.rel(&manifest).display()
-            );
+            bail_help!("agent `{}` has a blueprint but no crate: {} is missing", agent.id(), ctx.project.rel(&manifest).display(); "an agent is a binary crate named like its id, next to its blueprint");
         }
     }
     let tools = ctx.project.tools();

@@ -7,8 +7,8 @@ use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 
 use super::provenance::Provenance;
-use blueprint::Agent;
 use crate::oci::{self, Entry, ImageSpec, Layer, Layout};
+use blueprint::Agent;
 
 /// Where the program goes in the image.
 pub fn entrypoint(agent_id: &str) -> String {

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 
 pub struct Provenance {
     /// Unix seconds used for every timestamp in the image.
@@ -26,10 +26,9 @@ pub fn read(root: &Path) -> anyhow::Result<Provenance> {
     let (epoch, epoch_source) = match std::env::var("SOURCE_DATE_EPOCH") {
         Ok(text) => match text.trim().parse::<u64>() {
             Ok(secs) => (secs, "SOURCE_DATE_EPOCH"),
-            Err(_) => bail!(
-                "SOURCE_DATE_EPOCH=`{text}` is not a number of seconds since 1970\n  \
-                 help: unset it to use the commit time, or set it to e.g. `$(git log -1 --format=%ct)`"
-            ),
+            Err(_) => {
+                bail_help!("SOURCE_DATE_EPOCH=`{text}` is not a number of seconds since 1970"; "unset it to use the commit time, or set it to e.g. `$(git log -1 --format=%ct)`")
+            }
         },
         Err(_) => match head.as_deref().and_then(|h| h.split_once(' ')) {
             Some((_, secs)) => (secs.trim().parse().unwrap_or(0), "commit time"),

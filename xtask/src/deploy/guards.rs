@@ -14,11 +14,10 @@ use crate::environment::Env;
 /// git tree: what runs in production must be a commit anyone can check out.
 pub fn production(ctx: &Context, yes: bool) -> anyhow::Result<()> {
     match crate::push::revision::current(&ctx.project) {
-        Some(rev) if rev.is_dirty() => bail!(
-            "refusing to deploy production from a dirty tree ({})\n  help: commit or stash your \
-             changes; production runs only committed code",
-            rev.tag()
-        ),
+        Some(rev) if rev.is_dirty() => {
+            bail_help!("refusing to deploy production from a dirty tree ({})", rev.tag(); "commit or stash your \
+             changes; production runs only committed code")
+        }
         Some(_) => {}
         None => bail!(
             "refusing to deploy production: this is not a git checkout, so what is deployed \
@@ -34,10 +33,8 @@ pub fn confirm(env: Env, yes: bool, action: &str) -> anyhow::Result<()> {
         return Ok(());
     }
     if !std::io::stdin().is_terminal() {
-        bail!(
-            "refusing to {action} {env} without confirmation\n  help: pass --yes (or run it in a \
-             terminal and type `{env}` when asked)"
-        );
+        bail_help!("refusing to {action} {env} without confirmation"; "pass --yes (or run it in a \
+             terminal and type `{env}` when asked)");
     }
     eprint!("You are about to {action} {env}. Type `{env}` to go on: ");
     std::io::stderr().flush()?;
@@ -65,11 +62,8 @@ pub fn same_as_staging(ctx: &Context, images: &BTreeMap<String, String>) -> anyh
         }
     }
     if !wrong.is_empty() {
-        bail!(
-            "production may only run images that staging runs:\n    {}\n  help: deploy and test \
-             them in staging, then `cargo xtask promote staging production`",
-            wrong.join("\n    ")
-        );
+        bail_help!("production may only run images that staging runs:\n    {}", wrong.join("\n    "); "deploy and test \
+             them in staging, then `cargo xtask promote staging production`");
     }
     Ok(())
 }

@@ -2,12 +2,12 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 
 use super::stacks::{EnvStacks, Phase};
 use crate::Context;
-use blueprint::{self, Agent};
 use crate::environment::Env;
+use blueprint::{self, Agent};
 
 pub enum Source {
     /// Build the enabled agents and push them (dev, staging).
@@ -37,7 +37,7 @@ pub fn resolve(
             images
                 .get(a.id())
                 .map(|uri| (a.id().to_string(), uri.clone()))
-                .with_context(|| missing_image_help(env, a.id()))
+                .ok_or_else(|| missing_image(env, a.id()))
         })
         .collect::<anyhow::Result<_>>()?;
     for uri in images.values() {
@@ -52,22 +52,24 @@ pub fn resolve(
     Ok(images)
 }
 
-fn missing_image_help(env: Env, id: &str) -> String {
+fn missing_image(env: Env, id: &str) -> anyhow::Error {
     match env {
-        Env::Production => format!(
-            "agent `{id}` has no image in production yet\n  help: promote what staging runs: \
-             `cargo xtask promote staging production`"
+        Env::Production => helped!(
+            "agent `{id}` has no image in production yet";
+            "promote what staging runs: `cargo xtask promote staging production`"
         ),
-        _ => format!(
-            "agent `{id}` has no image in {env} yet\n  help: run the images phase: \
-             `cargo xtask deploy {env}` (without --only)"
+        _ => helped!(
+            "agent `{id}` has no image in {env} yet";
+            "run the images phase: `cargo xtask deploy {env}` (without --only)"
         ),
     }
 }
 
 /// The agents whose blueprint enables them in `env`: no other agent is ever deployed there.
 pub fn enabled_agents(ctx: &Context, env: Env) -> anyhow::Result<Vec<Agent>> {
-    Ok(ctx.project.agents()?
+    Ok(ctx
+        .project
+        .agents()?
         .into_iter()
         .filter(|a| a.blueprint.execution_modes.enabled(env))
         .collect())
@@ -105,9 +107,9 @@ pub fn deployed(
         Some(value) => serde_json::from_value(value.clone())
             .context("the agents stack's `agent_images` output is not a map of strings"),
         None if outputs.is_empty() => Ok(BTreeMap::new()),
-        None => bail!(
-            "the agents stack of {env} has no `agent_images` output\n  help: it must output the \
-             images it runs (see infra/stacks/agents/outputs.tf)"
-        ),
+        None => {
+            bail_help!("the agents stack of {env} has no `agent_images` output"; "it must output the \
+             images it runs (see infra/stacks/agents/outputs.tf)")
+        }
     }
 }

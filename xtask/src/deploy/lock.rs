@@ -11,6 +11,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use serde::{Deserialize, Serialize};
 
 use crate::environment::Env;
+use crate::error::HelpExt as _;
 use crate::oci::rfc3339;
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -114,23 +115,17 @@ impl DeployLock {
                     ),
                     None => "an unknown holder".into(),
                 };
-                bail!(
-                    "another deploy of `{env}` is running: the lock s3://{}/{key} is held by \
-                     {who}\n  \
-                     help: wait for it to finish; if that run died, remove the lock with \
-                     `cargo xtask deploy {env} --break-lock`",
-                    backend.bucket
-                )
+                bail_help!("another deploy of `{env}` is running: the lock s3://{}/{key} is held by \
+                     {who}", backend.bucket; "wait for it to finish; if that run died, remove the lock with \
+                     `cargo xtask deploy {env} --break-lock`")
             }
-            Err(err) => {
-                Err(anyhow::anyhow!(crate::push::target::aws_error(&err))).with_context(|| {
-                    format!(
-                        "cannot take the deploy lock s3://{}/{key}\n  help: does the state bucket \
-                     exist? `cargo xtask bootstrap {env}` creates it",
-                        backend.bucket
-                    )
+            Err(err) => Err(anyhow::anyhow!(crate::push::target::aws_error(&err)))
+                .with_context(|| {
+                    format!("cannot take the deploy lock s3://{}/{key}", backend.bucket)
                 })
-            }
+                .with_help(|| {
+                    format!("does the state bucket exist? `cargo xtask bootstrap {env}` creates it")
+                }),
         }
     }
 

@@ -19,8 +19,8 @@ use serde::Serialize;
 use crate::Context;
 use crate::environment::Env;
 use crate::output::table;
-use terraform::{PlanSummary, Planned, Stack};
 use stacks::{EnvStacks, Outputs, Phase};
+use terraform::{PlanSummary, Planned, Stack};
 
 #[derive(clap::Args)]
 #[command(after_help = "Examples:
@@ -249,14 +249,9 @@ fn run_phases(
                 ctx.out.step(format!("{env} / {}: {summary}", phase.name()));
                 let guarded = env == Env::Production && !args.allow_destroy && !args.plan;
                 if guarded && summary.destroy > 0 {
-                    bail!(
-                        "the plan of `{}` in production destroys {} resource(s):\n    {}\n  help: \
+                    bail_help!("the plan of `{}` in production destroys {} resource(s):\n    {}", phase.name(), summary.destroy, summary.destroyed.join("\n    "); "\
                          if that is intended (e.g. an agent was removed), deploy again with \
-                         --allow-destroy",
-                        phase.name(),
-                        summary.destroy,
-                        summary.destroyed.join("\n    ")
-                    );
+                         --allow-destroy");
                 }
                 let applied = !args.plan;
                 if applied {

@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::Context;
 use crate::environment::tfvars::Tfvars;
 use crate::environment::{Env, render};
+use crate::error::HelpExt as _;
 use terraform::{Stack, StackSpec};
 
 /// The deployment phases, in the order the seed requires: the platform first, then the images
@@ -76,13 +77,14 @@ impl EnvStacks {
 
         let backend_template = project.envs_dir().join(format!("{env}.backend.hcl"));
         let backend_rel = project.rel(&backend_template).to_path_buf();
-        let text = std::fs::read_to_string(&backend_template).with_context(|| {
-            format!(
-                "{}: cannot read the backend settings of `{env}`\n  help: create it with the \
-                 state bucket's settings (see infra/envs/dev.backend.hcl)",
-                backend_rel.display()
-            )
-        })?;
+        let text = std::fs::read_to_string(&backend_template)
+            .with_context(|| {
+                format!(
+                    "{}: cannot read the backend settings of `{env}`",
+                    backend_rel.display()
+                )
+            })
+            .help("create it with the state bucket's settings (see infra/envs/dev.backend.hcl)")?;
         let backend = render(&backend_rel, &text, |name| std::env::var(name).ok())
             .map_err(diagnostics_error)?;
         let backend_file = dir.join("backend.hcl");
@@ -112,12 +114,12 @@ impl EnvStacks {
             })
             .collect::<Vec<_>>();
         for (_, stack) in &stacks {
-            anyhow::ensure!(
-                stack.dir.is_dir(),
-                "no stack at {}\n  help: the stacks live in <infra-dir>/stacks/<phase> \
-                 (--infra-dir, default `infra`)",
-                stack.dir.display()
-            );
+            if !stack.dir.is_dir() {
+                bail_help!(
+                    "no stack at {}", stack.dir.display();
+                    "the stacks live in <infra-dir>/stacks/<phase> (--infra-dir, default `infra`)"
+                );
+            }
         }
         Ok(EnvStacks {
             env,

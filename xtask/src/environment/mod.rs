@@ -9,9 +9,8 @@ pub mod tfvars;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-
-use diagnostics::{Diagnostic, Pos};
 use crate::project::Project;
+use diagnostics::{Diagnostic, Pos};
 
 pub use blueprint::Env;
 

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::{Env, Placeholder, placeholders, pos_of, render};
-use diagnostics::{Diagnostic, Pos};
 use crate::project::Project;
+use diagnostics::{Diagnostic, Pos};
 
 /// Keys every environment file must set: the ones the seed's deployment sequence relies on.
 pub const REQUIRED_KEYS: &[&str] = &[

@@ -5,11 +5,11 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use blueprint::{Agent, NetworkMode};
-use diagnostics::{Diagnostic, Pos, did_you_mean};
 use crate::environment::tfvars::Tfvars;
 use crate::environment::{Env, pos_of};
 use crate::project::Project;
+use blueprint::{Agent, NetworkMode};
+use diagnostics::{Diagnostic, Pos, did_you_mean};
 
 /// The stacks' default for `project_name` (infra/stacks/*/environment.tf).
 const DEFAULT_PROJECT_NAME: &str = "agentcore";

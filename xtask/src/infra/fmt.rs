@@ -1,8 +1,8 @@
 //! `terraform fmt -check` over the modules and stacks. The environment files are left out on
 //! purpose: they are templates, and fmt would unquote their `"${PLACEHOLDER}"` values.
 
-use diagnostics::Diagnostic;
 use crate::project::Project;
+use diagnostics::Diagnostic;
 
 pub fn check(project: &Project, diags: &mut Vec<Diagnostic>) {
     let dirs: Vec<&str> = ["modules", "stacks"]

@@ -18,11 +18,11 @@ mod stacks;
 mod tf;
 mod wiring;
 
-use blueprint::Agent;
-use diagnostics::Diagnostic;
 use crate::environment::Env;
 use crate::environment::tfvars::Tfvars;
 use crate::project::Project;
+use blueprint::Agent;
+use diagnostics::Diagnostic;
 
 /// The deployment phases with a Terraform stack, in the order `deploy` applies them. (The
 /// images phase between platform and agents is the xtask's own.)

@@ -5,10 +5,10 @@ use std::collections::BTreeSet;
 
 use super::tf::TfModule;
 use super::{FROM_IMAGES_PHASE, PHASES};
-use diagnostics::{Diagnostic, did_you_mean};
 use crate::environment::tfvars::Tfvars;
 use crate::environment::{Env, placeholders};
 use crate::project::Project;
+use diagnostics::{Diagnostic, did_you_mean};
 
 pub struct Stack {
     pub name: String,

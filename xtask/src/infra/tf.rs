@@ -9,9 +9,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use diagnostics::{Diagnostic, Pos};
 use crate::environment::pos_of;
 use crate::project::Project;
+use diagnostics::{Diagnostic, Pos};
 
 #[derive(Debug, Clone)]
 pub struct Located<T> {

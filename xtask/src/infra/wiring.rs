@@ -6,8 +6,8 @@ use std::path::PathBuf;
 
 use super::stacks::Stack;
 use super::tf::{Reference, TfModule};
-use diagnostics::{Diagnostic, did_you_mean};
 use crate::project::Project;
+use diagnostics::{Diagnostic, did_you_mean};
 
 pub fn check(project: &Project, stacks: &[Stack], diags: &mut Vec<Diagnostic>) {
     // Modules are loaded once, however many stacks call them.

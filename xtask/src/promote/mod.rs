@@ -85,11 +85,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
             .collect::<anyhow::Result<_>>()?
     };
     if selected.is_empty() {
-        bail!(
-            "{} runs no agents: nothing to promote\n  help: `cargo xtask deploy {}` first",
-            args.from,
-            args.from
-        );
+        bail_help!("{} runs no agents: nothing to promote", args.from; "`cargo xtask deploy {}` first", args.from);
     }
 
     let copied = copy_images(ctx, &args, &selected)?;

@@ -61,11 +61,7 @@ const IMAGE_MANIFEST_TYPES: &[&str] = &[
 /// Reads and checks the layout at `dir`. `what` names the image in errors (e.g. "agent `x`").
 pub fn read(dir: &Path, what: &str) -> anyhow::Result<Image> {
     if !dir.join("oci-layout").is_file() {
-        bail!(
-            "{what} has no image at {} (no `oci-layout` file)\n  \
-             help: build it first with `cargo xtask build-agents`",
-            dir.display()
-        );
+        bail_help!("{what} has no image at {} (no `oci-layout` file)", dir.display(); "build it first with `cargo xtask build-agents`");
     }
     let index_path = dir.join("index.json");
     let index: Index = serde_json::from_slice(
@@ -74,23 +70,14 @@ pub fn read(dir: &Path, what: &str) -> anyhow::Result<Image> {
     )
     .with_context(|| format!("{} is not an OCI image index", index_path.display()))?;
     let [descriptor] = index.manifests.as_slice() else {
-        bail!(
-            "{} lists {} manifests; an agent's layout holds exactly one image\n  \
-             help: rebuild it with `cargo xtask build-agents`",
-            index_path.display(),
-            index.manifests.len()
-        );
+        bail_help!("{} lists {} manifests; an agent's layout holds exactly one image", index_path.display(), index.manifests.len(); "rebuild it with `cargo xtask build-agents`");
     };
     let media_type = descriptor
         .media_type
         .clone()
         .unwrap_or_else(|| IMAGE_MANIFEST_TYPES[0].to_string());
     if !IMAGE_MANIFEST_TYPES.contains(&media_type.as_str()) {
-        bail!(
-            "{}: the manifest is a `{media_type}`, not a single-platform image manifest\n  \
-             help: `build-agents` writes one linux/arm64 image per agent; rebuild it",
-            index_path.display()
-        );
+        bail_help!("{}: the manifest is a `{media_type}`, not a single-platform image manifest", index_path.display(); "`build-agents` writes one linux/arm64 image per agent; rebuild it");
     }
     let manifest_path = blob_path(dir, &descriptor.digest)?;
     let manifest = std::fs::read(&manifest_path).with_context(|| {
@@ -101,11 +88,7 @@ pub fn read(dir: &Path, what: &str) -> anyhow::Result<Image> {
     })?;
     let actual = sha256_digest(&manifest);
     if actual != descriptor.digest || manifest.len() as u64 != descriptor.size {
-        bail!(
-            "{what}: {} does not match its digest or size in index.json (the layout is damaged)\n  \
-             help: rebuild it with `cargo xtask build-agents`",
-            manifest_path.display()
-        );
+        bail_help!("{what}: {} does not match its digest or size in index.json (the layout is damaged)", manifest_path.display(); "rebuild it with `cargo xtask build-agents`");
     }
     let parsed: Manifest = serde_json::from_slice(&manifest)
         .with_context(|| format!("{} is not an image manifest", manifest_path.display()))?;
@@ -124,12 +107,7 @@ pub fn read(dir: &Path, what: &str) -> anyhow::Result<Image> {
             .with_context(|| format!("{what}: blob {} is missing from the layout", d.digest))?
             .len();
         if size != d.size {
-            bail!(
-                "{what}: blob {} has {size} bytes, the manifest says {}\n  \
-                 help: rebuild it with `cargo xtask build-agents`",
-                d.digest,
-                d.size
-            );
+            bail_help!("{what}: blob {} has {size} bytes, the manifest says {}", d.digest, d.size; "rebuild it with `cargo xtask build-agents`");
         }
         if !blobs.iter().any(|b: &Blob| b.digest == d.digest) {
             blobs.push(Blob {

@@ -18,13 +18,12 @@ pub mod upload;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::bail;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
 use crate::Context;
-use blueprint::{self, Agent};
 use crate::environment::Env;
+use blueprint::{self, Agent};
 use settings::EnvSettings;
 use target::{Credentials, Destination};
 use upload::{Pushed, Registry};
@@ -185,11 +184,7 @@ fn agents_for(ctx: &Context, env: Env, named: &[String]) -> anyhow::Result<Vec<A
             .iter()
             .find(|a| !a.blueprint.execution_modes.enabled(env))
         {
-            bail!(
-                "agent `{}` is not enabled for {env}\n  help: set `execution_modes.{env}: true` in {}",
-                off.id(),
-                ctx.project.rel(&off.blueprint_path()).display()
-            );
+            bail_help!("agent `{}` is not enabled for {env}", off.id(); "set `execution_modes.{env}: true` in {}", ctx.project.rel(&off.blueprint_path()).display());
         }
         return Ok(selected);
     }
@@ -198,10 +193,8 @@ fn agents_for(ctx: &Context, env: Env, named: &[String]) -> anyhow::Result<Vec<A
         .filter(|a| a.blueprint.execution_modes.enabled(env))
         .collect();
     if enabled.is_empty() {
-        bail!(
-            "no agent is enabled for {env}\n  help: set `execution_modes.{env}: true` in an agent's \
-             blueprint.yaml (`cargo xtask check` shows where each agent runs)"
-        );
+        bail_help!("no agent is enabled for {env}"; "set `execution_modes.{env}: true` in an agent's \
+             blueprint.yaml (`cargo xtask check` shows where each agent runs)");
     }
     Ok(enabled)
 }
@@ -221,10 +214,9 @@ fn tag_for(ctx: &Context, env: Env, given: Option<&str>) -> anyhow::Result<Optio
                 .step("not a git checkout: pushing by digest only, without a revision tag");
             Ok(None)
         }
-        None => bail!(
-            "cannot tell which git revision the images of {env} are built from (not a git checkout)\n  \
-             help: run from a git checkout, or pass --revision <commit> (XTASK_SOURCE_REVISION)"
-        ),
+        None => {
+            bail_help!("cannot tell which git revision the images of {env} are built from (not a git checkout)"; "run from a git checkout, or pass --revision <commit> (XTASK_SOURCE_REVISION)")
+        }
     }
 }
 

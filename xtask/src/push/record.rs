@@ -8,6 +8,7 @@ use aws_sdk_ssm::types::ParameterType;
 use super::settings::EnvSettings;
 use super::target::aws_error;
 use super::upload::Pushed;
+use crate::error::HelpExt as _;
 
 pub fn digest_param(settings: &EnvSettings, agent: &str) -> String {
     settings.param(&format!("images/{agent}/digest"))
@@ -31,16 +32,24 @@ pub async fn write(
             .value(value)
             .r#type(ParameterType::String)
             .overwrite(true)
-            .description(format!("Image of agent {} pushed by `cargo xtask push`", pushed.agent))
+            .description(format!(
+                "Image of agent {} pushed by `cargo xtask push`",
+                pushed.agent
+            ))
             .send()
             .await
             .map_err(|e| anyhow::anyhow!(aws_error(&e)))
             .with_context(|| {
                 format!(
-                    "agent `{}` was pushed ({}), but recording it in SSM parameter {name} failed\n  \
-                     help: check that your credentials allow ssm:PutParameter under {}, then push \
+                    "agent `{}` was pushed ({}), but recording it in SSM parameter {name} failed",
+                    pushed.agent, pushed.uri
+                )
+            })
+            .with_help(|| {
+                format!(
+                    "check that your credentials allow ssm:PutParameter under {}, then push \
                      again (nothing is uploaded twice)",
-                    pushed.agent, pushed.uri, settings.ssm_root
+                    settings.ssm_root
                 )
             })?;
     }

@@ -1,7 +1,6 @@
 //! Which source an image was built from: the git revision it is tagged with, and whether the
 //! tree had changes that revision does not hold.
 
-use anyhow::bail;
 use xshell::{Shell, cmd};
 
 use crate::environment::Env;
@@ -72,18 +71,12 @@ pub fn require_clean(env: Env, rev: &Revision, action: &str) -> anyhow::Result<(
     }
     let shown: Vec<&str> = rev.changes.iter().take(5).map(String::as_str).collect();
     let more = rev.changes.len().saturating_sub(shown.len());
-    bail!(
-        "refusing to {action} for {env} from a dirty git tree: {} changed or untracked file(s): {}{}\n  \
-         help: commit (or remove) the changes first; images for staging and production are tagged \
-         with the exact commit they were built from",
-        rev.changes.len(),
-        shown.join(", "),
-        if more > 0 {
+    bail_help!("refusing to {action} for {env} from a dirty git tree: {} changed or untracked file(s): {}{}", rev.changes.len(), shown.join(", "), if more > 0 {
             format!(" and {more} more")
         } else {
             String::new()
-        }
-    )
+        }; "commit (or remove) the changes first; images for staging and production are tagged \
+         with the exact commit they were built from")
 }
 
 /// The tag given on the command line (e.g. by the CodeBuild job, whose source has no `.git`).
@@ -97,16 +90,11 @@ pub fn check_tag(env: Env, tag: &str) -> anyhow::Result<()> {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
     if !valid {
-        bail!(
-            "`{tag}` cannot be an image tag\n  help: a tag is up to 128 letters, digits, `_`, `.` \
-             and `-`, not starting with `.` or `-`; pass the commit id with --revision"
-        );
+        bail_help!("`{tag}` cannot be an image tag"; "a tag is up to 128 letters, digits, `_`, `.` \
+             and `-`, not starting with `.` or `-`; pass the commit id with --revision");
     }
     if env != Env::Dev && tag.ends_with("-dirty") {
-        bail!(
-            "refusing to push to {env} an image built from a dirty tree (revision `{tag}`)\n  \
-             help: commit the changes and build again"
-        );
+        bail_help!("refusing to push to {env} an image built from a dirty tree (revision `{tag}`)"; "commit the changes and build again");
     }
     Ok(())
 }

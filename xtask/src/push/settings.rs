@@ -4,7 +4,7 @@
 //! Only the keys read here are rendered: pushing an image must not require the VPC and subnet
 //! placeholders that only Terraform needs.
 
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 
 use crate::environment::{self, Env, tfvars::Tfvars};
 use crate::project::Project;
@@ -35,10 +35,7 @@ impl EnvSettings {
                 return Ok(None);
             };
             let hcl::Expression::String(raw) = attr.expr() else {
-                bail!(
-                    "{}: `{key}` must be a string\n  help: write `{key} = \"...\"`",
-                    tfvars.file.display()
-                );
+                bail_help!("{}: `{key}` must be a string", tfvars.file.display(); "write `{key} = \"...\"`");
             };
             environment::render(&tfvars.file, raw, |name| std::env::var(name).ok())
                 .map(Some)

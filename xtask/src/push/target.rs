@@ -12,6 +12,7 @@ use anyhow::{Context as _, bail};
 use base64::Engine as _;
 
 use super::settings::EnvSettings;
+use crate::error::HelpExt as _;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Destination {
@@ -36,17 +37,15 @@ pub fn from_flag(
     ids: &[String],
 ) -> anyhow::Result<Vec<Destination>> {
     if flag.contains("://") {
-        bail!(
-            "--registry takes HOST[:PORT][/PREFIX], not a URL: `{flag}`\n  help: drop the scheme; \
-             HTTPS is used, except for registries on 127.0.0.1 or localhost"
-        );
+        bail_help!("--registry takes HOST[:PORT][/PREFIX], not a URL: `{flag}`"; "drop the scheme; \
+             HTTPS is used, except for registries on 127.0.0.1 or localhost");
     }
     let (host, prefix) = match flag.split_once('/') {
         Some((host, prefix)) => (host, prefix.trim_matches('/')),
         None => (flag, settings.project_name.as_str()),
     };
     if host.is_empty() || host.contains(char::is_whitespace) {
-        bail!("--registry `{flag}` has no host\n  help: e.g. --registry 127.0.0.1:5000/agentcore");
+        bail_help!("--registry `{flag}` has no host"; "e.g. --registry 127.0.0.1:5000/agentcore");
     }
     let prefix = if prefix.is_empty() {
         settings.project_name.as_str()
@@ -88,12 +87,14 @@ pub async fn from_ssm(
             .map_err(|e| anyhow::anyhow!(aws_error(&e)))
             .with_context(|| {
                 format!(
-                    "cannot read the ECR repositories of {} from SSM under {}\n  help: check your \
-                     AWS credentials and region (`aws sts get-caller-identity`), or push to another \
-                     registry with --registry HOST[/PREFIX]",
+                    "cannot read the ECR repositories of {} from SSM under {}",
                     settings.env, settings.ssm_root
                 )
-            })?;
+            })
+            .help(
+                "check your AWS credentials and region (`aws sts get-caller-identity`), or push \
+                 to another registry with --registry HOST[/PREFIX]",
+            )?;
         for p in out.parameters() {
             if let (Some(name), Some(value)) = (p.name(), p.value()) {
                 found.insert(name.to_string(), value.to_string());
@@ -106,14 +107,9 @@ pub async fn from_ssm(
         .map(String::as_str)
         .collect();
     if !missing.is_empty() {
-        bail!(
-            "no ECR repository is recorded for {} (missing SSM parameter(s): {})\n  help: deploy the \
+        bail_help!("no ECR repository is recorded for {} (missing SSM parameter(s): {})", settings.env, missing.join(", "); "deploy the \
              platform phase first (`cargo xtask deploy {}`), which creates the repositories, or push \
-             to another registry with --registry HOST[/PREFIX]",
-            settings.env,
-            missing.join(", "),
-            settings.env
-        );
+             to another registry with --registry HOST[/PREFIX]", settings.env);
     }
     ids.iter()
         .zip(&names)
@@ -121,10 +117,7 @@ pub async fn from_ssm(
             let url = &found[name];
             let url = url.trim().trim_start_matches("https://");
             let Some((host, repository)) = url.split_once('/') else {
-                bail!(
-                    "SSM parameter {name} holds `{url}`, not a repository URL (HOST/REPOSITORY)\n  \
-                     help: re-apply the platform phase"
-                );
+                bail_help!("SSM parameter {name} holds `{url}`, not a repository URL (HOST/REPOSITORY)"; "re-apply the platform phase");
             };
             check_repository(repository).with_context(|| format!("SSM parameter {name}"))?;
             Ok(Destination {
@@ -218,11 +211,8 @@ pub async fn ecr_credentials(ecr: &aws_sdk_ecr::Client, host: &str) -> anyhow::R
         }
     }
     let out = request.send().await.map_err(|e| {
-        anyhow::anyhow!(
-            "cannot get ECR credentials for {host}: {}\n  help: check your AWS credentials \
-             (`aws sts get-caller-identity`) and that they allow ecr:GetAuthorizationToken",
-            aws_error(&e)
-        )
+        helped!("cannot get ECR credentials for {host}: {}", aws_error(&e); "check your AWS credentials \
+             (`aws sts get-caller-identity`) and that they allow ecr:GetAuthorizationToken")
     })?;
     let token = out
         .authorization_data()

@@ -169,14 +169,10 @@ impl Registry {
             .await
             .map_err(|f| match (&existing, &tag) {
                 // ECR repositories here keep tags immutable: a commit tag names one image.
-                (Some(other), Some(tag)) if !f.transient => anyhow::anyhow!(
-                    "{}: tag `{tag}` already names another image ({other}) and the registry \
-                     refused to move it: {}\n  help: the same commit was built into different \
+                (Some(other), Some(tag)) if !f.transient => helped!("{}: tag `{tag}` already names another image ({other}) and the registry \
+                     refused to move it: {}", what("pushing the manifest"), retry::describe(&f.error); "the same commit was built into different \
                      bytes; build from a clean checkout of the commit (builds are reproducible), \
-                     or commit your change and push again",
-                    what("pushing the manifest"),
-                    retry::describe(&f.error)
-                ),
+                     or commit your change and push again"),
                 _ => failure(f, &what("pushing the manifest")),
             })?;
             pushed.manifest_pushed = true;
@@ -258,12 +254,10 @@ impl Registry {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string)),
             404 => Ok(None),
-            401 | 403 => bail!(
-                "the registry {host} refused access to {} ({})\n  help: check that your credentials \
-                 may push to this repository",
-                reference.repository(),
-                response.status()
-            ),
+            401 | 403 => {
+                bail_help!("the registry {host} refused access to {} ({})", reference.repository(), response.status(); "check that your credentials \
+                 may push to this repository")
+            }
             _ => bail!(
                 "the registry answered {} to a manifest lookup at {url}",
                 response.status()
@@ -277,20 +271,15 @@ impl Registry {
 fn failure(f: retry::Failure, what: &str) -> anyhow::Error {
     let cause = retry::describe(&f.error);
     if f.transient {
-        anyhow::anyhow!(
-            "{what}: the registry did not answer after {} attempts: {cause}\n  help: check that the \
+        helped!("{what}: the registry did not answer after {} attempts: {cause}", f.attempts; "check that the \
              registry is up and reachable, then run the same command again: blobs already uploaded \
-             are kept and only the missing ones are sent",
-            f.attempts
-        )
+             are kept and only the missing ones are sent")
     } else if matches!(
         f.error,
         OciDistributionError::UnauthorizedError { .. }
             | OciDistributionError::AuthenticationFailure(_)
     ) {
-        anyhow::anyhow!(
-            "{what}: the registry refused the credentials: {cause}\n  help: check that you may push to this repository"
-        )
+        helped!("{what}: the registry refused the credentials: {cause}"; "check that you may push to this repository")
     } else {
         anyhow::anyhow!("{what}: {cause}")
     }

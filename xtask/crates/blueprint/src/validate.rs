@@ -34,7 +34,10 @@ pub fn load_all(root: &Path) -> (Vec<Agent>, Vec<Diagnostic>) {
         Ok(entries) => entries.filter_map(Result::ok).map(|e| e.path()).collect(),
         Err(err) => {
             diags.push(
-                Diagnostic::new(rel_of(&dir), format!("cannot read the agents folder: {err}"))
+                Diagnostic::new(
+                    rel_of(&dir),
+                    format!("cannot read the agents folder: {err}"),
+                )
                 .help("create `agents/` with one folder per agent"),
             );
             return (agents, diags);

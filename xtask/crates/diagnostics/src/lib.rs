@@ -209,9 +209,16 @@ mod tests {
         ]);
         let text = all.to_string();
         assert!(text.starts_with("1 problem in"), "{text}");
-        assert!(text.contains("error: a.yaml:3:5: bad\n  help: fix it"), "{text}");
+        assert!(
+            text.contains("error: a.yaml:3:5: bad\n  help: fix it"),
+            "{text}"
+        );
         assert!(text.contains("warning: b.tfvars: odd"), "{text}");
         assert!(all.clone().into_result().is_err());
-        assert!(Diagnostics(vec![Diagnostic::warning("b", "c")]).into_result().is_ok());
+        assert!(
+            Diagnostics(vec![Diagnostic::warning("b", "c")])
+                .into_result()
+                .is_ok()
+        );
     }
 }

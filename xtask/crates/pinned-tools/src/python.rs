@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
-use super::{Tools, quote, write_script};
 use super::Log;
+use super::{Tools, quote, write_script};
 
 /// The lock file, relative to the workspace root.
 pub const REQUIREMENTS: &str = "xtask/crates/pinned-tools/python/requirements.txt";
