@@ -121,8 +121,7 @@ mod tests {
     #[test]
     fn a_fresh_error_with_help() {
         let thing = "registry";
-        let err =
-            crate::helped!("the {thing} refused the push"; "log in with `{}`", "docker login");
+        let err = helped!("the {thing} refused the push"; "log in with `{}`", "docker login");
         assert_eq!(chain(&err), "the registry refused the push");
         assert_eq!(helps(&err), ["log in with `docker login`"]);
     }

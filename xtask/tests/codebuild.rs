@@ -7,7 +7,7 @@ mod support;
 use std::io::Read as _;
 
 use support::images::{git_commit_all, only_agent};
-use support::moto_recording::RecordingMoto;
+use support::moto::Moto;
 use support::workspace::{Scratch, run};
 
 const AGENT: &str = "pushtest";
@@ -19,7 +19,7 @@ struct Aws {
 }
 
 impl Aws {
-    fn new(moto: &RecordingMoto) -> Aws {
+    fn new(moto: &Moto) -> Aws {
         let (rt, config) = support::aws::sdk(&moto.endpoint());
         Aws { rt, config }
     }
@@ -111,11 +111,7 @@ fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
-fn remote_build(
-    scratch: &Scratch,
-    moto: &RecordingMoto,
-    extra: &[&str],
-) -> (std::process::Output, String) {
+fn remote_build(scratch: &Scratch, moto: &Moto, extra: &[&str]) -> (std::process::Output, String) {
     let mut cmd = scratch.xtask();
     cmd.args(extra)
         .args(["build-agents", "--remote", "dev", AGENT]);
@@ -125,7 +121,7 @@ fn remote_build(
 
 #[test]
 fn uploads_a_deterministic_source_archive_and_builds_from_it() {
-    let moto = RecordingMoto::start();
+    let moto = Moto::start_recording();
     let aws = Aws::new(&moto);
     aws.platform(true);
     let scratch = Scratch::copy_of_repo();
@@ -207,7 +203,7 @@ fn uploads_a_deterministic_source_archive_and_builds_from_it() {
 
 #[test]
 fn a_missing_project_or_a_dirty_tree_for_staging_fails_clearly() {
-    let moto = RecordingMoto::start();
+    let moto = Moto::start_recording();
     let aws = Aws::new(&moto);
     aws.platform(false);
     let scratch = Scratch::copy_of_repo();

@@ -8,7 +8,6 @@ mod support;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::auth_registry::AuthRegistry;
 use support::images::{git_commit_all, layout_blobs, layout_digest, only_agent, umoci_layout};
 use support::moto::Moto;
 use support::registry::Registry;
@@ -156,7 +155,7 @@ fn ecr_path_uses_the_token_records_the_digest_and_never_shows_the_token() {
     // moto's GetAuthorizationToken answers `AWS:<account>-auth-token`, base64-encoded.
     let password = "123456789012-auth-token";
     let token = "QVdTOjEyMzQ1Njc4OTAxMi1hdXRoLXRva2Vu";
-    let registry = AuthRegistry::start("AWS", password);
+    let registry = Registry::start_with_auth("AWS", password);
     let (scratch, commit) = workspace_with_image(&[100_000], false);
     let digest = layout_digest(&scratch.file(&format!("target/oci/{AGENT}")));
     let repo_url = format!("{}/agentcore/dev/{AGENT}", registry.host());

@@ -1,13 +1,46 @@
-//! What the agents' tests (and `cargo xtask bench agents`) need to exercise a real agent
-//! process: a local stand-in for Bedrock's Converse API ([`converse::StandIn`]) and a running
-//! agent binary with a small blocking HTTP client ([`agent::AgentProcess`]).
+//! The stand-ins the tests and the benchmarks share, each a real component on 127.0.0.1:
+//! a stand-in for Bedrock's Converse API ([`converse::StandIn`]), a running agent binary with a
+//! small blocking HTTP client ([`agent::AgentProcess`]), moto ([`moto::Moto`]), the CNCF
+//! registry ([`registry::Registry`]), and the harness they run in ([`Server`]).
 //!
-//! The stand-in is reached the way a user redirects any AWS SDK, through
-//! `AWS_ENDPOINT_URL_BEDROCK_RUNTIME` and dummy credentials: the agents have no test-only code.
+//! Owns: starting them on free ports, stopping them by their own process id, and the pinned
+//! tools they run ([`tool`]). Stand-ins are reached the way a user redirects any AWS SDK,
+//! through the `AWS_ENDPOINT_URL*` variables and dummy credentials: no product code has a
+//! test-only branch.
 
 pub mod agent;
 pub mod converse;
 pub mod http;
+pub mod moto;
+pub mod registry;
+mod server;
+
+pub use server::Server;
+
+/// The workspace this crate belongs to.
+pub fn workspace_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .expect("agents/agent-testkit sits two levels below the workspace root")
+        .to_path_buf()
+}
+
+/// The full path of a program the xtask installs (`target/xtask/tools/bin/`, or the folder
+/// `cargo xtask test` names in `XTASK_TOOLS_DIR`): the tests never take one from the machine.
+pub fn tool(name: &str) -> std::path::PathBuf {
+    let dir = std::env::var_os("XTASK_TOOLS_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| crate::workspace_root().join("target/xtask/tools"));
+    let path = dir.join("bin").join(name);
+    assert!(
+        path.exists(),
+        "`{name}` is not installed in {}: run `cargo xtask test` (or `cargo xtask doctor --fix` \
+         first, then `cargo test`), which installs the pinned test tools",
+        dir.display()
+    );
+    path
+}
 
 /// The header through which AgentCore names the session of an invocation.
 pub const SESSION_HEADER: &str = "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id";

@@ -107,7 +107,7 @@ impl EnvStacks {
                         work: work.join("tf").join(env.name()).join(phase.name()),
                         backend_config: backend_file.clone(),
                         // One state per environment and stack, never shared.
-                        state_key: format!("{env}/{}.tfstate", phase.name()),
+                        state_key: Some(format!("{env}/{}.tfstate", phase.name())),
                         var_file: var_file.clone(),
                     }),
                 )

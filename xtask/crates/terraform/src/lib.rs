@@ -84,8 +84,8 @@ pub struct Stack {
     work: PathBuf,
     /// Backend settings (`-backend-config=FILE`).
     backend_config: PathBuf,
-    /// The state's key in the backend: one state per stack, never shared.
-    state_key: String,
+    /// The state's key in the backend (S3 and the like), if it takes one.
+    state_key: Option<String>,
     /// The variable file (`-var-file=FILE`); earlier stacks' outputs come in a second one.
     var_file: PathBuf,
 }
@@ -138,7 +138,7 @@ pub struct StackSpec {
     pub label: String,
     pub work: PathBuf,
     pub backend_config: PathBuf,
-    pub state_key: String,
+    pub state_key: Option<String>,
     pub var_file: PathBuf,
 }
 
@@ -167,8 +167,8 @@ impl Stack {
         self.work.join("data")
     }
 
-    pub fn state_key(&self) -> &str {
-        &self.state_key
+    pub fn state_key(&self) -> Option<&str> {
+        self.state_key.as_deref()
     }
 
     fn terraform(&self, args: &[String]) -> duct::Expression {
@@ -190,13 +190,16 @@ impl Stack {
     }
 
     pub fn init_args(&self) -> Vec<String> {
-        vec![
+        let mut args = vec![
             "init".into(),
             "-input=false".into(),
             "-reconfigure".into(),
             format!("-backend-config={}", self.backend_config.display()),
-            format!("-backend-config=key={}", self.state_key),
-        ]
+        ];
+        if let Some(key) = &self.state_key {
+            args.push(format!("-backend-config=key={key}"));
+        }
+        args
     }
 
     pub fn plan_args(&self, destroy: bool) -> Vec<String> {
@@ -248,7 +251,7 @@ impl Stack {
     fn init_stamp(&self) -> anyhow::Result<String> {
         let mut hasher = Sha256::new();
         hasher.update(std::fs::read(&self.backend_config).unwrap_or_default());
-        hasher.update(&self.state_key);
+        hasher.update(self.state_key.as_deref().unwrap_or_default());
         let mut files = Vec::new();
         collect_tf_files(&self.dir, &mut files);
         if let Some(modules) = self

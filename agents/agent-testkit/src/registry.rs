@@ -1,32 +1,55 @@
-//! The CNCF distribution registry (Debian's `docker-registry`), with filesystem storage and a
-//! request log we can read to assert what a client did from the registry's side.
+//! The CNCF distribution registry (Debian's `docker-registry`), with filesystem storage, an
+//! optional password, and a request log to assert what a client did from the registry's side.
 
 use std::path::PathBuf;
 use std::process::Command;
 
-use super::{Server, free_port, tool};
+use crate::{Server, free_port, tool};
 
 pub struct Registry {
     pub server: Server,
     dir: tempfile::TempDir,
+    /// The htpasswd file, when the registry asks for a password.
+    auth: Option<std::path::PathBuf>,
 }
 
 impl Registry {
     pub fn start() -> Registry {
         let dir = tempfile::tempdir().expect("tempdir");
         let port = free_port();
-        Registry::start_at(dir, port)
+        Registry::start_at(dir, port, None)
     }
 
-    fn start_at(dir: tempfile::TempDir, port: u16) -> Registry {
+    /// The registry behind HTTP basic auth (htpasswd), the way ECR's registry answers: a push
+    /// without the right password is refused, so a push that succeeds proves the credentials
+    /// were sent.
+    pub fn start_with_auth(user: &str, password: &str) -> Registry {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let port = free_port();
+        let hash = bcrypt::hash(password, 4).expect("bcrypt");
+        let htpasswd = dir.path().join("htpasswd");
+        std::fs::write(&htpasswd, format!("{user}:{hash}\n")).expect("write htpasswd");
+        Registry::start_at(dir, port, Some(htpasswd))
+    }
+
+    fn start_at(dir: tempfile::TempDir, port: u16, auth: Option<std::path::PathBuf>) -> Registry {
         let config = dir.path().join("config.yml");
         let storage = dir.path().join("storage");
+        let auth_config = auth
+            .as_ref()
+            .map(|htpasswd| {
+                format!(
+                    "auth:\n  htpasswd:\n    realm: test-registry\n    path: {}\n",
+                    htpasswd.display()
+                )
+            })
+            .unwrap_or_default();
         std::fs::write(
             &config,
             format!(
                 "version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: false\n\
                  storage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\n\
-                 http:\n  addr: 127.0.0.1:{port}\n",
+                 {auth_config}http:\n  addr: 127.0.0.1:{port}\n",
                 storage.display()
             ),
         )
@@ -36,7 +59,7 @@ impl Registry {
         let log = dir.path().join("registry.log");
         // Append across restarts so a test can read the whole history.
         let server = Server::start("docker-registry", cmd, port, &log);
-        Registry { server, dir }
+        Registry { server, dir, auth }
     }
 
     /// `127.0.0.1:PORT`, as registries are named in image references.
@@ -55,7 +78,11 @@ impl Registry {
 
     /// Stops the registry, keeping its storage, and starts it again on the same port.
     pub fn restart(self) -> Registry {
-        let Registry { mut server, dir } = self;
+        let Registry {
+            mut server,
+            dir,
+            auth,
+        } = self;
         let port = server.port;
         server.stop();
         let old = dir.path().join("registry.log");
@@ -64,7 +91,7 @@ impl Registry {
             dir.path()
                 .join(format!("registry.{}.log", std::process::id())),
         );
-        Registry::start_at(dir, port)
+        Registry::start_at(dir, port, auth)
     }
 
     /// Stops the registry, keeping its storage (restart with `restart`).

@@ -1,31 +1,64 @@
-//! moto with its request recorder on (`MOTO_ENABLE_RECORDING`): every request moto receives is
-//! appended, body included, to a file we can read. moto's CodeBuild ignores a build's source
-//! overrides, so this is how a test sees, from the emulator's side, what a client asked for.
+//! moto in server mode: S3, ECR, CodeBuild, SSM, STS, … on one local endpoint.
 
 use std::path::PathBuf;
 use std::process::Command;
 
-use super::{Server, free_port, tool};
+use crate::{Server, free_port, tool};
 
-pub struct RecordingMoto {
+pub struct Moto {
     pub server: Server,
     dir: tempfile::TempDir,
 }
 
-impl RecordingMoto {
-    pub fn start() -> RecordingMoto {
+impl Moto {
+    pub fn start() -> Moto {
+        Moto::start_with(false)
+    }
+
+    /// moto with its request recorder on (`MOTO_ENABLE_RECORDING`): every request it receives
+    /// is appended, body included, to a file [`Moto::requests_to`] reads. moto's CodeBuild
+    /// ignores a build's source overrides, so this is how a test sees, from the emulator's
+    /// side, what a client asked for.
+    pub fn start_recording() -> Moto {
+        Moto::start_with(true)
+    }
+
+    fn start_with(recording: bool) -> Moto {
         let dir = tempfile::tempdir().expect("tempdir");
         let port = free_port();
         let mut cmd = Command::new(tool("moto_server"));
-        cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .env("MOTO_ENABLE_RECORDING", "true")
-            .env("MOTO_RECORDER_FILEPATH", dir.path().join("recording.jsonl"));
+        cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+        if recording {
+            cmd.env("MOTO_ENABLE_RECORDING", "true")
+                .env("MOTO_RECORDER_FILEPATH", dir.path().join("recording.jsonl"));
+        }
         let server = Server::start("moto_server", cmd, port, &dir.path().join("moto.log"));
-        RecordingMoto { server, dir }
+        Moto { server, dir }
     }
 
     pub fn endpoint(&self) -> String {
         self.server.url()
+    }
+
+    /// The variables through which the AWS SDK, the AWS CLI and Terraform reach this moto,
+    /// exactly as a user would redirect them: the standard endpoint and credential variables.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL", self.endpoint()),
+            ("AWS_ACCESS_KEY_ID", "testing".into()),
+            ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+            ("AWS_REGION", "us-east-1".into()),
+            ("AWS_DEFAULT_REGION", "us-east-1".into()),
+            ("AWS_EC2_METADATA_DISABLED", "true".into()),
+        ]
+    }
+
+    /// Applies `env()` to a command.
+    pub fn configure(&self, cmd: &mut Command) {
+        cmd.env_remove("AWS_PROFILE");
+        for (k, v) in self.env() {
+            cmd.env(k, v);
+        }
     }
 
     pub fn recording_path(&self) -> PathBuf {
@@ -58,21 +91,6 @@ impl RecordingMoto {
                 serde_json::from_slice(&bytes).ok()
             })
             .collect()
-    }
-
-    /// The standard variables through which the SDK reaches this moto.
-    pub fn configure(&self, cmd: &mut Command) {
-        cmd.env_remove("AWS_PROFILE");
-        for (k, v) in [
-            ("AWS_ENDPOINT_URL", self.endpoint()),
-            ("AWS_ACCESS_KEY_ID", "testing".into()),
-            ("AWS_SECRET_ACCESS_KEY", "testing".into()),
-            ("AWS_REGION", "us-east-1".into()),
-            ("AWS_DEFAULT_REGION", "us-east-1".into()),
-            ("AWS_EC2_METADATA_DISABLED", "true".into()),
-        ] {
-            cmd.env(k, v);
-        }
     }
 }
 
