@@ -9,7 +9,6 @@
 
 use std::process::ExitCode;
 
-use anyhow::Context as _;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::{DisplayErrorContext, SdkError};
@@ -21,8 +20,8 @@ use aws_sdk_s3::types::{
 use serde::Serialize;
 
 use crate::Context;
-use crate::environment::{self, Env};
-use crate::error::HelpExt as _;
+use crate::environment::Env;
+use crate::environment::backend::Backend;
 use crate::output::table;
 
 #[derive(clap::Args)]
@@ -62,7 +61,13 @@ struct Setting {
 }
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
-    let (bucket, region) = backend_settings(ctx, args.env)?;
+    let backend = Backend::load(&ctx.project, args.env)?;
+    ctx.out.verbose(format!(
+        "state bucket from {}: {}",
+        backend.file.display(),
+        backend.bucket
+    ));
+    let (bucket, region) = (backend.bucket, backend.region);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -95,69 +100,13 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `bucket` and `region` of the environment's rendered backend settings.
-fn backend_settings(ctx: &Context, env: Env) -> anyhow::Result<(String, Option<String>)> {
-    let path = ctx
-        .project
-        .envs_dir()
-        .join(format!("{}.backend.hcl", env.name()));
-    let file = ctx.project.rel(&path).to_path_buf();
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| {
-            format!(
-                "cannot read {}, the backend settings of {env}",
-                file.display()
-            )
-        })
-        .help(
-            "create it like infra/envs/dev.backend.hcl (bucket, region, encrypt, use_lockfile)",
-        )?;
-    let rendered =
-        environment::render(&file, &text, |name| std::env::var(name).ok()).map_err(|diags| {
-            let lines: Vec<String> = diags.iter().map(ToString::to_string).collect();
-            anyhow::anyhow!("{}", lines.join("\n"))
-        })?;
-    let body = hcl::parse(&rendered)
-        .map_err(|err| anyhow::anyhow!("{}: not valid HCL: {err}", file.display()))?;
-    let string = |key: &str| {
-        body.attributes()
-            .find(|a| a.key() == key)
-            .and_then(|a| match a.expr() {
-                hcl::Expression::String(s) if !s.trim().is_empty() => Some(s.clone()),
-                _ => None,
-            })
-    };
-    let Some(bucket) = string("bucket") else {
-        bail_help!("{} sets no `bucket`", file.display(); "add `bucket = \"${{TF_STATE_BUCKET}}\"` (or a literal name)");
-    };
-    if !is_bucket_name(&bucket) {
-        bail_help!("{}: `{bucket}` is not a valid S3 bucket name", file.display(); "3-63 characters: lower-case \
-             letters, digits, `-` and `.`, starting and ending with a letter or digit");
-    }
-    Ok((bucket, string("region")))
-}
-
-fn is_bucket_name(name: &str) -> bool {
-    let ends_ok = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
-    (3..=63).contains(&name.len())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
-        && ends_ok(name.chars().next())
-        && ends_ok(name.chars().last())
-}
-
 async fn bootstrap(
     ctx: &Context,
     args: &Args,
     bucket: String,
     region: Option<String>,
 ) -> anyhow::Result<Report> {
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-    if let Some(region) = &region {
-        loader = loader.region(aws_config::Region::new(region.clone()));
-    }
-    let config = loader.load().await;
+    let config = crate::environment::aws_config(region.as_deref()).await;
     let region = region.or_else(|| config.region().map(ToString::to_string));
     let s3 = Client::new(&config);
     let dry = args.dry_run;
@@ -359,17 +308,4 @@ where
     let detail = DisplayErrorContext(&err).to_string();
     helped!("{what}: {detail}"; "check the credentials (AWS_PROFILE, `aws sts get-caller-identity`), \
          the region, and AWS_ENDPOINT_URL if you point at a stand-in")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bucket_names() {
-        assert!(is_bucket_name("acme-tfstate-dev"));
-        assert!(!is_bucket_name("Acme"));
-        assert!(!is_bucket_name("-acme"));
-        assert!(!is_bucket_name("ab"));
-    }
 }

@@ -28,11 +28,11 @@ use xshell::{Shell, cmd};
 
 use crate::Context;
 use crate::environment::Env;
+use crate::environment::Environment;
 use crate::error::HelpExt as _;
 use crate::project::Project;
-use crate::push::revision;
-use crate::push::settings::EnvSettings;
 use crate::push::target::aws_error;
+use crate::revision;
 
 /// How often a running build is asked for its state.
 const POLL: Duration = Duration::from_secs(5);
@@ -132,21 +132,17 @@ struct BuildReport {
 
 /// Runs the remote build of `ids` (default: every agent enabled in `env`).
 pub fn run(ctx: &Context, env: Env, ids: &[String], dry_run: bool) -> anyhow::Result<ExitCode> {
-    let settings = EnvSettings::load(&ctx.project, env)?;
-    let all = ctx.project.agents()?;
-    let agents: Vec<String> = blueprint::select(&all, ids)?
-        .into_iter()
-        .filter(|a| !ids.is_empty() || a.blueprint.execution_modes.enabled(env))
+    let environment = Environment::load(&ctx.project, env)?;
+    // Only agents the environment runs: a named agent that is not enabled there is refused.
+    let agents: Vec<String> = crate::push::agents_for(&environment, ids)?
+        .iter()
         .map(|a| a.id().to_string())
         .collect();
-    if agents.is_empty() {
-        bail_help!("no agent is enabled for {env}"; "set `execution_modes.{env}: true` in a blueprint.yaml");
-    }
-    let rev = revision::current(&ctx.project)
-        .context(format!(
-            "the remote build archives the files git tracks, but this is not a git checkout"
-        ))
-        .with_help(|| format!("run it from a clone of the repository"))?;
+    let rev = environment
+        .revision
+        .clone()
+        .context("the remote build archives the files git tracks, but this is not a git checkout")
+        .help("run it from a clone of the repository")?;
     revision::require_clean(env, &rev, "build remotely")?;
 
     let timer = ctx.out.timed("archiving the workspace's source");
@@ -163,20 +159,21 @@ pub fn run(ctx: &Context, env: Env, ids: &[String], dry_run: bool) -> anyhow::Re
         .worker_threads(2)
         .enable_all()
         .build()?;
-    runtime.block_on(remote(ctx, &settings, &agents, &rev, archive, dry_run))
+    runtime.block_on(remote(ctx, &environment, &agents, &rev, archive, dry_run))
 }
 
 async fn remote(
     ctx: &Context,
-    settings: &EnvSettings,
+    environment: &Environment,
     agents: &[String],
     rev: &revision::Revision,
     archive: Archive,
     dry_run: bool,
 ) -> anyhow::Result<ExitCode> {
-    let env = settings.env;
-    let aws = settings.aws_config().await;
-    let ssm = aws_sdk_ssm::Client::new(&aws);
+    let env = environment.env;
+    let settings = &environment.settings;
+    let aws = environment.aws().await;
+    let ssm = aws_sdk_ssm::Client::new(aws);
     let bucket_param = settings.param("platform/codebuild_source_bucket");
     let bucket = ssm
         .get_parameter()
@@ -227,7 +224,7 @@ async fn remote(
         return Ok(ExitCode::SUCCESS);
     }
 
-    let s3 = aws_sdk_s3::Client::new(&aws);
+    let s3 = aws_sdk_s3::Client::new(aws);
     if s3
         .head_object()
         .bucket(&bucket)
@@ -255,7 +252,7 @@ async fn remote(
         report.uploaded = true;
     }
 
-    let codebuild = aws_sdk_codebuild::Client::new(&aws);
+    let codebuild = aws_sdk_codebuild::Client::new(aws);
     let mut ids = Vec::new();
     for (i, (agent, project)) in projects.iter().enumerate() {
         let mut start = codebuild
@@ -307,7 +304,7 @@ async fn remote(
             return Ok(ExitCode::from(130));
         }
     };
-    let logs = aws_sdk_cloudwatchlogs::Client::new(&aws);
+    let logs = aws_sdk_cloudwatchlogs::Client::new(aws);
     for (b, build) in report.builds.iter_mut().zip(&outcome) {
         b.status = build
             .build_status()

@@ -34,6 +34,19 @@ impl std::error::Error for Helped {
     }
 }
 
+/// The command has printed its failure itself (inside its JSON report): exit 1, print nothing
+/// more.
+#[derive(Debug)]
+pub struct Reported;
+
+impl fmt::Display for Reported {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("failed (reported above)")
+    }
+}
+
+impl std::error::Error for Reported {}
+
 /// `error` with `help` attached.
 pub fn with_help(error: anyhow::Error, help: impl Into<String>) -> anyhow::Error {
     anyhow::Error::new(Helped {
@@ -83,7 +96,6 @@ impl<T, E: Into<anyhow::Error>> HelpExt<T> for Result<T, E> {
 }
 
 /// An error with a help: `helped!("what went wrong {x}"; "what to do {y}")`.
-
 macro_rules! helped {
     ($($msg:expr),+ ; $($help:expr),+ $(,)?) => {
         $crate::error::with_help(::anyhow::anyhow!($($msg),+), format!($($help),+))
@@ -91,7 +103,6 @@ macro_rules! helped {
 }
 
 /// `bail!` with a help: `bail_help!("what went wrong {x}"; "what to do {y}")`.
-
 macro_rules! bail_help {
     ($($msg:expr),+ ; $($help:expr),+ $(,)?) => {
         return Err(helped!($($msg),+ ; $($help),+))

@@ -11,18 +11,18 @@ mod bootstrap;
 mod build_agents;
 mod check;
 mod codebuild;
-mod deploy;
-mod destroy;
+mod commands;
 mod doctor;
 mod environment;
+mod image_ref;
 mod infra;
 mod invoke;
 mod oci;
+mod ops;
 mod output;
-mod plan;
 mod project;
-mod promote;
 mod push;
+mod revision;
 mod run;
 mod test;
 mod toolchain;
@@ -83,17 +83,17 @@ enum Command {
     /// Validate every blueprint and environment file; show where each agent is enabled.
     Check(check::Args),
     /// Apply an environment's phases in order: platform, images, agents, workflows.
-    Deploy(deploy::Args),
+    Deploy(commands::deploy::Args),
     /// Destroy an environment's stacks in reverse order (guarded by its removal policy).
-    Destroy(destroy::Args),
+    Destroy(commands::destroy::Args),
     /// Check the tools the other commands need, and say (or --fix) what is missing.
     Doctor(doctor::Args),
     /// Send one invocation to a locally running agent and print the answer as it arrives.
     Invoke(invoke::Args),
     /// Plan every stack of an environment; exit 2 when something would change (drift check).
-    Plan(plan::Args),
+    Plan(commands::plan::Args),
     /// Copy the images one environment runs to the next and deploy them there (no rebuild).
-    Promote(promote::Args),
+    Promote(commands::promote::Args),
     /// Build an agent for the host and run it locally with the runtime's environment.
     Run(run::Args),
     /// Set up what the tests need (targets, test servers), then run the whole test suite.
@@ -136,12 +136,12 @@ fn main() -> ExitCode {
         Command::Bootstrap(args) => bootstrap::run(&ctx, args),
         Command::BuildAgents(args) => build_agents::run(&ctx, args),
         Command::Check(args) => check::run(&ctx, args),
-        Command::Deploy(args) => deploy::run(&ctx, args),
-        Command::Destroy(args) => destroy::run(&ctx, args),
+        Command::Deploy(args) => commands::deploy::run(&ctx, args),
+        Command::Destroy(args) => commands::destroy::run(&ctx, args),
         Command::Doctor(args) => doctor::run(&ctx, args),
         Command::Invoke(args) => invoke::run(&ctx, args),
-        Command::Plan(args) => plan::run(&ctx, args),
-        Command::Promote(args) => promote::run(&ctx, args),
+        Command::Plan(args) => commands::plan::run(&ctx, args),
+        Command::Promote(args) => commands::promote::run(&ctx, args),
         Command::Run(args) => run::run(&ctx, args),
         Command::Test(args) => test::run(&ctx, args),
         Command::Push(args) => push::run(&ctx, args),

@@ -35,6 +35,9 @@ impl Output {
 
     /// Reports a command's failure and gives the exit code for it.
     pub fn fail(&self, err: &anyhow::Error) -> ExitCode {
+        if err.is::<crate::error::Reported>() {
+            return ExitCode::FAILURE;
+        }
         let helps = crate::error::helps(err);
         if self.json {
             self.print_json(&serde_json::json!({

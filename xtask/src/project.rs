@@ -68,6 +68,12 @@ impl Project {
         Ok(self.select_agents(&[id.to_string()])?.remove(0))
     }
 
+    /// Where `cargo xtask` keeps its own files: `target/xtask/` (rendered environment files,
+    /// Terraform data dirs, caches).
+    pub fn work_dir(&self) -> PathBuf {
+        self.root.join("target").join("xtask")
+    }
+
     /// The pinned tools the xtask installs (`target/xtask/tools/`).
     pub fn tools(&self) -> pinned_tools::Tools {
         pinned_tools::Tools::new(&self.root, &self.target_dir())

@@ -93,6 +93,15 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     if let Some(env) = args.remote {
         return crate::codebuild::run(ctx, env, &args.agents, args.dry_run);
     }
+    // With --push, check before a long build that the environment takes these agents.
+    let push_to = match args.push {
+        Some(env) => {
+            let environment = crate::environment::Environment::load(&ctx.project, env)?;
+            crate::push::agents_for(&environment, &args.agents)?;
+            Some(environment)
+        }
+        None => None,
+    };
     let agents = ctx.project.select_agents(&args.agents)?;
     if agents.is_empty() {
         bail_help!("there are no agents to build (no agents/<id>/blueprint.yaml)"; "see README.md, \"Adding an agent\"");
@@ -105,8 +114,14 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     report(ctx, &images);
-    if let Some(env) = args.push {
-        return crate::push::run(ctx, crate::push::Args::after_build(env, args.agents));
+    if let Some(environment) = push_to {
+        let pushed = crate::push::push_built(
+            ctx,
+            &environment,
+            &crate::push::PushOptions::default(),
+            &images,
+        )?;
+        crate::push::report_pushed(ctx, environment.env, &pushed);
     }
     Ok(ExitCode::SUCCESS)
 }

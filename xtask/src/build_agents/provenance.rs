@@ -11,7 +11,8 @@ pub struct Provenance {
     pub epoch: u64,
     /// Where `epoch` came from, for the progress line.
     pub epoch_source: &'static str,
-    /// The commit (`<sha>`, `-dirty` when tracked files differ from it), or `unknown`.
+    /// The commit (`<sha>`, `-dirty` when the tree differs from it: `crate::revision`), or
+    /// `unknown`.
     pub revision: String,
     /// The repository URL (`[workspace.package] repository` in Cargo.toml).
     pub source: Option<String>,
@@ -22,7 +23,7 @@ pub struct Provenance {
 /// commit checked out, else 0 with a warning (a copy of the tree with no git history).
 pub fn read(root: &Path) -> anyhow::Result<Provenance> {
     let mut warnings = Vec::new();
-    let head = git(root, &["log", "-1", "--format=%H %ct"]);
+    let revision = crate::revision::current_at(root);
     let (epoch, epoch_source) = match std::env::var("SOURCE_DATE_EPOCH") {
         Ok(text) => match text.trim().parse::<u64>() {
             Ok(secs) => (secs, "SOURCE_DATE_EPOCH"),
@@ -30,8 +31,8 @@ pub fn read(root: &Path) -> anyhow::Result<Provenance> {
                 bail_help!("SOURCE_DATE_EPOCH=`{text}` is not a number of seconds since 1970"; "unset it to use the commit time, or set it to e.g. `$(git log -1 --format=%ct)`")
             }
         },
-        Err(_) => match head.as_deref().and_then(|h| h.split_once(' ')) {
-            Some((_, secs)) => (secs.trim().parse().unwrap_or(0), "commit time"),
+        Err(_) => match revision.as_ref().and_then(|r| r.commit_time) {
+            Some(secs) => (secs, "commit time"),
             None => {
                 warnings.push(
                     "not a git checkout and SOURCE_DATE_EPOCH is not set: image timestamps are \
@@ -42,37 +43,13 @@ pub fn read(root: &Path) -> anyhow::Result<Provenance> {
             }
         },
     };
-    let revision = match head.as_deref().and_then(|h| h.split_once(' ')) {
-        Some((sha, _)) => {
-            let dirty = git(root, &["status", "--porcelain", "--untracked-files=no"])
-                .is_some_and(|s| !s.trim().is_empty());
-            if dirty {
-                format!("{sha}-dirty")
-            } else {
-                sha.to_string()
-            }
-        }
-        None => "unknown".to_string(),
-    };
     Ok(Provenance {
         epoch,
         epoch_source,
-        revision,
+        revision: revision.map_or_else(|| "unknown".to_string(), |r| r.tag()),
         source: repository_url(root)?,
         warnings,
     })
-}
-
-fn git(root: &Path, args: &[&str]) -> Option<String> {
-    duct::cmd("git", args)
-        .dir(root)
-        .stderr_null()
-        .stdout_capture()
-        .unchecked()
-        .run()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
 }
 
 fn repository_url(root: &Path) -> anyhow::Result<Option<String>> {

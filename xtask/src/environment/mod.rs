@@ -4,7 +4,12 @@
 //! VPC and subnet ids that belong to another project. Rendering fills them from the process
 //! environment; Terraform never sees a placeholder.
 
+pub mod backend;
+pub mod prepared;
+pub mod settings;
 pub mod tfvars;
+
+pub use prepared::Environment;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -13,6 +18,16 @@ use crate::project::Project;
 use diagnostics::{Diagnostic, Pos};
 
 pub use blueprint::Env;
+
+/// The one way the xtask configures the AWS SDK: the standard credential chain and endpoint
+/// variables (`AWS_PROFILE`, `AWS_ENDPOINT_URL*`, …), in `region` when one is given.
+pub async fn aws_config(region: Option<&str>) -> aws_config::SdkConfig {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    if let Some(region) = region {
+        loader = loader.region(aws_config::Region::new(region.to_string()));
+    }
+    loader.load().await
+}
 
 /// `infra/envs/<env>.tfvars`.
 pub fn tfvars_path(project: &Project, env: Env) -> PathBuf {

@@ -10,8 +10,6 @@
 pub mod layout;
 mod record;
 pub mod retry;
-pub mod revision;
-pub mod settings;
 pub mod target;
 pub mod upload;
 
@@ -22,9 +20,9 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
 use crate::Context;
-use crate::environment::Env;
+use crate::environment::{Env, Environment};
+use crate::revision;
 use blueprint::{self, Agent};
-use settings::EnvSettings;
 use target::{Credentials, Destination};
 use upload::{Pushed, Registry};
 
@@ -52,7 +50,7 @@ pub struct Args {
     pub registry: Option<String>,
 
     /// Tag with this revision instead of asking git (a CodeBuild source archive has no .git).
-    #[arg(long, value_name = "REV", env = "XTASK_SOURCE_REVISION")]
+    #[arg(long, value_name = "REV")]
     pub revision: Option<String>,
 
     /// Say which blobs each registry lacks; upload and record nothing.
@@ -64,18 +62,37 @@ pub struct Args {
     pub jobs: usize,
 }
 
-impl Args {
-    /// What `build-agents --push <env>` runs after a build.
-    pub fn after_build(env: Env, agents: Vec<String>) -> Args {
-        Args {
-            env,
-            agents,
+/// How to push, whoever asks: `push`, `build-agents --push`, the images phase of `deploy`,
+/// `promote`.
+#[derive(Debug, Clone)]
+pub struct PushOptions {
+    /// Any OCI registry (`HOST[:PORT][/PREFIX]`) instead of the environment's ECR.
+    pub registry: Option<String>,
+    /// The revision to tag with, when it is not the checkout's (promotion: the commit the
+    /// bytes were built from; CodeBuild: `XTASK_SOURCE_REVISION`).
+    pub revision: Option<String>,
+    pub dry_run: bool,
+    pub jobs: usize,
+}
+
+impl Default for PushOptions {
+    fn default() -> PushOptions {
+        PushOptions {
             registry: None,
-            revision: std::env::var("XTASK_SOURCE_REVISION")
-                .ok()
-                .filter(|r| !r.is_empty()),
+            revision: None,
             dry_run: false,
             jobs: 4,
+        }
+    }
+}
+
+impl Args {
+    fn options(&self) -> PushOptions {
+        PushOptions {
+            registry: self.registry.clone(),
+            revision: self.revision.clone(),
+            dry_run: self.dry_run,
+            jobs: self.jobs,
         }
     }
 }
@@ -93,11 +110,26 @@ struct Report {
 struct AgentError {
     agent: String,
     error: String,
+    help: Vec<String>,
+}
+
+impl AgentError {
+    fn new(agent: &str, err: &anyhow::Error) -> AgentError {
+        AgentError {
+            agent: agent.to_string(),
+            error: crate::error::chain(err),
+            help: crate::error::helps(err),
+        }
+    }
 }
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
-    let layouts = layouts_for(ctx, args.env, &args.agents)?;
-    let report = push_report(ctx, &args, &layouts)?;
+    if args.jobs == 0 {
+        bail_help!("--jobs 0 would push nothing"; "pass --jobs 1 or more (the default is 4)");
+    }
+    let environment = Environment::load(&ctx.project, args.env)?;
+    let layouts = layouts_of(ctx, &agents_for(&environment, &args.agents)?);
+    let report = push_report(ctx, &environment, &args.options(), &layouts)?;
     if ctx.out.json {
         ctx.out.print_json(&report);
     } else {
@@ -110,35 +142,46 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Pushes the images `build-agents` wrote for `args.agents` (default: every agent enabled in
-/// the environment); what `deploy` runs in its images phase.
-pub fn push_images(ctx: &Context, args: &Args) -> anyhow::Result<Vec<Pushed>> {
-    let layouts = layouts_for(ctx, args.env, &args.agents)?;
-    push_layouts(ctx, args, &layouts)
+/// Pushes what `build-agents` just built, handed over in this process.
+pub fn push_built(
+    ctx: &Context,
+    environment: &Environment,
+    options: &PushOptions,
+    built: &[crate::build_agents::Packaged],
+) -> anyhow::Result<Vec<Pushed>> {
+    let layouts: Vec<(String, PathBuf)> = built
+        .iter()
+        .map(|p| (p.agent.clone(), p.layout.clone()))
+        .collect();
+    push_layouts(ctx, environment, options, &layouts)
 }
 
 /// Pushes the image layouts given as (agent id, layout dir); fails naming every agent whose
 /// push failed. `promote` uses it for images it pulled from the previous environment.
 pub fn push_layouts(
     ctx: &Context,
-    args: &Args,
+    environment: &Environment,
+    options: &PushOptions,
     layouts: &[(String, PathBuf)],
 ) -> anyhow::Result<Vec<Pushed>> {
-    let report = push_report(ctx, args, layouts)?;
+    let report = push_report(ctx, environment, options, layouts)?;
     if !report.ok {
         let errors: Vec<String> = report.errors.iter().map(|e| e.error.clone()).collect();
-        anyhow::bail!("{}", errors.join("\n"));
+        let mut helps: Vec<String> = report.errors.iter().flat_map(|e| e.help.clone()).collect();
+        helps.dedup();
+        let err = anyhow::anyhow!("{}", errors.join("\n"));
+        return Err(helps.into_iter().rev().fold(err, crate::error::with_help));
     }
     Ok(report.images)
 }
 
 fn push_report(
     ctx: &Context,
-    args: &Args,
+    environment: &Environment,
+    options: &PushOptions,
     layouts: &[(String, PathBuf)],
 ) -> anyhow::Result<Report> {
-    let settings = EnvSettings::load(&ctx.project, args.env)?;
-    let tag = tag_for(ctx, args.env, args.revision.as_deref())?;
+    let tag = tag_for(ctx, environment, options.revision.as_deref())?;
     let images = layouts
         .iter()
         .map(|(id, dir)| layout::read(dir, &format!("agent `{id}`")))
@@ -150,8 +193,8 @@ fn push_report(
         .build()?;
     runtime.block_on(push_all(
         ctx,
-        args,
-        &settings,
+        environment,
+        options,
         &ids,
         &images,
         tag.as_deref(),
@@ -159,12 +202,8 @@ fn push_report(
 }
 
 /// The agents' image layouts (`target/oci/<id>/`, written by `build-agents`).
-fn layouts_for(
-    ctx: &Context,
-    env: Env,
-    named: &[String],
-) -> anyhow::Result<Vec<(String, PathBuf)>> {
-    Ok(agents_for(ctx, env, named)?
+fn layouts_of(ctx: &Context, agents: &[Agent]) -> Vec<(String, PathBuf)> {
+    agents
         .iter()
         .map(|a| {
             (
@@ -172,26 +211,23 @@ fn layouts_for(
                 crate::build_agents::layout_dir(&ctx.project, a.id()),
             )
         })
-        .collect())
+        .collect()
 }
 
-/// The agents named (each must be enabled in `env`), or every agent enabled in `env`.
-fn agents_for(ctx: &Context, env: Env, named: &[String]) -> anyhow::Result<Vec<Agent>> {
-    let all = ctx.project.agents()?;
-    let selected = blueprint::select(&all, named)?;
+/// The agents named (each must be enabled in the environment), or every agent enabled there.
+pub fn agents_for(environment: &Environment, named: &[String]) -> anyhow::Result<Vec<Agent>> {
+    let env = environment.env;
+    let selected = blueprint::select(&environment.all_agents, named)?;
     if !named.is_empty() {
         if let Some(off) = selected
             .iter()
             .find(|a| !a.blueprint.execution_modes.enabled(env))
         {
-            bail_help!("agent `{}` is not enabled for {env}", off.id(); "set `execution_modes.{env}: true` in {}", ctx.project.rel(&off.blueprint_path()).display());
+            bail_help!("agent `{}` is not enabled for {env}", off.id(); "set `execution_modes.{env}: true` in agents/{}/blueprint.yaml", off.id());
         }
         return Ok(selected);
     }
-    let enabled: Vec<Agent> = selected
-        .into_iter()
-        .filter(|a| a.blueprint.execution_modes.enabled(env))
-        .collect();
+    let enabled: Vec<Agent> = environment.agents().into_iter().cloned().collect();
     if enabled.is_empty() {
         bail_help!("no agent is enabled for {env}"; "set `execution_modes.{env}: true` in an agent's \
              blueprint.yaml (`cargo xtask check` shows where each agent runs)");
@@ -199,19 +235,24 @@ fn agents_for(ctx: &Context, env: Env, named: &[String]) -> anyhow::Result<Vec<A
     Ok(enabled)
 }
 
-fn tag_for(ctx: &Context, env: Env, given: Option<&str>) -> anyhow::Result<Option<String>> {
+fn tag_for(
+    ctx: &Context,
+    environment: &Environment,
+    given: Option<&str>,
+) -> anyhow::Result<Option<String>> {
+    let env = environment.env;
     if let Some(tag) = given {
         revision::check_tag(env, tag)?;
         return Ok(Some(tag.to_string()));
     }
-    match revision::current(&ctx.project) {
+    match &environment.revision {
         Some(rev) => {
-            revision::require_clean(env, &rev, "push")?;
+            revision::require_clean(env, rev, "push")?;
             Ok(Some(rev.tag()))
         }
         None if env == Env::Dev => {
             ctx.out
-                .step("not a git checkout: pushing by digest only, without a revision tag");
+                .note("not a git checkout: pushing by digest only, without a revision tag");
             Ok(None)
         }
         None => {
@@ -222,8 +263,8 @@ fn tag_for(ctx: &Context, env: Env, given: Option<&str>) -> anyhow::Result<Optio
 
 async fn push_all(
     ctx: &Context,
-    args: &Args,
-    settings: &EnvSettings,
+    environment: &Environment,
+    args: &PushOptions,
     ids: &[String],
     images: &[layout::Image],
     tag: Option<&str>,
@@ -233,12 +274,13 @@ async fn push_all(
         .registry
         .as_deref()
         .is_none_or(|r| target::is_ecr_host(r.split('/').next().unwrap_or(r)));
+    let settings = &environment.settings;
     let aws = if needs_aws {
-        Some(settings.aws_config().await)
+        Some(environment.aws().await)
     } else {
         None
     };
-    let ssm = aws.as_ref().map(aws_sdk_ssm::Client::new);
+    let ssm = aws.map(aws_sdk_ssm::Client::new);
     let destinations = match (&args.registry, &ssm) {
         (Some(flag), _) => target::from_flag(flag, settings, ids)?,
         (None, Some(ssm)) => target::from_ssm(ssm, settings, ids).await?,
@@ -327,25 +369,38 @@ async fn push_all(
                 };
                 match recorded {
                     Ok(()) => report.images.push(pushed),
-                    Err(err) => report.errors.push(AgentError {
-                        agent: dest.agent.clone(),
-                        error: format!("{err:#}"),
-                    }),
+                    Err(err) => report.errors.push(AgentError::new(&dest.agent, &err)),
                 }
             }
-            Err(err) => report.errors.push(AgentError {
-                agent: dest.agent.clone(),
-                error: format!("{err:#}"),
-            }),
+            Err(err) => report.errors.push(AgentError::new(&dest.agent, &err)),
         }
     }
     report.ok = report.errors.is_empty();
     Ok(report)
 }
 
+/// The push summary of what `push_built` pushed (`build-agents --push`).
+pub fn report_pushed(ctx: &Context, env: Env, pushed: &[Pushed]) {
+    let report = Report {
+        ok: true,
+        env,
+        dry_run: false,
+        images: pushed.to_vec(),
+        errors: Vec::new(),
+    };
+    if ctx.out.json {
+        ctx.out.print_json(&report);
+    } else {
+        print_summary(&report);
+    }
+}
+
 fn print_summary(report: &Report) {
     for e in &report.errors {
         eprintln!("error: {}", e.error);
+        for help in &e.help {
+            eprintln!("  help: {help}");
+        }
     }
     if report.images.is_empty() {
         return;
@@ -364,7 +419,7 @@ fn print_summary(report: &Report) {
                     "unchanged"
                 }
                 .to_string(),
-                p.uri.clone(),
+                p.image.to_string(),
             ]
         })
         .collect();

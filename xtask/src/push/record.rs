@@ -5,27 +5,30 @@
 use anyhow::Context as _;
 use aws_sdk_ssm::types::ParameterType;
 
-use super::settings::EnvSettings;
 use super::target::aws_error;
 use super::upload::Pushed;
+use crate::environment::settings::Settings;
 use crate::error::HelpExt as _;
 
-pub fn digest_param(settings: &EnvSettings, agent: &str) -> String {
+pub fn digest_param(settings: &Settings, agent: &str) -> String {
     settings.param(&format!("images/{agent}/digest"))
 }
 
-pub fn uri_param(settings: &EnvSettings, agent: &str) -> String {
+pub fn uri_param(settings: &Settings, agent: &str) -> String {
     settings.param(&format!("images/{agent}/uri"))
 }
 
 pub async fn write(
     ssm: &aws_sdk_ssm::Client,
-    settings: &EnvSettings,
+    settings: &Settings,
     pushed: &Pushed,
 ) -> anyhow::Result<()> {
     for (name, value) in [
         (digest_param(settings, &pushed.agent), &pushed.digest),
-        (uri_param(settings, &pushed.agent), &pushed.uri),
+        (
+            uri_param(settings, &pushed.agent),
+            &pushed.image.to_string(),
+        ),
     ] {
         ssm.put_parameter()
             .name(&name)
@@ -42,7 +45,7 @@ pub async fn write(
             .with_context(|| {
                 format!(
                     "agent `{}` was pushed ({}), but recording it in SSM parameter {name} failed",
-                    pushed.agent, pushed.uri
+                    pushed.agent, pushed.image
                 )
             })
             .with_help(|| {

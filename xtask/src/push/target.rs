@@ -11,7 +11,7 @@ use std::fmt;
 use anyhow::{Context as _, bail};
 use base64::Engine as _;
 
-use super::settings::EnvSettings;
+use crate::environment::settings::Settings;
 use crate::error::HelpExt as _;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,7 +33,7 @@ impl Destination {
 /// `PREFIX/<env>/<agent-id>`, with the project name as the default prefix.
 pub fn from_flag(
     flag: &str,
-    settings: &EnvSettings,
+    settings: &Settings,
     ids: &[String],
 ) -> anyhow::Result<Vec<Destination>> {
     if flag.contains("://") {
@@ -69,7 +69,7 @@ pub fn from_flag(
 /// The repositories the platform phase recorded in SSM for `ids`.
 pub async fn from_ssm(
     ssm: &aws_sdk_ssm::Client,
-    settings: &EnvSettings,
+    settings: &Settings,
     ids: &[String],
 ) -> anyhow::Result<Vec<Destination>> {
     let names: Vec<String> = ids
@@ -149,6 +149,13 @@ pub fn is_ecr_host(host: &str) -> bool {
     let name = host.split(':').next().unwrap_or(host);
     name.contains(".dkr.ecr.")
         && (name.ends_with(".amazonaws.com") || name.ends_with(".amazonaws.com.cn"))
+}
+
+/// The region of an ECR registry host (`<account>.dkr.ecr.<region>.amazonaws.com`).
+pub fn ecr_region(host: &str) -> Option<&str> {
+    let name = host.split(':').next().unwrap_or(host);
+    let rest = name.split_once(".dkr.ecr.")?.1;
+    rest.split_once('.').map(|(region, _)| region)
 }
 
 /// Plain HTTP is used for registries on this machine only, like `skopeo --tls-verify=false`
@@ -244,8 +251,8 @@ mod tests {
     use super::*;
     use crate::environment::Env;
 
-    fn settings() -> EnvSettings {
-        EnvSettings {
+    fn settings() -> Settings {
+        Settings {
             env: Env::Dev,
             ssm_root: "/platform/dev".into(),
             region: None,

@@ -8,6 +8,8 @@
 use anyhow::bail;
 use bytes::Bytes;
 use indicatif::ProgressBar;
+
+use crate::image_ref::ImageRef;
 use oci_client::errors::OciDistributionError;
 use oci_client::{Client, Reference};
 use serde::Serialize;
@@ -22,7 +24,8 @@ use super::target::{Credentials, Destination, is_loopback};
 pub struct Pushed {
     pub agent: String,
     /// `host/repository@sha256:…`: what deployments pin.
-    pub uri: String,
+    #[serde(rename = "uri")]
+    pub image: ImageRef,
     pub digest: String,
     pub tag: Option<String>,
     pub blobs: usize,
@@ -122,7 +125,7 @@ impl Registry {
         };
         let mut pushed = Pushed {
             agent: dest.agent.clone(),
-            uri: format!("{}@{}", dest.url(), image.digest),
+            image: ImageRef::new(dest.url(), image.digest.clone()),
             digest: image.digest.clone(),
             tag: tag.clone(),
             blobs: image.blobs.len(),

@@ -79,8 +79,9 @@ pub fn noise(len: usize, seed: u64) -> Vec<u8> {
 /// Replaces the scratch workspace's agents with one minimal agent `id`, enabled in dev and,
 /// when `staging`, in staging: the tests do not depend on which agents the repository has.
 pub fn only_agent(scratch: &Scratch, id: &str, staging: bool) {
-    // Only the agents go (folders with a blueprint); the shared crates stay, since the
-    // workspace and the xtask depend on them.
+    // Only the agents go (folders with a blueprint), from the tree and from the workspace's
+    // member list; the shared crates stay, since the workspace and the xtask depend on them.
+    let mut manifest = scratch.read("Cargo.toml");
     for entry in std::fs::read_dir(scratch.file("agents"))
         .into_iter()
         .flatten()
@@ -88,8 +89,19 @@ pub fn only_agent(scratch: &Scratch, id: &str, staging: bool) {
     {
         if entry.path().join("blueprint.yaml").is_file() {
             std::fs::remove_dir_all(entry.path()).expect("remove agent");
+            let member = format!("    \"agents/{}\",\n", entry.file_name().to_string_lossy());
+            manifest = manifest.replacen(&member, "", 1);
         }
     }
+    let members = "members = [\n";
+    assert!(
+        manifest.contains(members),
+        "no workspace members list:\n{manifest}"
+    );
+    scratch.write(
+        "Cargo.toml",
+        &manifest.replacen(members, &format!("{members}    \"agents/{id}\",\n"), 1),
+    );
     scratch.write(
         &format!("agents/{id}/blueprint.yaml"),
         &format!(

@@ -6,11 +6,12 @@
 //! (`If-None-Match: *`, the same S3 primitive Terraform's `use_lockfile` uses). Whoever holds it
 //! is written inside, so a refused run can say who and since when.
 
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 use aws_sdk_s3::primitives::ByteStream;
 use serde::{Deserialize, Serialize};
 
 use crate::environment::Env;
+use crate::environment::backend::Backend;
 use crate::error::HelpExt as _;
 use crate::oci::rfc3339;
 
@@ -29,50 +30,6 @@ pub struct DeployLock {
     bucket: String,
     key: String,
     released: bool,
-}
-
-/// Where the state lives, from the rendered backend settings.
-pub struct Backend {
-    pub bucket: String,
-    pub region: Option<String>,
-    pub path_style: bool,
-}
-
-impl Backend {
-    pub fn parse(rendered: &str) -> anyhow::Result<Backend> {
-        let body = hcl::parse(rendered).context("the backend settings are not valid HCL")?;
-        let get = |key: &str| {
-            body.attributes()
-                .find(|a| a.key() == key)
-                .map(|a| a.expr().clone())
-        };
-        let bucket = match get("bucket") {
-            Some(hcl::Expression::String(s)) if !s.is_empty() => s,
-            _ => bail!("the backend settings name no `bucket`"),
-        };
-        let region = match get("region") {
-            Some(hcl::Expression::String(s)) if !s.is_empty() => Some(s),
-            _ => None,
-        };
-        let path_style = matches!(get("use_path_style"), Some(hcl::Expression::Bool(true)));
-        Ok(Backend {
-            bucket,
-            region,
-            path_style,
-        })
-    }
-
-    pub async fn s3(&self) -> aws_sdk_s3::Client {
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-        if let Some(region) = &self.region {
-            loader = loader.region(aws_config::Region::new(region.clone()));
-        }
-        let config = loader.load().await;
-        let s3 = aws_sdk_s3::config::Builder::from(&config)
-            .force_path_style(self.path_style)
-            .build();
-        aws_sdk_s3::Client::from_conf(s3)
-    }
 }
 
 impl DeployLock {

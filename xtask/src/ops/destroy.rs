@@ -1,81 +1,80 @@
-//! `cargo xtask destroy <env>`: the phases in reverse — workflows, agents, platform.
+//! Destroying an environment: the phases in reverse — workflows, agents, platform.
 //!
 //! Refused where the environment retains its data (`removal_policy_destroy = false`) unless
 //! forced; production always asks for its name to be typed, whatever the flags.
 
-use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{Context as _, bail};
 
 use crate::Context;
-use crate::deploy::stacks::{EnvStacks, Outputs, Phase};
-use crate::deploy::{Outcome, PhaseRun, guards, lock};
-use crate::environment::Env;
+use crate::environment::{Env, Environment};
+use crate::ops::deploy::stacks::{EnvStacks, Outputs, Phase};
+use crate::ops::deploy::{Outcome, PhaseRun, guards, lock};
 use terraform::Planned;
 
-#[derive(clap::Args)]
-#[command(after_help = "Examples:
-  cargo xtask destroy dev --yes           dev's removal policy allows it
-  cargo xtask destroy staging --force     staging retains data: --force, then type `staging`
-  cargo xtask destroy dev --dry-run       the commands, nothing destroyed")]
-pub struct Args {
-    /// dev, staging or production.
-    pub env: Env,
-    /// Destroy even though the environment file says `removal_policy_destroy = false`.
-    #[arg(long)]
+/// What a destroy is allowed to do.
+pub struct DestroyOptions {
+    /// Destroy even though the environment file retains its data.
     pub force: bool,
-    /// Confirm without the prompt (not for production: it always asks).
-    #[arg(long)]
+    /// Confirmed without the prompt (never for production: it always asks).
     pub yes: bool,
-    /// Print the commands; destroy nothing.
-    #[arg(long)]
-    pub dry_run: bool,
 }
 
-pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
-    let env = args.env;
-    let stacks = EnvStacks::prepare(ctx, env)?;
-    let order = [Phase::Workflows, Phase::Agents, Phase::Platform];
-    if args.dry_run {
-        for phase in order {
-            if let Some(stack) = stacks.stack(phase) {
-                println!("{}", stack.show(&stack.init_args()));
-                println!("{}", stack.show(&stack.plan_args(true)));
-                println!("{}", stack.show(&stack.apply_args()));
-            }
+/// The stacks, in the order they are destroyed.
+const ORDER: [Phase; 3] = [Phase::Workflows, Phase::Agents, Phase::Platform];
+
+/// The commands a destroy would run.
+pub fn dry_run(ctx: &Context, environment: &Environment) -> anyhow::Result<Vec<String>> {
+    let stacks = EnvStacks::new(&ctx.project, environment)?;
+    let mut lines = Vec::new();
+    for phase in ORDER {
+        if let Some(stack) = stacks.stack(phase) {
+            lines.push(stack.show(&stack.init_args()));
+            lines.push(stack.show(&stack.plan_args(true)));
+            lines.push(stack.show(&stack.apply_args()));
         }
-        return Ok(ExitCode::SUCCESS);
     }
-    if stacks.flag("removal_policy_destroy") != Some(true) && !args.force {
+    Ok(lines)
+}
+
+pub fn destroy(
+    ctx: &Context,
+    environment: &Environment,
+    options: &DestroyOptions,
+) -> anyhow::Result<Outcome> {
+    let env = environment.env;
+    let stacks = EnvStacks::new(&ctx.project, environment)?;
+    if environment.flag("removal_policy_destroy") != Some(true) && !options.force {
         bail_help!("refusing to destroy {env}: infra/envs/{env}.tfvars sets removal_policy_destroy = false \
              (its data is retained)"; "pass --force if you really mean to destroy it");
     }
-    guards::confirm(env, args.yes && env != Env::Production, "destroy")?;
+    guards::confirm(env, options.yes && env != Env::Production, "destroy")?;
     terraform::catch_interrupts();
 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let backend = &stacks.backend;
+    let backend = &environment.terraform()?.backend;
     let held = runtime.block_on(lock::DeployLock::acquire(
         backend,
         env,
         &format!("cargo xtask destroy {env}"),
     ))?;
     let mut timeline = Vec::new();
-    let mut result = destroy_all(ctx, &stacks, &order, &mut timeline);
+    let mut result = destroy_all(ctx, &stacks, &ORDER, &mut timeline);
     if let Err(err) = runtime.block_on(held.release())
         && result.is_ok()
     {
         result = Err(err);
     }
-    Outcome {
+    Ok(Outcome {
+        ok: result.is_ok(),
+        env,
         timeline,
         agent_images: Default::default(),
         result,
-    }
-    .report(ctx, env, ExitCode::SUCCESS)
+    })
 }
 
 fn destroy_all(

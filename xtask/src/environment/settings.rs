@@ -1,5 +1,5 @@
-//! What `push` and the CodeBuild path need from an environment's tfvars: where its SSM
-//! parameters live, its region, and the project name that prefixes every cloud name.
+//! The settings of an environment's file the xtask itself reads: where its SSM parameters live,
+//! its region, and the project name that prefixes every cloud name.
 //!
 //! Only the keys read here are rendered: pushing an image must not require the VPC and subnet
 //! placeholders that only Terraform needs.
@@ -13,7 +13,7 @@ use crate::project::Project;
 pub const DEFAULT_PROJECT_NAME: &str = "agentcore";
 
 #[derive(Debug, Clone)]
-pub struct EnvSettings {
+pub struct Settings {
     pub env: Env,
     /// e.g. `/platform/dev`, without a trailing `/`.
     pub ssm_root: String,
@@ -22,12 +22,9 @@ pub struct EnvSettings {
     pub project_name: String,
 }
 
-impl EnvSettings {
-    pub fn load(project: &Project, env: Env) -> anyhow::Result<EnvSettings> {
-        let tfvars = Tfvars::load(project, env).map_err(|diags| {
-            let text: Vec<String> = diags.iter().map(ToString::to_string).collect();
-            anyhow::anyhow!("{}", text.join("\n"))
-        })?;
+impl Settings {
+    pub fn load(project: &Project, env: Env) -> anyhow::Result<Settings> {
+        let tfvars = Tfvars::load(project, env).map_err(diagnostics::Diagnostics)?;
         let body = hcl::parse(&tfvars.text)
             .with_context(|| format!("{}: not valid tfvars", tfvars.file.display()))?;
         let value = |key: &str| -> anyhow::Result<Option<String>> {
@@ -39,16 +36,13 @@ impl EnvSettings {
             };
             environment::render(&tfvars.file, raw, |name| std::env::var(name).ok())
                 .map(Some)
-                .map_err(|diags| {
-                    let text: Vec<String> = diags.iter().map(ToString::to_string).collect();
-                    anyhow::anyhow!("{}", text.join("\n"))
-                })
+                .map_err(|diags| anyhow::Error::new(diagnostics::Diagnostics(diags)))
         };
         let ssm_root = value("ssm_root_path")?
             .with_context(|| format!("{}: `ssm_root_path` is not set", tfvars.file.display()))?;
         let region = value("aws_region").ok().flatten().filter(|r| !r.is_empty());
         let project_name = value("project_name")?.unwrap_or_else(|| DEFAULT_PROJECT_NAME.into());
-        Ok(EnvSettings {
+        Ok(Settings {
             env,
             ssm_root: ssm_root.trim_end_matches('/').to_string(),
             region,
@@ -59,15 +53,5 @@ impl EnvSettings {
     /// `<root>/<rest>`.
     pub fn param(&self, rest: &str) -> String {
         format!("{}/{rest}", self.ssm_root)
-    }
-
-    /// The AWS SDK configuration for this environment: the standard credential chain and
-    /// endpoint variables, in the environment's region when the tfvars name one.
-    pub async fn aws_config(&self) -> aws_config::SdkConfig {
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-        if let Some(region) = &self.region {
-            loader = loader.region(aws_config::Region::new(region.clone()));
-        }
-        loader.load().await
     }
 }

@@ -8,12 +8,18 @@ use anyhow::bail;
 
 use super::stacks::EnvStacks;
 use crate::Context;
-use crate::environment::Env;
+use crate::environment::{Env, Environment};
+use crate::image_ref::ImageRef;
+
+/// Proof that production's guards were passed: a deploy applies production only with one, and
+/// only `production` makes one.
+#[derive(Debug, Clone, Copy)]
+pub struct Confirmed(());
 
 /// Production deploys need `--yes` (or the environment's name typed at the prompt) and a clean
 /// git tree: what runs in production must be a commit anyone can check out.
-pub fn production(ctx: &Context, yes: bool) -> anyhow::Result<()> {
-    match crate::push::revision::current(&ctx.project) {
+pub fn production(environment: &Environment, yes: bool) -> anyhow::Result<Confirmed> {
+    match &environment.revision {
         Some(rev) if rev.is_dirty() => {
             bail_help!("refusing to deploy production from a dirty tree ({})", rev.tag(); "commit or stash your \
              changes; production runs only committed code")
@@ -24,7 +30,8 @@ pub fn production(ctx: &Context, yes: bool) -> anyhow::Result<()> {
              cannot be traced to a commit"
         ),
     }
-    confirm(Env::Production, yes, "deploy")
+    confirm(Env::Production, yes, "deploy")?;
+    Ok(Confirmed(()))
 }
 
 /// `--yes`, or the environment's name typed at an interactive prompt.
@@ -47,17 +54,21 @@ pub fn confirm(env: Env, yes: bool, action: &str) -> anyhow::Result<()> {
 }
 
 /// Every image production would run must be exactly what staging runs now (same digest).
-pub fn same_as_staging(ctx: &Context, images: &BTreeMap<String, String>) -> anyhow::Result<()> {
-    let staging = EnvStacks::prepare(ctx, Env::Staging)?;
-    let running = super::images::deployed(ctx, &staging, Env::Staging)?;
+pub fn same_as_staging(ctx: &Context, images: &BTreeMap<String, ImageRef>) -> anyhow::Result<()> {
+    let staging = Environment::load_for_terraform(&ctx.project, Env::Staging)?;
+    let stacks = EnvStacks::new(&ctx.project, &staging)?;
+    let running = super::images::deployed(ctx, &stacks)?;
     let mut wrong = Vec::new();
-    for (agent, uri) in images {
-        let digest = digest_of(uri);
-        match running.get(agent).map(|u| digest_of(u)) {
-            Some(d) if d == digest => {}
-            Some(d) => wrong.push(format!("{agent}: {digest} (staging runs {d})")),
+    for (agent, image) in images {
+        match running.get(agent) {
+            Some(r) if r.digest == image.digest => {}
+            Some(r) => wrong.push(format!(
+                "{agent}: {} (staging runs {})",
+                image.digest, r.digest
+            )),
             None => wrong.push(format!(
-                "{agent}: {digest} (staging does not run this agent)"
+                "{agent}: {} (staging does not run this agent)",
+                image.digest
             )),
         }
     }
@@ -66,9 +77,4 @@ pub fn same_as_staging(ctx: &Context, images: &BTreeMap<String, String>) -> anyh
              them in staging, then `cargo xtask promote staging production`");
     }
     Ok(())
-}
-
-/// `sha256:…` of `repo@sha256:…`.
-pub fn digest_of(uri: &str) -> &str {
-    uri.rsplit_once('@').map_or(uri, |(_, d)| d)
 }

@@ -1,5 +1,7 @@
-//! Which source an image was built from: the git revision it is tagged with, and whether the
-//! tree had changes that revision does not hold.
+//! Which source an image is built from: the git commit, and whether the tree has changes that
+//! commit does not hold. One definition of "dirty" for everything that says it (the image's
+//! `revision` annotation, its registry tag, the clean-tree guards): a tracked file changed, or
+//! an untracked file that git does not ignore (it may be a new source file).
 
 use xshell::{Shell, cmd};
 
@@ -34,8 +36,36 @@ impl Revision {
 /// Reads the revision of the checkout at the project root; `None` when it is not a git checkout
 /// (e.g. a CodeBuild source archive).
 pub fn current(project: &Project) -> Option<Revision> {
+    current_at(&project.root)
+}
+
+/// The revision of the checkout at `root`; without git (a CodeBuild source archive), the one
+/// the archive was made from, passed as `XTASK_SOURCE_REVISION` (and `SOURCE_DATE_EPOCH`).
+pub fn current_at(root: &std::path::Path) -> Option<Revision> {
+    from_git(root).or_else(|| {
+        let commit = std::env::var("XTASK_SOURCE_REVISION").ok()?;
+        let commit = commit.trim();
+        let (commit, dirty) = match commit.strip_suffix("-dirty") {
+            Some(c) => (c, true),
+            None => (commit, false),
+        };
+        Some(Revision {
+            commit: commit.to_string(),
+            changes: if dirty {
+                vec!["(the source archive's tree)".into()]
+            } else {
+                Vec::new()
+            },
+            commit_time: std::env::var("SOURCE_DATE_EPOCH")
+                .ok()
+                .and_then(|t| t.trim().parse().ok()),
+        })
+    })
+}
+
+fn from_git(root: &std::path::Path) -> Option<Revision> {
     let sh = Shell::new().ok()?;
-    sh.change_dir(&project.root);
+    sh.change_dir(root);
     let commit = cmd!(sh, "git rev-parse --verify HEAD")
         .quiet()
         .ignore_stderr()

@@ -8,16 +8,18 @@ use oci_client::manifest::{IMAGE_MANIFEST_MEDIA_TYPE, OCI_IMAGE_MEDIA_TYPE};
 use oci_client::{Client, Reference};
 use oci_spec::image::{Descriptor, ImageManifest, MediaType};
 
+use crate::image_ref::ImageRef;
 use crate::oci::Layout;
 use crate::push::target::{Credentials, is_loopback};
 
-/// Pulls `uri` (`host/repository@sha256:…`) into the layout at `dir`, verifying every digest.
-/// Gives the image's `org.opencontainers.image.revision`: the commit it was built from.
+/// Pulls `image` into the layout at `dir`, verifying every digest. Gives the image's
+/// `org.opencontainers.image.revision`: the commit it was built from.
 pub async fn pull(
-    uri: &str,
+    image: &ImageRef,
     credentials: &Credentials,
     dir: &Path,
 ) -> anyhow::Result<Option<String>> {
+    let uri = image.to_string();
     let reference: Reference = uri
         .parse()
         .with_context(|| format!("`{uri}` is not an image reference"))?;
