@@ -31,7 +31,6 @@ use crate::environment::Env;
 use crate::environment::Environment;
 use crate::error::HelpExt as _;
 use crate::project::Project;
-use crate::push::target::aws_error;
 use crate::revision;
 
 /// How often a running build is asked for its state.
@@ -134,7 +133,8 @@ struct BuildReport {
 pub fn run(ctx: &Context, env: Env, ids: &[String], dry_run: bool) -> anyhow::Result<ExitCode> {
     let environment = Environment::load(&ctx.project, env)?;
     // Only agents the environment runs: a named agent that is not enabled there is refused.
-    let agents: Vec<String> = crate::push::agents_for(&environment, ids)?
+    let agents: Vec<String> = environment
+        .named_agents(ids)?
         .iter()
         .map(|a| a.id().to_string())
         .collect();
@@ -151,7 +151,7 @@ pub fn run(ctx: &Context, env: Env, ids: &[String], dry_run: bool) -> anyhow::Re
     ctx.out.step(format!(
         "source: {} files, {} (sha256 {})",
         archive.files,
-        crate::push::human_bytes(archive.bytes.len() as u64),
+        crate::output::human_bytes(archive.bytes.len() as u64),
         &archive.sha256[..12]
     ));
 
@@ -181,7 +181,7 @@ async fn remote(
         .send()
         .await
         .map_err(|e| {
-            helped!("cannot read the CodeBuild source bucket of {env} from SSM parameter {bucket_param}: {}", aws_error(&e); "deploy the platform phase first (`cargo xtask deploy {env}`)")
+            helped!("cannot read the CodeBuild source bucket of {env} from SSM parameter {bucket_param}: {}", crate::error::one_line(&e); "deploy the platform phase first (`cargo xtask deploy {env}`)")
         })?
         .parameter()
         .and_then(|p| p.value())
@@ -245,7 +245,7 @@ async fn remote(
             .send()
             .await
             .map_err(|e| {
-                helped!("cannot upload the source to s3://{bucket}/{key}: {}", aws_error(&e); "check that your \
+                helped!("cannot upload the source to s3://{bucket}/{key}: {}", crate::error::one_line(&e); "check that your \
                      credentials may write to the bucket")
             })?;
         timer.done();
@@ -266,7 +266,7 @@ async fn remote(
                 .environment_variables_override(plain_var("SOURCE_DATE_EPOCH", &time.to_string())?);
         }
         let started = start.send().await.map_err(|e| {
-            let text = aws_error(&e);
+            let text = crate::error::one_line(&e);
             let help = if text.contains("cannot be found") || text.contains("ResourceNotFound") {
                 format!("the agents phase creates it: `cargo xtask deploy {env}`")
             } else {
@@ -349,7 +349,10 @@ async fn follow(
             .send()
             .await
             .map_err(|e| {
-                anyhow::anyhow!("cannot read the state of the builds: {}", aws_error(&e))
+                anyhow::anyhow!(
+                    "cannot read the state of the builds: {}",
+                    crate::error::one_line(&e)
+                )
             })?;
         let builds = out.builds();
         for build in builds {
@@ -491,7 +494,7 @@ async fn log_tail(logs: &aws_sdk_cloudwatchlogs::Client, build: &Build) -> Strin
         }
         Err(e) => format!(
             "  (cannot read the build log {group}/{stream}: {}; see {link})",
-            aws_error(&e)
+            crate::error::one_line(&e)
         ),
     }
 }
@@ -502,7 +505,7 @@ async fn stop_all(ctx: &Context, codebuild: &aws_sdk_codebuild::Client, ids: &[S
             Ok(_) => ctx.out.step(format!("stopped {id}")),
             Err(e) => eprintln!(
                 "warning: cannot stop {id}: {} (stop it in the console)",
-                aws_error(&e)
+                crate::error::one_line(&e)
             ),
         }
     }

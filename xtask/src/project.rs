@@ -74,6 +74,18 @@ impl Project {
         self.root.join("target").join("xtask")
     }
 
+    /// `target/oci/`: one OCI image layout per agent, whatever `CARGO_TARGET_DIR` says, so
+    /// that `push` and `run --arm64` find images without asking cargo.
+    pub fn images_dir(&self) -> PathBuf {
+        self.root.join("target/oci")
+    }
+
+    /// `target/oci/<agent-id>/`: the contract between `build-agents` and `push` — a standard
+    /// OCI image layout whose `index.json` names the agent's image.
+    pub fn image_layout(&self, agent_id: &str) -> PathBuf {
+        self.images_dir().join(agent_id)
+    }
+
     /// The pinned tools the xtask installs (`target/xtask/tools/`).
     pub fn tools(&self) -> pinned_tools::Tools {
         pinned_tools::Tools::new(&self.root, &self.target_dir())

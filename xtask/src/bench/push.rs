@@ -77,7 +77,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         "{} ({} blobs, {}), {runs} run(s)",
         ctx.project.rel(&dir).display(),
         image.blobs.len(),
-        crate::push::human_bytes(image.total_bytes())
+        crate::output::human_bytes(image.total_bytes())
     ));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -21,7 +21,6 @@ mod elf;
 mod package;
 mod provenance;
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
@@ -31,7 +30,6 @@ pub use cargo::shell_words;
 pub use package::Packaged;
 
 use crate::Context;
-use crate::project::Project;
 use crate::toolchain;
 use blueprint::{self, Agent};
 
@@ -79,16 +77,6 @@ pub enum Builder {
     Docker,
 }
 
-/// `target/oci/`: one OCI image layout per agent, whatever `CARGO_TARGET_DIR` says, so that
-/// `push` and `run --arm64` find images without asking cargo.
-pub fn oci_dir(project: &Project) -> PathBuf {
-    project.root.join("target/oci")
-}
-
-pub fn layout_dir(project: &Project, agent_id: &str) -> PathBuf {
-    oci_dir(project).join(agent_id)
-}
-
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     if let Some(env) = args.remote {
         return crate::codebuild::run(ctx, env, &args.agents, args.dry_run);
@@ -97,7 +85,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let push_to = match args.push {
         Some(env) => {
             let environment = crate::environment::Environment::load(&ctx.project, env)?;
-            crate::push::agents_for(&environment, &args.agents)?;
+            environment.named_agents(&args.agents)?;
             Some(environment)
         }
         None => None,
@@ -119,7 +107,10 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
             ctx,
             &environment,
             &crate::push::PushOptions::default(),
-            &images,
+            &images
+                .iter()
+                .map(|i| (i.agent.clone(), i.layout.clone()))
+                .collect::<Vec<_>>(),
         )?;
         crate::push::report_pushed(ctx, environment.env, &pushed);
     }
@@ -170,7 +161,7 @@ pub fn build(ctx: &Context, agents: &[Agent], dry_run: bool) -> anyhow::Result<V
                 "# then package {} into {}",
                 agent.id(),
                 ctx.project
-                    .rel(&layout_dir(&ctx.project, agent.id()))
+                    .rel(&ctx.project.image_layout(agent.id()))
                     .display()
             );
         }
@@ -203,7 +194,7 @@ pub fn build(ctx: &Context, agents: &[Agent], dry_run: bool) -> anyhow::Result<V
             .iter()
             .map(|agent| {
                 let binary = &binaries[agent.id()];
-                let layout = layout_dir(&ctx.project, agent.id());
+                let layout = ctx.project.image_layout(agent.id());
                 let (cache_dir, provenance) = (&cache_dir, &provenance);
                 scope.spawn(move || package::package(agent, binary, &layout, cache_dir, provenance))
             })
@@ -248,7 +239,7 @@ fn build_with_docker(
                 "docker buildx build --platform linux/arm64 --file {} --output type=oci,tar=false,dest={} .",
                 ctx.project.rel(&agent.dir.join("Dockerfile")).display(),
                 ctx.project
-                    .rel(&layout_dir(&ctx.project, agent.id()))
+                    .rel(&ctx.project.image_layout(agent.id()))
                     .display()
             );
         }
@@ -257,7 +248,7 @@ fn build_with_docker(
     docker::require_engine()?;
     let mut images = Vec::new();
     for agent in agents {
-        let layout = layout_dir(&ctx.project, agent.id());
+        let layout = ctx.project.image_layout(agent.id());
         let timer = ctx
             .out
             .timed(format!("docker buildx build {} (linux/arm64)", agent.id()));

@@ -87,6 +87,28 @@ impl Environment {
             .collect()
     }
 
+    /// The agents named (each must be enabled here), or every agent enabled here; never none.
+    pub fn named_agents(&self, named: &[String]) -> anyhow::Result<Vec<Agent>> {
+        let env = self.env;
+        let selected = blueprint::select(&self.all_agents, named)?;
+        if let Some(off) = selected
+            .iter()
+            .find(|a| !a.blueprint.execution_modes.enabled(env))
+        {
+            bail_help!("agent `{}` is not enabled for {env}", off.id(); "set `execution_modes.{env}: true` in agents/{}/blueprint.yaml", off.id());
+        }
+        let agents: Vec<Agent> = if named.is_empty() {
+            self.agents().into_iter().cloned().collect()
+        } else {
+            selected
+        };
+        if agents.is_empty() {
+            bail_help!("no agent is enabled for {env}"; "set `execution_modes.{env}: true` in an agent's \
+                 blueprint.yaml (`cargo xtask check` shows where each agent runs)");
+        }
+        Ok(agents)
+    }
+
     /// The rendered files; an error for a value prepared without them (a bug, not user input).
     pub fn terraform(&self) -> anyhow::Result<&TerraformFiles> {
         self.terraform

@@ -128,7 +128,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         bail_help!("--jobs 0 would push nothing"; "pass --jobs 1 or more (the default is 4)");
     }
     let environment = Environment::load(&ctx.project, args.env)?;
-    let layouts = layouts_of(ctx, &agents_for(&environment, &args.agents)?);
+    let layouts = layouts_of(ctx, &environment.named_agents(&args.agents)?);
     let report = push_report(ctx, &environment, &args.options(), &layouts)?;
     if ctx.out.json {
         ctx.out.print_json(&report);
@@ -142,18 +142,14 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Pushes what `build-agents` just built, handed over in this process.
+/// Pushes what `build-agents` just built, handed over in this process as (agent, layout).
 pub fn push_built(
     ctx: &Context,
     environment: &Environment,
     options: &PushOptions,
-    built: &[crate::build_agents::Packaged],
+    built: &[(String, PathBuf)],
 ) -> anyhow::Result<Vec<Pushed>> {
-    let layouts: Vec<(String, PathBuf)> = built
-        .iter()
-        .map(|p| (p.agent.clone(), p.layout.clone()))
-        .collect();
-    push_layouts(ctx, environment, options, &layouts)
+    push_layouts(ctx, environment, options, built)
 }
 
 /// Pushes the image layouts given as (agent id, layout dir); fails naming every agent whose
@@ -205,34 +201,8 @@ fn push_report(
 fn layouts_of(ctx: &Context, agents: &[Agent]) -> Vec<(String, PathBuf)> {
     agents
         .iter()
-        .map(|a| {
-            (
-                a.id().to_string(),
-                crate::build_agents::layout_dir(&ctx.project, a.id()),
-            )
-        })
+        .map(|a| (a.id().to_string(), ctx.project.image_layout(a.id())))
         .collect()
-}
-
-/// The agents named (each must be enabled in the environment), or every agent enabled there.
-pub fn agents_for(environment: &Environment, named: &[String]) -> anyhow::Result<Vec<Agent>> {
-    let env = environment.env;
-    let selected = blueprint::select(&environment.all_agents, named)?;
-    if !named.is_empty() {
-        if let Some(off) = selected
-            .iter()
-            .find(|a| !a.blueprint.execution_modes.enabled(env))
-        {
-            bail_help!("agent `{}` is not enabled for {env}", off.id(); "set `execution_modes.{env}: true` in agents/{}/blueprint.yaml", off.id());
-        }
-        return Ok(selected);
-    }
-    let enabled: Vec<Agent> = environment.agents().into_iter().cloned().collect();
-    if enabled.is_empty() {
-        bail_help!("no agent is enabled for {env}"; "set `execution_modes.{env}: true` in an agent's \
-             blueprint.yaml (`cargo xtask check` shows where each agent runs)");
-    }
-    Ok(enabled)
 }
 
 fn tag_for(
@@ -412,7 +382,7 @@ fn print_summary(report: &Report) {
             vec![
                 p.agent.clone(),
                 format!("{}/{}", p.blobs_uploaded, p.blobs),
-                human_bytes(p.bytes_uploaded),
+                crate::output::human_bytes(p.bytes_uploaded),
                 if p.manifest_pushed {
                     "pushed"
                 } else {
@@ -441,13 +411,4 @@ fn print_summary(report: &Report) {
             &rows
         )
     );
-}
-
-pub fn human_bytes(n: u64) -> String {
-    match n {
-        n if n >= 1 << 30 => format!("{:.1} GiB", n as f64 / (1u64 << 30) as f64),
-        n if n >= 1 << 20 => format!("{:.1} MiB", n as f64 / (1u64 << 20) as f64),
-        n if n >= 1 << 10 => format!("{:.1} KiB", n as f64 / 1024.0),
-        n => format!("{n} B"),
-    }
 }

@@ -5,7 +5,6 @@
 use anyhow::Context as _;
 use aws_sdk_ssm::types::ParameterType;
 
-use super::target::aws_error;
 use super::upload::Pushed;
 use crate::environment::settings::Settings;
 use crate::error::HelpExt as _;
@@ -41,7 +40,7 @@ pub async fn write(
             ))
             .send()
             .await
-            .map_err(|e| anyhow::anyhow!(aws_error(&e)))
+            .map_err(|e| anyhow::anyhow!(crate::error::one_line(&e)))
             .with_context(|| {
                 format!(
                     "agent `{}` was pushed ({}), but recording it in SSM parameter {name} failed",

@@ -92,22 +92,6 @@ fn jitter(delay: Duration) -> Duration {
     delay / 4 * (nanos % 1000) / 1000
 }
 
-/// The error and its causes on one line: reqwest keeps the useful part ("connection refused")
-/// in the source chain.
-pub fn describe(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -84,7 +84,7 @@ pub async fn from_ssm(
             .set_names(Some(chunk.to_vec()))
             .send()
             .await
-            .map_err(|e| anyhow::anyhow!(aws_error(&e)))
+            .map_err(|e| anyhow::anyhow!(crate::error::one_line(&e)))
             .with_context(|| {
                 format!(
                     "cannot read the ECR repositories of {} from SSM under {}",
@@ -218,7 +218,7 @@ pub async fn ecr_credentials(ecr: &aws_sdk_ecr::Client, host: &str) -> anyhow::R
         }
     }
     let out = request.send().await.map_err(|e| {
-        helped!("cannot get ECR credentials for {host}: {}", aws_error(&e); "check your AWS credentials \
+        helped!("cannot get ECR credentials for {host}: {}", crate::error::one_line(&e); "check your AWS credentials \
              (`aws sts get-caller-identity`) and that they allow ecr:GetAuthorizationToken")
     })?;
     let token = out
@@ -239,11 +239,6 @@ pub async fn ecr_credentials(ecr: &aws_sdk_ecr::Client, host: &str) -> anyhow::R
         user: user.to_string(),
         password: Secret(password.to_string()),
     })
-}
-
-/// An SDK error with its service message: the SDK's own `Display` says only "service error".
-pub fn aws_error<E: std::error::Error + 'static>(err: &E) -> String {
-    super::retry::describe(err)
 }
 
 #[cfg(test)]

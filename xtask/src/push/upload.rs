@@ -173,7 +173,7 @@ impl Registry {
             .map_err(|f| match (&existing, &tag) {
                 // ECR repositories here keep tags immutable: a commit tag names one image.
                 (Some(other), Some(tag)) if !f.transient => helped!("{}: tag `{tag}` already names another image ({other}) and the registry \
-                     refused to move it: {}", what("pushing the manifest"), retry::describe(&f.error); "the same commit was built into different \
+                     refused to move it: {}", what("pushing the manifest"), crate::error::one_line(&f.error); "the same commit was built into different \
                      bytes; build from a clean checkout of the commit (builds are reproducible), \
                      or commit your change and push again"),
                 _ => failure(f, &what("pushing the manifest")),
@@ -201,7 +201,7 @@ impl Registry {
             note(format!(
                 "attempt {attempt}/{} failed ({}), retrying",
                 self.policy.attempts,
-                retry::describe(err)
+                crate::error::one_line(err)
             ))
         })
         .await
@@ -272,7 +272,7 @@ impl Registry {
 /// The message of a failed step, with what to do next. Pushes resume blob by blob, so the
 /// advice for an unreachable registry is simply to run again.
 fn failure(f: retry::Failure, what: &str) -> anyhow::Error {
-    let cause = retry::describe(&f.error);
+    let cause = crate::error::one_line(&f.error);
     if f.transient {
         helped!("{what}: the registry did not answer after {} attempts: {cause}", f.attempts; "check that the \
              registry is up and reachable, then run the same command again: blobs already uploaded \

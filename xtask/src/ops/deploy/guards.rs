@@ -57,7 +57,7 @@ pub fn confirm(env: Env, yes: bool, action: &str) -> anyhow::Result<()> {
 pub fn same_as_staging(ctx: &Context, images: &BTreeMap<String, ImageRef>) -> anyhow::Result<()> {
     let staging = Environment::load_for_terraform(&ctx.project, Env::Staging)?;
     let stacks = EnvStacks::new(&ctx.project, &staging)?;
-    let running = super::images::deployed(ctx, &stacks)?;
+    let running = stacks.deployed(ctx)?;
     let mut wrong = Vec::new();
     for (agent, image) in images {
         match running.get(agent) {

@@ -2,9 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::Context as _;
-
-use super::stacks::{EnvStacks, Phase};
+use super::stacks::EnvStacks;
 use crate::Context;
 use crate::environment::{Env, Environment};
 use crate::image_ref::ImageRef;
@@ -29,7 +27,7 @@ pub fn resolve(
     let agents = environment.agents();
     let images = match source {
         Source::Build { registry } => build_and_push(ctx, environment, registry.clone())?,
-        Source::Deployed => deployed(ctx, stacks)?,
+        Source::Deployed => stacks.deployed(ctx)?,
         Source::Given(images) => images.clone(),
     };
     let images: BTreeMap<String, ImageRef> = agents
@@ -74,26 +72,10 @@ fn build_and_push(
         registry,
         ..crate::push::PushOptions::default()
     };
-    let pushed = crate::push::push_built(ctx, environment, &options, &built)?;
+    let layouts: Vec<_> = built
+        .iter()
+        .map(|b| (b.agent.clone(), b.layout.clone()))
+        .collect();
+    let pushed = crate::push::push_built(ctx, environment, &options, &layouts)?;
     Ok(pushed.into_iter().map(|p| (p.agent, p.image)).collect())
-}
-
-/// What the environment's agents stack was last applied with (its `agent_images` output).
-pub fn deployed(ctx: &Context, stacks: &EnvStacks) -> anyhow::Result<BTreeMap<String, ImageRef>> {
-    let env = stacks.env;
-    let stack = stacks
-        .stack(Phase::Agents)
-        .context("the environment has no agents stack")?;
-    stack.init(&ctx.out)?;
-    let outputs = stack.outputs()?;
-    match outputs.get("agent_images") {
-        Some(value) => serde_json::from_value(value.clone()).with_context(|| {
-            format!("the agents stack of {env} outputs `agent_images` that are not images pinned by digest")
-        }),
-        None if outputs.is_empty() => Ok(BTreeMap::new()),
-        None => {
-            bail_help!("the agents stack of {env} has no `agent_images` output"; "it must output the \
-             images it runs (see infra/stacks/agents/outputs.tf)")
-        }
-    }
 }

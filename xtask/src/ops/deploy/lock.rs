@@ -76,7 +76,7 @@ impl DeployLock {
                      {who}", backend.bucket; "wait for it to finish; if that run died, remove the lock with \
                      `cargo xtask deploy {env} --break-lock`")
             }
-            Err(err) => Err(anyhow::anyhow!(crate::push::target::aws_error(&err)))
+            Err(err) => Err(anyhow::anyhow!(crate::error::one_line(&err)))
                 .with_context(|| {
                     format!("cannot take the deploy lock s3://{}/{key}", backend.bucket)
                 })
@@ -94,7 +94,7 @@ impl DeployLock {
             .key(&self.key)
             .send()
             .await
-            .map_err(|e| anyhow::anyhow!(crate::push::target::aws_error(&e)))
+            .map_err(|e| anyhow::anyhow!(crate::error::one_line(&e)))
             .with_context(|| {
                 format!(
                     "cannot release the deploy lock s3://{}/{}",
@@ -128,7 +128,7 @@ pub async fn break_lock(backend: &Backend, env: Env) -> anyhow::Result<Option<Ho
         .key(&key)
         .send()
         .await
-        .map_err(|e| anyhow::anyhow!(crate::push::target::aws_error(&e)))?;
+        .map_err(|e| anyhow::anyhow!(crate::error::one_line(&e)))?;
     Ok(holder)
 }
 

@@ -3,9 +3,12 @@
 
 use std::collections::BTreeMap;
 
+use anyhow::Context as _;
 use serde::Serialize;
 
+use crate::Context;
 use crate::environment::{Env, Environment};
+use crate::image_ref::ImageRef;
 use crate::project::Project;
 use terraform::{Stack, StackSpec};
 
@@ -84,6 +87,30 @@ impl EnvStacks {
             ));
         }
         Ok(EnvStacks { env, stacks })
+    }
+
+    /// The images the environment runs: what its agents stack was last applied with (its
+    /// `agent_images` output). Nothing for an environment never deployed.
+    pub fn deployed(&self, ctx: &Context) -> anyhow::Result<BTreeMap<String, ImageRef>> {
+        let env = self.env;
+        let stack = self
+            .stack(Phase::Agents)
+            .context("the environment has no agents stack")?;
+        stack.init(&ctx.out)?;
+        let outputs = stack.outputs()?;
+        match outputs.get("agent_images") {
+            Some(value) => serde_json::from_value(value.clone()).with_context(|| {
+                format!(
+                    "the agents stack of {env} outputs `agent_images` that are not images \
+                     pinned by digest"
+                )
+            }),
+            None if outputs.is_empty() => Ok(BTreeMap::new()),
+            None => {
+                bail_help!("the agents stack of {env} has no `agent_images` output"; "it must output the \
+                 images it runs (see infra/stacks/agents/outputs.tf)")
+            }
+        }
     }
 
     pub fn stack(&self, phase: Phase) -> Option<&Stack> {

@@ -14,7 +14,7 @@ use anyhow::{Context as _, bail};
 use crate::Context;
 use crate::environment::{Env, Environment};
 use crate::image_ref::ImageRef;
-use crate::ops::deploy::images::{Source, deployed};
+use crate::ops::deploy::images::Source;
 use crate::ops::deploy::stacks::EnvStacks;
 use crate::ops::deploy::{self, DeployOptions, Outcome, guards};
 use crate::push::PushOptions;
@@ -52,7 +52,7 @@ pub fn promote(ctx: &Context, options: &PromoteOptions) -> anyhow::Result<Outcom
         None
     };
 
-    let running = deployed(ctx, &EnvStacks::new(&ctx.project, &from_env)?)?;
+    let running = EnvStacks::new(&ctx.project, &from_env)?.deployed(ctx)?;
     let selected: BTreeMap<String, ImageRef> = if options.agents.is_empty() {
         running
     } else {
@@ -96,7 +96,7 @@ pub fn promote(ctx: &Context, options: &PromoteOptions) -> anyhow::Result<Outcom
     to_env.all_agents = ctx.project.agents()?;
 
     // Agents enabled in `to` but not promoted now keep what `to` runs.
-    let mut images = deployed(ctx, &EnvStacks::new(&ctx.project, &to_env)?)?;
+    let mut images = EnvStacks::new(&ctx.project, &to_env)?.deployed(ctx)?;
     images.extend(copied);
     let deploy_options = DeployOptions {
         only: None,
