@@ -74,7 +74,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Measure a suite: `agents` (requests/s, p99, aarch64 binary sizes).
+    /// Measure a suite — agents, build, push or deploy — each figure beside its baseline.
     Bench(bench::Args),
     /// Create an environment's Terraform state bucket (versioned, encrypted, private) if missing.
     Bootstrap(bootstrap::Args),

@@ -318,7 +318,9 @@ struct Elsewhere {
 }
 
 impl Elsewhere {
-    const STAND_INS: [&'static str; 8] = [
+    /// `rustup` too: the aarch64 target is installed, so nothing may need rustup to see it.
+    const STAND_INS: [&'static str; 9] = [
+        "rustup",
         "aarch64-linux-gnu-gcc",
         "aarch64-linux-gnu-ar",
         "aarch64-linux-musl-gcc",

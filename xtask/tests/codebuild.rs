@@ -240,3 +240,29 @@ fn a_missing_project_or_a_dirty_tree_for_staging_fails_clearly() {
         "a build was started for staging"
     );
 }
+
+#[test]
+fn agents_not_enabled_in_the_environment_are_not_built_there() {
+    let moto = Moto::start_recording();
+    let aws = Aws::new(&moto);
+    aws.platform(true);
+    let scratch = Scratch::copy_of_repo();
+    // Enabled in dev only.
+    only_agent(&scratch, AGENT, false);
+    git_commit_all(&scratch);
+
+    let mut cmd = scratch.xtask();
+    cmd.args(["build-agents", "--remote", "staging", AGENT]);
+    moto.configure(&mut cmd);
+    let (out, text) = run(&mut cmd);
+    assert!(!out.status.success(), "{text}");
+    assert!(
+        text.contains(&format!("agent `{AGENT}` is not enabled for staging"))
+            && text.contains("execution_modes.staging: true"),
+        "{text}"
+    );
+    assert!(
+        moto.requests_to("StartBuild").is_empty(),
+        "a build was started for an agent staging does not run"
+    );
+}

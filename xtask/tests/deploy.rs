@@ -549,4 +549,22 @@ fn destroy_and_promote_refusals() {
         text.contains("stacks/agents") && !text.contains("stacks/platform"),
         "{text}"
     );
+
+    // --json means JSON, dry runs included.
+    for args in [
+        &["destroy", "dev", "--dry-run", "--json"][..],
+        &["deploy", "dev", "--dry-run", "--json"][..],
+    ] {
+        let (out, text) = offline(&ws, args);
+        assert!(out.status.success(), "{text}");
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("`{}` printed no JSON ({e}):\n{text}", args.join(" ")));
+        assert_eq!(report["dry_run"], true, "{report}");
+        assert!(
+            report["commands"].as_array().is_some_and(|c| c
+                .iter()
+                .any(|l| l.as_str().is_some_and(|l| l.contains("terraform")))),
+            "{report}"
+        );
+    }
 }

@@ -61,8 +61,8 @@ impl Config {
 
 /// The model an agent talks to.
 ///
-/// The blueprint's `model` section is the source of truth: an agent compiles its own
-/// `blueprint.yaml` in, so the image it ships in always knows its model. `MODEL_ID`,
+/// The blueprint's `model` section is the source of truth: an agent's `build.rs` compiles it in
+/// (`blueprint::build_script`), so the image it ships in always knows its model. `MODEL_ID`,
 /// `MODEL_MAX_TOKENS` and `MODEL_TEMPERATURE` override it per runtime (`cargo xtask run` sets
 /// them from the same blueprint).
 #[derive(Debug, Clone)]
@@ -72,41 +72,35 @@ pub struct ModelConfig {
     pub temperature: Option<f32>,
 }
 
-#[derive(serde::Deserialize)]
-struct BlueprintModel {
-    model: ModelSection,
-}
-
-#[derive(serde::Deserialize)]
-struct ModelSection {
-    model_id: String,
-    max_tokens: Option<i32>,
-    temperature: Option<f32>,
+/// The blueprint's model, as the agent compiled it in.
+#[derive(Debug, Clone, Copy)]
+pub struct ModelDefaults {
+    pub model_id: &'static str,
+    pub max_tokens: u32,
+    pub temperature: f32,
 }
 
 impl ModelConfig {
-    /// `blueprint_yaml` is the agent's blueprint, e.g. `include_str!("../blueprint.yaml")`.
-    pub fn from_env_or_blueprint(blueprint_yaml: &str) -> anyhow::Result<ModelConfig> {
-        ModelConfig::from_lookup(blueprint_yaml, |name| std::env::var(name).ok())
+    /// The compiled-in `defaults`, overridden by the `MODEL_*` variables.
+    pub fn from_env_or(defaults: ModelDefaults) -> anyhow::Result<ModelConfig> {
+        ModelConfig::from_lookup(defaults, |name| std::env::var(name).ok())
     }
 
     pub fn from_lookup(
-        blueprint_yaml: &str,
+        defaults: ModelDefaults,
         lookup: impl Fn(&str) -> Option<String>,
     ) -> anyhow::Result<ModelConfig> {
-        let blueprint: BlueprintModel = serde_yaml::from_str(blueprint_yaml)
-            .context("the blueprint compiled into this agent has no valid `model` section")?;
-        let model = blueprint.model;
         let model_id = lookup("MODEL_ID")
             .filter(|v| !v.trim().is_empty())
-            .unwrap_or(model.model_id);
+            .unwrap_or_else(|| defaults.model_id.to_string());
         if model_id.trim().is_empty() {
             bail!("no model: set `model.model_id` in the blueprint, or MODEL_ID");
         }
         Ok(ModelConfig {
             model_id,
-            max_tokens: parse_var(&lookup, "MODEL_MAX_TOKENS")?.or(model.max_tokens),
-            temperature: parse_var(&lookup, "MODEL_TEMPERATURE")?.or(model.temperature),
+            max_tokens: parse_var(&lookup, "MODEL_MAX_TOKENS")?
+                .or(i32::try_from(defaults.max_tokens).ok()),
+            temperature: parse_var(&lookup, "MODEL_TEMPERATURE")?.or(Some(defaults.temperature)),
         })
     }
 }
@@ -174,14 +168,18 @@ mod tests {
         assert!(format!("{err:#}").contains("PORT=\"80x\""), "{err:#}");
     }
 
-    const BLUEPRINT: &str = "id: a\nmodel:\n  provider: bedrock\n  model_id: amazon.nova-lite-v1:0\n  max_tokens: 300\n";
+    const BLUEPRINT: ModelDefaults = ModelDefaults {
+        model_id: "amazon.nova-lite-v1:0",
+        max_tokens: 300,
+        temperature: 0.2,
+    };
 
     #[test]
     fn the_model_comes_from_the_blueprint_and_the_environment_overrides_it() {
         let model = ModelConfig::from_lookup(BLUEPRINT, vars(&[])).unwrap();
         assert_eq!(model.model_id, "amazon.nova-lite-v1:0");
         assert_eq!(model.max_tokens, Some(300));
-        assert_eq!(model.temperature, None);
+        assert_eq!(model.temperature, Some(0.2));
         let model = ModelConfig::from_lookup(
             BLUEPRINT,
             vars(&[("MODEL_ID", "eu.other-v1:0"), ("MODEL_MAX_TOKENS", "512")]),

@@ -38,7 +38,7 @@ mod invocation;
 mod server;
 mod telemetry;
 
-pub use config::{Config, ModelConfig};
+pub use config::{Config, ModelConfig, ModelDefaults};
 pub use error::HandlerError;
 pub use health::{BusyGuard, Health, Status};
 pub use invocation::{Invocation, Reply};

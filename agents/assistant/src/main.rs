@@ -8,12 +8,19 @@
 //! The conversation of each session is kept in memory (AgentCore gives each session its own
 //! microVM), so a follow-up in the same session sees the earlier turns.
 
+/// This agent's blueprint, checked and compiled in by build.rs (not every value is used).
+#[allow(dead_code)]
+mod blueprint {
+    include!(concat!(env!("OUT_DIR"), "/blueprint.rs"));
+}
 mod bedrock;
 mod conversation;
 
 use std::sync::Arc;
 
-use agentcore_runtime::{Config, HandlerError, Invocation, ModelConfig, Reply, Runtime};
+use agentcore_runtime::{
+    Config, HandlerError, Invocation, ModelConfig, ModelDefaults, Reply, Runtime,
+};
 use serde::Deserialize;
 
 use crate::bedrock::Assistant;
@@ -43,7 +50,11 @@ async fn main() -> std::process::ExitCode {
 
 async fn run() -> anyhow::Result<()> {
     let config = Config::from_env(env!("CARGO_PKG_NAME"))?;
-    let model = ModelConfig::from_env_or_blueprint(include_str!("../blueprint.yaml"))?;
+    let model = ModelConfig::from_env_or(ModelDefaults {
+        model_id: blueprint::MODEL_ID,
+        max_tokens: blueprint::MAX_TOKENS,
+        temperature: blueprint::TEMPERATURE,
+    })?;
     let assistant = Arc::new(Assistant::new(&config, model).await);
     Runtime::new(config)
         .serve(move |request: Request, invocation: Invocation| {

@@ -8,10 +8,17 @@
 //! `toolChoice: tool`), and the answer is checked against that schema before it is returned:
 //! a workflow gets the record or an error, never free text.
 
+/// This agent's blueprint, checked and compiled in by build.rs (not every value is used).
+#[allow(dead_code)]
+mod blueprint {
+    include!(concat!(env!("OUT_DIR"), "/blueprint.rs"));
+}
 mod classify;
 mod document;
 
-use agentcore_runtime::{Config, HandlerError, Invocation, ModelConfig, Reply, Runtime};
+use agentcore_runtime::{
+    Config, HandlerError, Invocation, ModelConfig, ModelDefaults, Reply, Runtime,
+};
 use serde::Deserialize;
 
 use crate::classify::Classifier;
@@ -44,7 +51,11 @@ async fn main() -> std::process::ExitCode {
 
 async fn run() -> anyhow::Result<()> {
     let config = Config::from_env(env!("CARGO_PKG_NAME"))?;
-    let model = ModelConfig::from_env_or_blueprint(include_str!("../blueprint.yaml"))?;
+    let model = ModelConfig::from_env_or(ModelDefaults {
+        model_id: blueprint::MODEL_ID,
+        max_tokens: blueprint::MAX_TOKENS,
+        temperature: blueprint::TEMPERATURE,
+    })?;
     let classifier = std::sync::Arc::new(Classifier::new(&config, model).await);
     Runtime::new(config)
         .serve(move |request: Request, invocation: Invocation| {

@@ -8,6 +8,7 @@
 //! Knows nothing of Terraform, AWS or how agents are built: the xtask decides what a blueprint
 //! means for an environment. Light enough to be an agent's build-dependency.
 
+pub mod build_script;
 pub mod edit;
 mod env;
 mod locate;
@@ -20,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 pub use diagnostics::{Diagnostic, Diagnostics, Pos};
 pub use env::Env;
-pub use validate::{RESERVED_ENV, load_all};
+pub use validate::{RESERVED_ENV, load_agent, load_all};
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]

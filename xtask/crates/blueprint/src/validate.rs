@@ -92,6 +92,26 @@ pub fn load_all(root: &Path) -> (Vec<Agent>, Vec<Diagnostic>) {
     (agents, diags)
 }
 
+/// One agent's blueprint, parsed and checked against every rule that concerns it alone (not
+/// the uniqueness of its id, which needs the others): what an agent's `build.rs` validates.
+pub fn load_agent(root: &Path, folder: &Path) -> Result<Agent, Vec<Diagnostic>> {
+    let path = folder.join(BLUEPRINT_FILE);
+    let rel = path.strip_prefix(root).unwrap_or(&path).to_path_buf();
+    let text = std::fs::read_to_string(&path)
+        .map_err(|err| vec![Diagnostic::new(&rel, format!("cannot read: {err}"))])?;
+    let blueprint = super::parse(&rel, &text).map_err(|d| vec![d])?;
+    let mut diags = Vec::new();
+    check_rules(&rel, folder, &blueprint, &Locations::of(&text), &mut diags);
+    if diags.is_empty() {
+        Ok(Agent {
+            blueprint,
+            dir: folder.to_path_buf(),
+        })
+    } else {
+        Err(diags)
+    }
+}
+
 fn check_rules(
     file: &Path,
     folder: &Path,
