@@ -41,6 +41,14 @@ impl World {
             );
         }
         copy_dir(&ws.file("infra/envs"), &ws.file("testinfra/envs"));
+        // Terraform writes its lock file beside each root module: the repository ignores the
+        // test stacks' (tests/stacks), and so does this copy of them. An untracked file that is
+        // not ignored makes the tree dirty.
+        let ignore = ws.read(".gitignore");
+        ws.write(
+            ".gitignore",
+            &format!("{ignore}testinfra/stacks/*/.terraform.lock.hcl\n"),
+        );
         git_commit_all(&ws);
         let tf = tempfile::tempdir().expect("tempdir");
         let cli_config = support::terraform::cli_config(tf.path());
