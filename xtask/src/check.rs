@@ -9,6 +9,7 @@ use crate::Context;
 use crate::environment::Env;
 use crate::environment::tfvars::Tfvars;
 use crate::output::table;
+use crate::project::Project;
 use blueprint::{self, Agent};
 use diagnostics::Diagnostic;
 
@@ -52,6 +53,20 @@ struct EnvRow {
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let project = &ctx.project;
     let (agents, mut errors) = blueprint::load_all(&project.root);
+    if !project.infra_dir.is_dir() {
+        // One problem, said once: every environment and stack check would fail the same way.
+        errors.push(
+            Diagnostic::new(
+                project.rel(&project.infra_dir),
+                "the infrastructure root is not a folder",
+            )
+            .help(
+                "is --infra-dir (or XTASK_INFRA_DIR) right? The default is `infra`, the folder \
+                 with envs/, modules/ and stacks/",
+            ),
+        );
+        return finish(ctx, errors, &agents, Vec::new());
+    }
 
     let mut environments = Vec::new();
     for env in Env::ALL {
@@ -75,9 +90,19 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         }
     }
 
+    check_members(project, &agents, &mut errors);
     let envs = crate::infra::loaded_envs(project);
     crate::infra::check(project, &agents, &envs, &mut errors);
 
+    finish(ctx, errors, &agents, environments)
+}
+
+fn finish(
+    ctx: &Context,
+    errors: Vec<Diagnostic>,
+    agents: &[Agent],
+    environments: Vec<EnvRow>,
+) -> anyhow::Result<ExitCode> {
     let report = Report {
         ok: errors.is_empty(),
         errors,
@@ -87,13 +112,46 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     if ctx.out.json {
         ctx.out.print_json(&report);
     } else {
-        print_human(&report, &agents);
+        print_human(&report, agents);
     }
     Ok(if report.ok {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// Every agent crate must be a member of the workspace: the members are listed, not globbed,
+/// so that a folder under agents/ that is not a crate yet cannot stop cargo.
+fn check_members(project: &Project, agents: &[Agent], errors: &mut Vec<Diagnostic>) {
+    let manifest = project.root.join("Cargo.toml");
+    let members: Vec<String> = std::fs::read_to_string(&manifest)
+        .ok()
+        .and_then(|text| text.parse::<toml::Table>().ok())
+        .and_then(|t| {
+            t.get("workspace")?.get("members")?.as_array().map(|m| {
+                m.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
+        })
+        .unwrap_or_default();
+    let listed = |dir: &str| {
+        members.iter().any(|m| {
+            m == dir
+                || m.strip_suffix("/*")
+                    .is_some_and(|parent| dir.rsplit_once('/').is_some_and(|(p, _)| p == parent))
+        })
+    };
+    for agent in agents {
+        let dir = project.rel(&agent.dir).display().to_string();
+        if !listed(&dir) {
+            errors.push(
+                Diagnostic::new("Cargo.toml", format!("agent `{}` is not a member of the workspace", agent.id()))
+                    .help(format!("add \"{dir}\" to `members` under [workspace] (`cargo xtask new` does it for new agents)")),
+            );
+        }
+    }
 }
 
 fn agent_row(agent: &Agent) -> AgentRow {

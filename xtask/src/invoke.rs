@@ -45,7 +45,8 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let base = args
         .url
         .clone()
-        .unwrap_or_else(|| format!("http://127.0.0.1:{}", agent.blueprint.runtime.port));
+        .map(Ok)
+        .unwrap_or_else(|| local_url(ctx, &agent))?;
     let url = format!("{}/invocations", base.trim_end_matches('/'));
     let payload = read_payload(&args.payload)?;
     ctx.out.verbose(format!("POST {url}"));
@@ -110,10 +111,12 @@ async fn send(
 
     if !status.is_success() {
         let body = response.text().await.unwrap_or_default();
-        let message = serde_json::from_str::<serde_json::Value>(&body)
+        let error = serde_json::from_str::<serde_json::Value>(&body)
             .ok()
-            .and_then(|v| {
-                let e = &v["error"];
+            .map(|v| v["error"].clone());
+        let message = error
+            .as_ref()
+            .and_then(|e| {
                 Some(format!(
                     "{}: {}",
                     e["code"].as_str()?,
@@ -121,6 +124,10 @@ async fn send(
                 ))
             })
             .unwrap_or(body);
+        // An internal error's cause is only in the agent's log, under its request id.
+        if let Some(id) = error.as_ref().and_then(|e| e["request_id"].as_str()) {
+            bail_help!("{agent} answered {status}: {message}"; "the cause is in the agent's log: look for request id {id}");
+        }
         bail!("{agent} answered {status}: {message}");
     }
     if !is_stream {
@@ -219,6 +226,24 @@ impl SseParser {
         }
         events
     }
+}
+
+/// Where `cargo xtask run` serves `agent` now; without a running `run`, the blueprint's port,
+/// unless another agent's `run` has it (then that agent, not this one, would answer).
+fn local_url(ctx: &Context, agent: &blueprint::Agent) -> anyhow::Result<String> {
+    let project = &ctx.project;
+    if let Some(port) = crate::run::local::port_of(project, agent.id()) {
+        return Ok(format!("http://127.0.0.1:{port}"));
+    }
+    let port = agent.blueprint.runtime.port;
+    if let Some(other) = crate::run::local::agent_on(project, port) {
+        bail_help!(
+            "`{}` is not running; 127.0.0.1:{port} serves `{other}`", agent.id();
+            "start it with `cargo xtask run {}` (it takes the next free port), or pass --url",
+            agent.id()
+        );
+    }
+    Ok(format!("http://127.0.0.1:{port}"))
 }
 
 #[cfg(test)]

@@ -78,7 +78,12 @@ struct Started<'a> {
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let agent = ctx.project.agent(&args.agent)?;
-    let port = args.port.unwrap_or(agent.blueprint.runtime.port);
+    let port = match args.port {
+        Some(port) => port,
+        // A dry run shows the blueprint's port; a real one takes the next free one if need be.
+        None if args.dry_run => agent.blueprint.runtime.port,
+        None => local::free_port_for(&ctx.project, &agent)?,
+    };
     let env = agent_env(
         &agent,
         args.bedrock_region.clone(),
@@ -101,6 +106,104 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     }
     let binary = build_host(ctx, &agent, profile)?;
     serve(ctx, &agent, &binary, None, port, &env)
+}
+
+/// Which agent `run` serves on which port of this machine: `target/xtask/run/<agent>.json`
+/// while it runs, so that two agents run side by side (each on its own port) and `invoke`
+/// reaches the one it names, never whatever listens on the default port.
+pub mod local {
+    use std::net::{Ipv4Addr, TcpListener};
+    use std::path::PathBuf;
+
+    use anyhow::Context as _;
+    use serde::{Deserialize, Serialize};
+
+    use blueprint::Agent;
+
+    use crate::project::Project;
+
+    #[derive(Serialize, Deserialize)]
+    struct Record {
+        port: u16,
+        /// The `cargo xtask run` process.
+        pid: u32,
+    }
+
+    fn dir(project: &Project) -> PathBuf {
+        project.work_dir().join("run")
+    }
+
+    /// Removes the record when `run` ends.
+    pub struct Running(PathBuf);
+
+    impl Running {
+        pub fn record(
+            project: &Project,
+            agent: &str,
+            port: u16,
+            pid: u32,
+        ) -> anyhow::Result<Running> {
+            let dir = dir(project);
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+            let path = dir.join(format!("{agent}.json"));
+            std::fs::write(&path, serde_json::to_vec(&Record { port, pid })?)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            Ok(Running(path))
+        }
+    }
+
+    impl Drop for Running {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+
+    /// The port `cargo xtask run <agent>` serves it on, if it runs now.
+    pub fn port_of(project: &Project, agent: &str) -> Option<u16> {
+        live(project)
+            .into_iter()
+            .find(|(id, _)| id == agent)
+            .map(|(_, port)| port)
+    }
+
+    /// The agent a `run` serves on `port` now, if any.
+    pub fn agent_on(project: &Project, port: u16) -> Option<String> {
+        live(project)
+            .into_iter()
+            .find(|(_, p)| *p == port)
+            .map(|(id, _)| id)
+    }
+
+    /// (agent, port) of every `run` whose process is alive.
+    fn live(project: &Project) -> Vec<(String, u16)> {
+        let Ok(entries) = std::fs::read_dir(dir(project)) else {
+            return Vec::new();
+        };
+        entries
+            .flatten()
+            .filter_map(|e| {
+                let id = e.path().file_stem()?.to_string_lossy().into_owned();
+                let record: Record = serde_json::from_slice(&std::fs::read(e.path()).ok()?).ok()?;
+                let alive = std::path::Path::new("/proc")
+                    .join(record.pid.to_string())
+                    .exists();
+                alive.then_some((id, record.port))
+            })
+            .collect()
+    }
+
+    /// The blueprint's port when it is free, else the next free one (another agent, or another
+    /// program, may have it).
+    pub fn free_port_for(project: &Project, agent: &Agent) -> anyhow::Result<u16> {
+        let wanted = agent.blueprint.runtime.port;
+        if let Some(port) = port_of(project, agent.id()) {
+            bail_help!("{} already runs on 127.0.0.1:{port}", agent.id(); "stop it first, or pass --port <PORT> for a second one");
+        }
+        (wanted..wanted.saturating_add(100))
+            .find(|port| TcpListener::bind((Ipv4Addr::LOCALHOST, *port)).is_ok())
+            .with_context(|| format!("no free port from {wanted} on 127.0.0.1"))
+    }
 }
 
 /// The variables the agent gets on top of this process's environment, in the order they apply;
@@ -296,7 +399,10 @@ fn serve(
             agent.id()
         );
     }
-    let status = wait_forwarding_signals(handle, pid)?;
+    let record = local::Running::record(&ctx.project, agent.id(), port, std::process::id())?;
+    let status = wait_forwarding_signals(handle, pid);
+    drop(record);
+    let status = status?;
     Ok(match status.code() {
         Some(0) => ExitCode::SUCCESS,
         _ => {

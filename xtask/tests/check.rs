@@ -42,6 +42,12 @@ fn workspace() -> Scratch {
 }
 
 fn add_agent(ws: &Scratch, folder: &str, blueprint: &str) {
+    // A workspace member, as `cargo xtask new` makes it.
+    ws.edit(
+        "Cargo.toml",
+        "members = [\n",
+        &format!("members = [\n    \"agents/{folder}\",\n"),
+    );
     ws.write(
         &format!("agents/{folder}/Cargo.toml"),
         &format!("[package]\nname = \"{folder}\"\nversion = \"0.1.0\"\nedition = \"2024\"\n"),
@@ -432,4 +438,169 @@ fn check_placeholder_that_is_an_expression() {
             "upper case",
         ],
     );
+}
+
+#[test]
+fn a_folder_that_is_not_a_crate_yet_does_not_stop_cargo_and_check_names_it() {
+    let ws = Scratch::copy_of_repo();
+    ws.write(
+        "agents/draft/blueprint.yaml",
+        &DEMO_BLUEPRINT.replace("id: demo", "id: draft"),
+    );
+    // The workspace lists its members: cargo (and so every `cargo xtask` command) still works.
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let (out, text) = run(std::process::Command::new(cargo)
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
+        .current_dir(ws.path()));
+    assert!(
+        out.status.success(),
+        "cargo fails on a folder without Cargo.toml:\n{text}"
+    );
+    fails_with(
+        &ws,
+        &[],
+        &["agents/draft/blueprint.yaml:1:5", "has no Cargo.toml"],
+    );
+}
+
+#[test]
+fn an_agent_crate_that_is_not_a_workspace_member_is_named() {
+    let ws = Scratch::copy_of_repo();
+    ws.write(
+        "agents/loose/Cargo.toml",
+        "[package]\nname = \"loose\"\nversion = \"0.1.0\"\nedition = \"2024\"\n",
+    );
+    ws.write("agents/loose/src/main.rs", "fn main() {}\n");
+    ws.write(
+        "agents/loose/blueprint.yaml",
+        &DEMO_BLUEPRINT.replace("id: demo", "id: loose"),
+    );
+    fails_with(
+        &ws,
+        &[],
+        &[
+            "agent `loose` is not a member of the workspace",
+            "add \"agents/loose\" to `members`",
+        ],
+    );
+}
+
+#[test]
+fn production_without_staging_is_refused_where_it_is_written() {
+    let ws = workspace();
+    ws.edit(
+        DEMO,
+        "  staging: true",
+        "  staging: false\n  production: true",
+    );
+    fails_with(
+        &ws,
+        &[],
+        &[
+            &format!("{DEMO}:19:15"),
+            "enabled in production but not in staging",
+            "set `staging: true` too",
+        ],
+    );
+}
+
+#[test]
+fn a_tfvars_value_of_the_wrong_type_is_found_before_terraform() {
+    let ws = workspace();
+    ws.edit(
+        "infra/envs/dev.tfvars",
+        "log_retention_days     = 7",
+        "log_retention_days     = \"seven\"",
+    );
+    fails_with(
+        &ws,
+        &[],
+        &[
+            "infra/envs/dev.tfvars:",
+            "`log_retention_days` must be a number, not a string",
+            "without quotes",
+        ],
+    );
+}
+
+#[test]
+fn an_infra_dir_that_does_not_exist_is_said_so() {
+    let ws = workspace();
+    fails_with(
+        &ws,
+        &["--infra-dir", "nosuch"],
+        &[
+            "nosuch: the infrastructure root is not a folder",
+            "--infra-dir",
+        ],
+    );
+    let (_, text) = run(ws
+        .xtask()
+        .args(["--infra-dir", "nosuch", "check"])
+        .env_clear_aws());
+    assert!(
+        !text.contains("cp nosuch"),
+        "suggests copying a file onto itself:\n{text}"
+    );
+}
+
+#[test]
+fn one_broken_blueprint_gives_its_own_errors_only() {
+    let ws = Scratch::copy_of_repo();
+    ws.edit(
+        "agents/assistant/blueprint.yaml",
+        "temperature: 0.3",
+        "temperature: 9",
+    );
+    let text = fails_with(&ws, &[], &["agents/assistant/blueprint.yaml:"]);
+    assert!(
+        !text.contains("which does not exist"),
+        "a workflow naming the broken agent is reported too:\n{text}"
+    );
+}
+
+#[test]
+fn an_invalid_id_is_never_suggested_as_a_folder_name() {
+    let ws = workspace();
+    ws.edit(DEMO, "id: demo", "id: Bad_Id");
+    let text = fails_with(&ws, &[], &["invalid agent id `Bad_Id`", "set `id: demo`"]);
+    assert!(!text.contains("agents/Bad_Id"), "{text}");
+}
+
+#[test]
+fn usage_errors_exit_64_apart_from_failures_and_drift() {
+    let ws = workspace();
+    for args in [&["plan", "dvelopment"][..], &["plan", "dev", "--jsno"][..]] {
+        let (out, text) = run(ws.xtask().args(args));
+        assert_eq!(out.status.code(), Some(64), "`{}`:\n{text}", args.join(" "));
+    }
+    let (_, text) = run(ws.xtask().args(["plan", "dvelopment"]));
+    assert!(
+        text.contains("the environments are: dev, staging, production"),
+        "{text}"
+    );
+}
+
+#[test]
+fn doctor_stops_quietly_when_its_reader_goes_away() {
+    let ws = workspace();
+    let mut child = ws
+        .xtask()
+        .arg("doctor")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn doctor");
+    // The reader is gone before doctor prints (its checks take a moment), as with
+    // `doctor | head -0`: every write meets a closed pipe.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
 }

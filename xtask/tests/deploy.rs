@@ -10,7 +10,7 @@
 mod support;
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -358,6 +358,14 @@ fn deploy_promote_and_guard_production() {
             "cargo xtask deploy dev",
         ],
     );
+    // A drift check during a deploy reads the state without locking it: it never stands in
+    // the deploy's way (the deploy below still succeeds), and it says a deploy is running.
+    let (out, text) = run(&mut w.xtask(&["plan", "dev"]));
+    assert!(
+        matches!(out.status.code(), Some(0) | Some(2)),
+        "a plan during a deploy failed:\n{text}"
+    );
+    assert!(text.contains("a deploy of dev is running"), "{text}");
     let stderr = BufReader::new(a.stderr.take().expect("stderr"))
         .lines()
         .map_while(Result::ok)
@@ -367,6 +375,54 @@ fn deploy_promote_and_guard_production() {
         a.wait().expect("wait").success(),
         "the first deploy failed:\n{stderr}"
     );
+
+    // SIGTERM (what `timeout`, `kill` and a cancelled CI job send) while a phase is applied:
+    // Terraform stops cleanly, every lock is released, nothing is left running, and a plain
+    // re-run completes.
+    w.ws.edit(
+        "testinfra/envs/dev.tfvars",
+        "log_retention_days     = 7",
+        "log_retention_days     = 14",
+    );
+    let mut a = w
+        .xtask(&["deploy", "dev", "--registry", &reg])
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let mut lines = BufReader::new(a.stderr.take().expect("stderr")).lines();
+    let mut seen = Vec::new();
+    for line in lines.by_ref().map_while(Result::ok) {
+        let planned = line.contains("dev / platform: ") && line.contains("to change");
+        seen.push(line);
+        if planned {
+            break;
+        }
+    }
+    assert!(
+        seen.last().is_some_and(|l| l.contains("dev / platform: ")),
+        "the deploy never planned a change:\n{}",
+        seen.join("\n")
+    );
+    let (out, text) = run(Command::new("kill").args(["-TERM", &a.id().to_string()]));
+    assert!(out.status.success(), "{text}");
+    seen.extend(lines.map_while(Result::ok));
+    let status = a.wait().expect("wait");
+    let stderr = seen.join("\n");
+    assert!(!status.success(), "the deploy ignored SIGTERM:\n{stderr}");
+    assert!(stderr.contains("terminated"), "{stderr}");
+    let left: Vec<String> = w
+        .state_objects()
+        .into_iter()
+        .filter(|k| k.ends_with(".tflock") || k.ends_with("deploy.lock"))
+        .collect();
+    assert!(left.is_empty(), "locks left behind: {left:?}\n{stderr}");
+    assert_eq!(
+        terraform_processes_in(w.ws.path()),
+        Vec::<String>::new(),
+        "terraform (or a provider) is still running"
+    );
+    w.ok(&["deploy", "dev", "--registry", &reg]);
 
     // promote dev → staging copies dev's bytes and builds nothing (no cargo on PATH).
     support::images::git_commit_all(&w.ws);
@@ -458,17 +514,23 @@ fn deploy_promote_and_guard_production() {
         ],
     );
 
-    // Taking an agent out of production destroys resources: not without --allow-destroy.
+    // Taking an agent out of production destroys its runtime: not without --allow-destroy.
+    // Its image repository (platform phase) stays: repositories outlive runtimes.
     w.ws.edit(
         &format!("agents/{first}/blueprint.yaml"),
         "production: true",
         "production: false",
     );
     git_commit_all(&w.ws);
-    w.fails(
+    let out = w.fails(
         &["deploy", "production", "--yes"],
-        &["in production destroys", "--allow-destroy"],
+        &[
+            "the plan of `agents` in production destroys",
+            "--allow-destroy",
+        ],
     );
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(!text.contains("aws_ecr_repository"), "{text}");
     assert_eq!(
         w.ssm_value(&format!("/platform/production/agents/{first}/image")),
         live,
@@ -476,8 +538,31 @@ fn deploy_promote_and_guard_production() {
     );
 }
 
+/// Terraform and provider processes whose working directory is inside `dir`.
+fn terraform_processes_in(dir: &Path) -> Vec<String> {
+    let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let proc_dir = entry.path();
+        let cmdline = std::fs::read(proc_dir.join("cmdline")).unwrap_or_default();
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if !cmdline.contains("terraform") {
+            continue;
+        }
+        if std::fs::read_link(proc_dir.join("cwd")).is_ok_and(|cwd| cwd.starts_with(&dir)) {
+            found.push(cmdline);
+        }
+    }
+    found
+}
+
 /// The refusals that come before any cloud call: no moto, no build needed.
 fn offline(ws: &Scratch, args: &[&str]) -> (Output, String) {
+    run(&mut offline_command(ws, args))
+}
+
+/// `offline`'s command, to change its environment first.
+fn offline_command(ws: &Scratch, args: &[&str]) -> Command {
     let mut cmd = ws.xtask();
     cmd.args(args).stdin(Stdio::null());
     for (k, v) in [
@@ -492,7 +577,7 @@ fn offline(ws: &Scratch, args: &[&str]) -> (Output, String) {
         cmd.env(format!("PRIVATE_SUBNET_{n}"), "subnet-a");
         cmd.env(format!("PUBLIC_SUBNET_{n}"), "subnet-b");
     }
-    run(&mut cmd)
+    cmd
 }
 
 #[test]
@@ -509,7 +594,11 @@ fn destroy_and_promote_refusals() {
         ),
         (
             &["destroy", "production", "--force", "--yes"],
-            &["refusing to destroy production without confirmation"],
+            &[
+                "refusing to destroy production without a typed confirmation",
+                "--yes is not enough",
+                "type `production`",
+            ],
         ),
         (
             &["destroy", "dev"],
@@ -539,10 +628,27 @@ fn destroy_and_promote_refusals() {
             );
         }
     }
+    // A promotion prepares the target environment before it copies or edits anything: with
+    // production's variables incomplete (the README's exports once lacked *_SUBNET_C), it
+    // fails at once, naming them, and no blueprint is touched.
+    let before = ws.read("agents/assistant/blueprint.yaml");
+    let (out, text) = run(
+        offline_command(&ws, &["promote", "staging", "production", "--yes"])
+            .env_remove("PRIVATE_SUBNET_C")
+            .env_remove("PUBLIC_SUBNET_C"),
+    );
+    assert!(!out.status.success(), "{text}");
+    assert!(
+        text.contains("PRIVATE_SUBNET_C") && text.contains("production.tfvars"),
+        "{text}"
+    );
+    assert!(!text.contains("pulling"), "it copied images first:\n{text}");
+    assert_eq!(ws.read("agents/assistant/blueprint.yaml"), before);
+
     let (out, text) = offline(&ws, &["destroy", "dev", "--dry-run"]);
     assert!(out.status.success(), "{text}");
     assert!(
-        text.contains("plan -input=false -detailed-exitcode") && text.contains("-destroy"),
+        text.contains(" plan ") && text.contains("-detailed-exitcode") && text.contains("-destroy"),
         "{text}"
     );
     let workflows = text.find("stacks/workflows").expect("workflows");

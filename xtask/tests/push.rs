@@ -531,3 +531,46 @@ fn every_agent_enabled_in_the_environment_is_pushed_in_one_run() {
         );
     }
 }
+
+#[test]
+fn a_plain_http_registry_reached_over_https_fails_at_once_and_says_why() {
+    let (scratch, _) = workspace_with_image(&[1000], false);
+    // A server answering plain HTTP on an address that is not loopback, so the push speaks
+    // HTTPS to it (as to any remote registry).
+    let ip = local_address().expect("this machine has a non-loopback IPv4 address");
+    let listener = std::net::TcpListener::bind((ip, 0)).expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut stream = stream;
+            let _ = std::io::Write::write_all(
+                &mut stream,
+                b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            );
+        }
+    });
+    let start = Instant::now();
+    let (out, text) = run(scratch.xtask().args([
+        "push",
+        "dev",
+        "--registry",
+        &format!("{ip}:{port}/agentcore"),
+    ]));
+    assert!(!out.status.success(), "{text}");
+    assert!(text.contains("plain HTTP"), "{text}");
+    assert!(
+        !text.contains("attempt 2/5"),
+        "retried what cannot pass:\n{text}"
+    );
+    assert!(start.elapsed() < Duration::from_secs(20), "{text}");
+}
+
+/// This machine's address on its default route (no packet is sent to find it).
+fn local_address() -> Option<std::net::Ipv4Addr> {
+    let socket = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    socket.connect("10.255.255.255:9").ok()?;
+    match socket.local_addr().ok()?.ip() {
+        std::net::IpAddr::V4(ip) if !ip.is_loopback() && !ip.is_unspecified() => Some(ip),
+        _ => None,
+    }
+}

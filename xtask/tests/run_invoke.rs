@@ -20,8 +20,21 @@ fn xtask() -> Command {
 
 /// `cargo xtask run assistant --json` against the stand-in; returns the process and its URL.
 fn start_run(standin: &StandIn, port: u16) -> (Child, String) {
-    let mut child = xtask()
-        .args(["run", "assistant", "--json", "--port", &port.to_string()])
+    start_agent(xtask(), standin, "assistant", Some(port))
+}
+
+/// `cargo xtask run <agent> --json` (on `port`, or the one `run` picks); the process and URL.
+fn start_agent(
+    mut cmd: Command,
+    standin: &StandIn,
+    agent: &str,
+    port: Option<u16>,
+) -> (Child, String) {
+    cmd.args(["run", agent, "--json"]);
+    if let Some(port) = port {
+        cmd.args(["--port", &port.to_string()]);
+    }
+    let mut child = cmd
         .args(["--bedrock-region", "ap-southeast-2"])
         .env("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", standin.url())
         .env("AWS_ACCESS_KEY_ID", "testing")
@@ -38,9 +51,11 @@ fn start_run(standin: &StandIn, port: u16) -> (Child, String) {
         .expect("read run's JSON line");
     let started: Value = serde_json::from_str(&line)
         .unwrap_or_else(|e| panic!("run printed no JSON line ({e}): {line:?}"));
-    assert_eq!(started["agent"], "assistant");
+    assert_eq!(started["agent"], agent);
     let url = started["url"].as_str().unwrap().to_string();
-    assert_eq!(url, format!("http://127.0.0.1:{port}"));
+    if let Some(port) = port {
+        assert_eq!(url, format!("http://127.0.0.1:{port}"));
+    }
     (child, url)
 }
 
@@ -193,4 +208,47 @@ fn run_refuses_a_busy_port_and_shows_its_environment_on_dry_run() {
     assert_eq!(plan["env"]["BIND_ADDRESS"], "127.0.0.1");
     assert_eq!(plan["env"]["SSM_ROOT_PATH"], "/platform/dev");
     assert_eq!(plan["env"]["EXTRA"], "1");
+}
+
+#[test]
+fn two_agents_run_side_by_side_and_invoke_reaches_the_one_it_names() {
+    let standin = StandIn::start();
+    // Text for the assistant, the forced tool call for triage.
+    standin.answer(agent_testkit::converse::Answer::Auto);
+    // A copy of the workspace: its own record of what runs, apart from the other tests'.
+    let ws = support::workspace::Scratch::copy_of_repo();
+    let in_ws = || {
+        let mut cmd = ws.xtask();
+        cmd.env("CARGO_TARGET_DIR", repo_root().join("target"));
+        cmd
+    };
+    // Both blueprints say 8080: the second `run` takes the next free port, and `invoke` finds
+    // each agent where its `run` serves it.
+    let (mut first, first_url) = start_agent(in_ws(), &standin, "assistant", None);
+    let (mut second, second_url) = start_agent(in_ws(), &standin, "triage", None);
+    assert_ne!(first_url, second_url);
+
+    let (out, text) = run(in_ws().args([
+        "invoke",
+        "triage",
+        "--json",
+        "--payload",
+        r#"{"text": "I was charged twice"}"#,
+    ]));
+    assert!(out.status.success(), "{text}");
+    let answer: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert!(
+        answer.get("category").is_some(),
+        "triage did not answer: {answer}"
+    );
+
+    for child in [&mut first, &mut second] {
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        wait_exit(child, Duration::from_secs(30)).expect("run exits");
+    }
+    // Nothing runs triage now; the assistant's old port is not mistaken for it either.
+    let (out, text) = run(in_ws().args(["invoke", "triage", "--payload", r#"{"text": "x"}"#]));
+    assert!(!out.status.success(), "{text}");
 }

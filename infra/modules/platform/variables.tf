@@ -19,7 +19,7 @@ variable "vpc_id" {
 }
 
 variable "agent_ids" {
-  description = "The agents enabled in this environment: one ECR repository each."
+  description = "Every agent of the workspace, enabled here or not: one ECR repository each, so that a repository outlives the agent's runtime and promotion can copy into it before the runtime exists."
   type        = set(string)
 }
 

@@ -41,7 +41,7 @@ module "platform" {
   environment            = var.environment
   ssm_root_path          = var.ssm_root_path
   vpc_id                 = var.vpc_id
-  agent_ids              = toset(keys(local.enabled_agents))
+  agent_ids              = toset(keys(local.blueprints))
   waf_enabled            = var.waf_enabled
   cloudfront_enabled     = var.cloudfront_enabled
   removal_policy_destroy = var.removal_policy_destroy

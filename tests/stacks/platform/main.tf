@@ -30,7 +30,7 @@ locals {
   prefix     = "${var.project_name}-${var.environment}"
   account_id = data.aws_caller_identity.current.account_id
   tags       = { Project = var.project_name, Environment = var.environment }
-  agent_ids  = toset(keys(local.enabled_agents))
+  agent_ids  = toset(keys(local.blueprints)) # every agent, as infra/stacks/platform
 }
 
 resource "aws_kms_key" "main" {

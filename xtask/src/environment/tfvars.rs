@@ -38,17 +38,45 @@ impl Tfvars {
     pub fn load(project: &Project, env: Env) -> Result<Tfvars, Vec<Diagnostic>> {
         let path = crate::environment::tfvars_path(project, env);
         let file = project.rel(&path).to_path_buf();
+        let envs_dir = project.envs_dir();
+        if !envs_dir.is_dir() {
+            return Err(vec![
+                Diagnostic::new(
+                    project.rel(&envs_dir),
+                    format!(
+                        "no environment files: {} is not a folder",
+                        project.rel(&envs_dir).display()
+                    ),
+                )
+                .help(format!(
+                    "is the infrastructure root right? It is `{}` (--infra-dir, or \
+                     XTASK_INFRA_DIR; default `infra`)",
+                    project.rel(&project.infra_dir).display()
+                )),
+            ]);
+        }
         let text = std::fs::read_to_string(&path).map_err(|err| {
             let message = if err.kind() == std::io::ErrorKind::NotFound {
                 format!("the environment file for `{env}` is missing")
             } else {
                 format!("cannot read the environment file for `{env}`: {err}")
             };
-            vec![Diagnostic::new(&file, message).help(format!(
-                "create it from another environment's file, e.g. `cp {}/dev.tfvars {}`",
-                project.rel(&project.envs_dir()).display(),
-                file.display()
-            ))]
+            let source = Env::ALL
+                .into_iter()
+                .map(|e| crate::environment::tfvars_path(project, e))
+                .find(|p| p != &path && p.is_file());
+            let help = match source {
+                Some(source) => format!(
+                    "create it from another environment's file, e.g. `cp {} {}`",
+                    project.rel(&source).display(),
+                    file.display()
+                ),
+                None => format!(
+                    "create it with the keys of an environment: {}",
+                    REQUIRED_KEYS.join(", ")
+                ),
+            };
+            vec![Diagnostic::new(&file, message).help(help)]
         })?;
         let mut diags = Vec::new();
         let found = placeholders(&file, &text).unwrap_or_else(|mut errs| {

@@ -245,7 +245,21 @@ fn check_workflows(project: &Project, agents: &[Agent], diags: &mut Vec<Diagnost
         .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
         .collect();
     files.sort();
-    let known: Vec<&str> = agents.iter().map(Agent::id).collect();
+    // Agents whose blueprint is broken still exist (their folder has a blueprint): their own
+    // diagnostics say what is wrong, a workflow naming them is not wrong too.
+    let mut known: Vec<String> = agents.iter().map(|a| a.id().to_string()).collect();
+    for entry in std::fs::read_dir(project.agents_dir())
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        if entry.path().join(blueprint::BLUEPRINT_FILE).is_file() {
+            known.push(entry.file_name().to_string_lossy().into_owned());
+        }
+    }
+    known.sort();
+    known.dedup();
+    let known: Vec<&str> = known.iter().map(String::as_str).collect();
     for path in files {
         check_workflow(project, &path, &known, diags);
     }

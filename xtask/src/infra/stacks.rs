@@ -80,6 +80,7 @@ pub fn check_environment_files(
         .collect();
     let candidates: Vec<&str> = declared.iter().copied().collect();
     for env in envs {
+        check_value_types(stacks, env, diags);
         for (key, pos) in &env.keys {
             let (with, without): (Vec<&Stack>, Vec<&Stack>) = stacks
                 .iter()
@@ -207,12 +208,24 @@ pub fn check_backends(project: &Project, diags: &mut Vec<Diagnostic>) {
                     &file,
                     format!("the backend settings of `{env}` are missing"),
                 )
-                .help(format!(
-                    "create it like the other environments' (bucket, region, encrypt, \
-                         use_lockfile), e.g. `cp {} {}`",
-                    project.rel(&backend_path(project, Env::Dev)).display(),
-                    file.display()
-                )),
+                .help({
+                    // Copying from an environment that has one; never a file onto itself.
+                    let source = Env::ALL
+                        .into_iter()
+                        .map(|e| backend_path(project, e))
+                        .find(|p| p != &path && p.is_file());
+                    match source {
+                        Some(source) => format!(
+                            "create it like the other environments' (bucket, region, encrypt, \
+                             use_lockfile), e.g. `cp {} {}`",
+                            project.rel(&source).display(),
+                            file.display()
+                        ),
+                        None => "create it with the state bucket's settings: `bucket`, `region`, \
+                                 `encrypt = true`, `use_lockfile = true`"
+                            .into(),
+                    }
+                }),
             );
             continue;
         };
@@ -270,4 +283,54 @@ fn names_of(stacks: &[&Stack]) -> String {
         .map(|s| format!("`{}`", s.name))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// A value of the wrong type (`log_retention_days = "seven"`) would pass `terraform fmt` and
+/// fail only at plan time, in every stack: say so here, where it is written.
+fn check_value_types(stacks: &[Stack], env: &Tfvars, diags: &mut Vec<Diagnostic>) {
+    let Ok(body) = hcl::parse(&env.text) else {
+        return;
+    };
+    for attr in body.attributes() {
+        let key = attr.key();
+        let Some(want) = stacks
+            .iter()
+            .find_map(|s| s.module.variables.get(key))
+            .and_then(|v| v.value.primitive.clone())
+        else {
+            continue;
+        };
+        let got = match attr.expr() {
+            hcl::Expression::String(_) => "string",
+            // A `${PLACEHOLDER}`: its value is known only when rendered.
+            hcl::Expression::TemplateExpr(_) => continue,
+            hcl::Expression::Number(_) => "number",
+            hcl::Expression::Bool(_) => "bool",
+            hcl::Expression::Array(_) => "list",
+            hcl::Expression::Object(_) => "map",
+            _ => continue,
+        };
+        // Terraform converts a number or bool written as a string the other way round too;
+        // a string that is not a number is the mistake.
+        let converts = match (want.as_str(), got, attr.expr()) {
+            ("string", "number" | "bool", _) => true,
+            ("number", "string", hcl::Expression::String(text)) => text.parse::<f64>().is_ok(),
+            ("bool", "string", hcl::Expression::String(text)) => {
+                matches!(text.as_str(), "true" | "false")
+            }
+            _ => false,
+        };
+        if got != want && !converts {
+            let pos = env.keys.iter().find(|(k, _)| k == key).map(|(_, p)| *p);
+            diags.push(
+                Diagnostic::new(&env.file, format!("`{key}` must be a {want}, not a {got}"))
+                    .at(pos)
+                    .help(match want.as_str() {
+                        "number" => format!("write a number without quotes, e.g. `{key} = 7`"),
+                        "bool" => format!("write `{key} = true` or `{key} = false`"),
+                        _ => format!("write `{key} = \"...\"`"),
+                    }),
+            );
+        }
+    }
 }

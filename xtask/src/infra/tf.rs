@@ -25,6 +25,8 @@ pub struct Located<T> {
 pub struct Variable {
     pub name: String,
     pub required: bool,
+    /// `string`, `number` or `bool` when the type is one of those (not a collection).
+    pub primitive: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -125,9 +127,26 @@ impl TfModule {
             match block.identifier() {
                 "variable" => {
                     let required = !block.body().attributes().any(|a| a.key() == "default");
+                    let primitive = block
+                        .body()
+                        .attributes()
+                        .find(|a| a.key() == "type")
+                        .and_then(|a| match a.expr() {
+                            hcl::Expression::Variable(v) => Some(v.as_str().to_string()),
+                            _ => None,
+                        })
+                        .filter(|t| ["string", "number", "bool"].contains(&t.as_str()));
                     self.variables.insert(
                         name.clone(),
-                        located(file, Variable { name, required }, start),
+                        located(
+                            file,
+                            Variable {
+                                name,
+                                required,
+                                primitive,
+                            },
+                            start,
+                        ),
                     );
                 }
                 "output" => {

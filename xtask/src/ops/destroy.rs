@@ -31,7 +31,7 @@ pub fn dry_run(ctx: &Context, environment: &Environment) -> anyhow::Result<Vec<S
     for phase in ORDER {
         if let Some(stack) = stacks.stack(phase) {
             lines.push(stack.show(&stack.init_args()));
-            lines.push(stack.show(&stack.plan_args(true)));
+            lines.push(stack.show(&stack.plan_args(true, true)));
             lines.push(stack.show(&stack.apply_args()));
         }
     }
@@ -49,7 +49,8 @@ pub fn destroy(
         bail_help!("refusing to destroy {env}: infra/envs/{env}.tfvars sets removal_policy_destroy = false \
              (its data is retained)"; "pass --force if you really mean to destroy it");
     }
-    guards::confirm(env, options.yes && env != Env::Production, "destroy")?;
+    // Production's destruction is always typed, never a flag.
+    guards::confirm(env, options.yes, env != Env::Production, "destroy")?;
     terraform::catch_interrupts();
 
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -104,7 +105,8 @@ fn destroy_all(
         let start = Instant::now();
         stack.write_inputs(&outputs)?;
         let planned = stack
-            .plan(&ctx.out, true)
+            .plan(&ctx.out, true, true)
+            .map_err(|e| crate::ops::deploy::lock_help(e, stacks.env))
             .with_context(|| format!("destroying `{}` failed at plan", phase.name()))?;
         let (result, plan) = match planned {
             Planned::NoChanges => ("nothing to destroy".to_string(), None),
@@ -113,6 +115,7 @@ fn destroy_all(
                     .step(format!("{} / {}: {summary}", stacks.env, phase.name()));
                 stack
                     .apply(&ctx.out)
+                    .map_err(|e| crate::ops::deploy::lock_help(e, stacks.env))
                     .with_context(|| format!("destroying `{}` failed", phase.name()))?;
                 ("destroyed".to_string(), Some(summary))
             }

@@ -177,7 +177,7 @@ fn push_report(
     options: &PushOptions,
     layouts: &[(String, PathBuf)],
 ) -> anyhow::Result<Report> {
-    let tag = tag_for(ctx, environment, options.revision.as_deref())?;
+    let tag = tag_for(ctx, environment, options)?;
     let images = layouts
         .iter()
         .map(|(id, dir)| layout::read(dir, &format!("agent `{id}`")))
@@ -208,16 +208,19 @@ fn layouts_of(ctx: &Context, agents: &[Agent]) -> Vec<(String, PathBuf)> {
 fn tag_for(
     ctx: &Context,
     environment: &Environment,
-    given: Option<&str>,
+    options: &PushOptions,
 ) -> anyhow::Result<Option<String>> {
     let env = environment.env;
-    if let Some(tag) = given {
+    if let Some(tag) = options.revision.as_deref() {
         revision::check_tag(env, tag)?;
         return Ok(Some(tag.to_string()));
     }
     match &environment.revision {
         Some(rev) => {
-            revision::require_clean(env, rev, "push")?;
+            // A dry run (`deploy --plan`) pushes nothing: it only says what a push would do.
+            if !options.dry_run {
+                revision::require_clean(env, rev, "push")?;
+            }
             Ok(Some(rev.tag()))
         }
         None if env == Env::Dev => {

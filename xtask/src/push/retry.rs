@@ -64,6 +64,9 @@ pub struct Failure {
 }
 
 pub fn is_transient(err: &OciDistributionError) -> bool {
+    if speaks_no_tls(err) {
+        return false;
+    }
     match err {
         OciDistributionError::RequestError(e) => {
             e.is_timeout()
@@ -81,6 +84,12 @@ pub fn is_transient(err: &OciDistributionError) -> bool {
         OciDistributionError::IoError(_) => true,
         _ => false,
     }
+}
+
+/// A TLS handshake with a server that answered in plain HTTP: retrying cannot help.
+pub fn speaks_no_tls(err: &OciDistributionError) -> bool {
+    let text = crate::error::one_line(err);
+    text.contains("InvalidContentType") || text.contains("corrupt message")
 }
 
 /// Up to a quarter of `delay`, so that parallel pushes do not retry in lockstep.

@@ -272,8 +272,20 @@ impl Registry {
 /// The message of a failed step, with what to do next. Pushes resume blob by blob, so the
 /// advice for an unreachable registry is simply to run again.
 fn failure(f: retry::Failure, what: &str) -> anyhow::Error {
-    let cause = crate::error::one_line(&f.error);
-    if f.transient {
+    let cause = tidy(&crate::error::one_line(&f.error));
+    let status = match &f.error {
+        OciDistributionError::ServerError { code, .. } => Some(*code),
+        OciDistributionError::RequestError(e) => e.status().map(|s| s.as_u16()),
+        _ => None,
+    };
+    if retry::speaks_no_tls(&f.error) {
+        helped!("{what}: the registry answered in plain HTTP, not HTTPS ({cause})"; "HTTPS is used \
+             for every registry but 127.0.0.1 and localhost; put the registry behind TLS, or reach \
+             it through localhost (e.g. an SSH tunnel)")
+    } else if status == Some(405) {
+        helped!("{what}: the registry does not take pushes here (405 Method Not Allowed)"; "is it a \
+             read-only mirror or a proxy? Push to the registry itself (--registry HOST[/PREFIX])")
+    } else if f.transient {
         helped!("{what}: the registry did not answer after {} attempts: {cause}", f.attempts; "check that the \
              registry is up and reachable, then run the same command again: blobs already uploaded \
              are kept and only the missing ones are sent")
@@ -283,8 +295,56 @@ fn failure(f: retry::Failure, what: &str) -> anyhow::Error {
             | OciDistributionError::AuthenticationFailure(_)
     ) {
         helped!("{what}: the registry refused the credentials: {cause}"; "check that you may push to this repository")
+    } else if status == Some(401) {
+        helped!("{what}: the registry wants credentials (401): {cause}"; "ECR registries are \
+             logged into through your AWS credentials; another registry given with --registry is \
+             pushed to anonymously, so it must accept anonymous pushes")
     } else {
         anyhow::anyhow!("{what}: {cause}")
+    }
+}
+
+/// A registry's message, fit for one line: an HTML error page becomes its title (or its text),
+/// and nothing runs on for pages.
+fn tidy(message: &str) -> String {
+    let lower = message.to_ascii_lowercase();
+    let text = if lower.contains("<html") || lower.contains("<!doctype") {
+        let title = lower
+            .find("<title>")
+            .and_then(|start| {
+                let rest = &message[start + 7..];
+                rest.find('<').map(|end| rest[..end].trim().to_string())
+            })
+            .filter(|t| !t.is_empty());
+        match title {
+            Some(title) => format!("an HTML page: {title}"),
+            None => {
+                let mut plain = String::new();
+                let mut in_tag = false;
+                for c in message.chars() {
+                    match c {
+                        '<' => in_tag = true,
+                        '>' => {
+                            in_tag = false;
+                            plain.push(' ');
+                        }
+                        c if !in_tag => plain.push(c),
+                        _ => {}
+                    }
+                }
+                format!(
+                    "an HTML page: {}",
+                    plain.split_whitespace().collect::<Vec<_>>().join(" ")
+                )
+            }
+        }
+    } else {
+        message.split_whitespace().collect::<Vec<_>>().join(" ")
+    };
+    if text.chars().count() > 300 {
+        format!("{}…", text.chars().take(300).collect::<String>())
+    } else {
+        text
     }
 }
 
@@ -352,6 +412,47 @@ fn file_stream(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn registry_refusals_say_what_to_do() {
+        let refused = |code: u16| {
+            failure(
+                retry::Failure {
+                    error: OciDistributionError::ServerError {
+                        code,
+                        url: "http://r/v2/x/blobs/uploads/".into(),
+                        message: "<html><title>Nope</title></html>".into(),
+                    },
+                    attempts: 1,
+                    transient: false,
+                },
+                "uploading",
+            )
+        };
+        let err = refused(405);
+        assert!(
+            crate::error::helps(&err)[0].contains("read-only mirror"),
+            "{err:#}"
+        );
+        let err = refused(401);
+        assert!(
+            crate::error::helps(&err)[0].contains("anonymous"),
+            "{err:#}"
+        );
+    }
+
+    #[test]
+    fn html_error_pages_become_one_line() {
+        let page = "<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head>\
+                    <body><h1>502</h1></body></html>";
+        assert_eq!(tidy(page), "an HTML page: 502 Bad Gateway");
+        assert_eq!(
+            tidy("<html><body><p>Service\n   unavailable</p></body></html>"),
+            "an HTML page: Service unavailable"
+        );
+        assert_eq!(tidy("blob unknown\n"), "blob unknown");
+        assert!(tidy(&"x ".repeat(400)).ends_with('…'));
+    }
 
     #[test]
     fn dirty_images_get_their_own_tag() {

@@ -147,10 +147,18 @@ fn check_rules(
                 "id `{}` does not match its folder `agents/{folder_name}`",
                 bp.id
             ),
-            format!(
-                "rename the folder to `agents/{}` or set `id: {folder_name}`",
-                bp.id
-            ),
+            // Only suggest a name that is itself a valid id.
+            match (check_id(&bp.id), check_id(folder_name)) {
+                (Ok(()), Ok(())) => format!(
+                    "rename the folder to `agents/{}` or set `id: {folder_name}`",
+                    bp.id
+                ),
+                (Ok(()), Err(_)) => format!("rename the folder to `agents/{}`", bp.id),
+                (Err(_), Ok(())) => format!("set `id: {folder_name}`"),
+                (Err(_), Err(_)) => {
+                    "give the agent a valid id, and its folder the same name".into()
+                }
+            },
         );
     }
     check_crate(file, folder, &bp.id, loc.value("id"), diags);
@@ -223,6 +231,16 @@ fn check_rules(
                 format!("AgentCore accepts 1 to {MAX_MINUTES} minutes"),
             );
         }
+    }
+    let modes = &bp.execution_modes;
+    if modes.production && !modes.staging {
+        err(
+            "execution_modes.production",
+            "enabled in production but not in staging".into(),
+            "production runs only the images staging ran: set `staging: true` too (promotion \
+             goes dev → staging → production)"
+                .into(),
+        );
     }
     if rt.idle_timeout_minutes > rt.max_lifetime_minutes {
         err(

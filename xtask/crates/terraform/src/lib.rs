@@ -10,11 +10,16 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context as _, bail};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+
+mod signals;
+
+/// How long a locking operation waits for a state lock another run holds: long enough for a
+/// concurrent plan elsewhere or a run that is just finishing, short of hanging a pipeline.
+pub const LOCK_TIMEOUT: &str = "-lock-timeout=120s";
 
 /// Where a command's progress goes: the caller's verbose channel (`-v`).
 pub trait Log {
@@ -50,27 +55,7 @@ pub fn version() -> anyhow::Result<semver::Version> {
     semver::Version::parse(version).with_context(|| format!("unexpected version `{version}`"))
 }
 
-/// Set when the user pressed Ctrl-C: Terraform got the signal too (same process group) and is
-/// left to finish and release its state lock; we stop after it.
-pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-
-/// Installs the Ctrl-C handler once: remember, don't die.
-pub fn catch_interrupts() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let _ = ctrlc::set_handler(|| {
-            if INTERRUPTED.swap(true, Ordering::SeqCst) {
-                eprintln!("\ninterrupted again: waiting for terraform to release its lock…");
-            } else {
-                eprintln!("\ninterrupted: letting terraform finish and release its state lock…");
-            }
-        });
-    });
-}
-
-pub fn interrupted() -> bool {
-    INTERRUPTED.load(Ordering::SeqCst)
-}
+pub use signals::{catch_interrupts, interrupted};
 
 /// One Terraform root module with one state: where it is, where its state lives, and the
 /// variable file it is planned with.
@@ -193,6 +178,7 @@ impl Stack {
         let mut args = vec![
             "init".into(),
             "-input=false".into(),
+            "-no-color".into(),
             "-reconfigure".into(),
             format!("-backend-config={}", self.backend_config.display()),
         ];
@@ -202,12 +188,15 @@ impl Stack {
         args
     }
 
-    pub fn plan_args(&self, destroy: bool) -> Vec<String> {
+    /// `lock`: take the state lock (a plan that will be applied), or read the state without
+    /// it (a drift check, which must never stand in a running deploy's way).
+    pub fn plan_args(&self, destroy: bool, lock: bool) -> Vec<String> {
         let mut args = vec![
             "plan".into(),
             "-input=false".into(),
+            "-no-color".into(),
             "-detailed-exitcode".into(),
-            "-lock-timeout=0s".into(),
+            if lock { LOCK_TIMEOUT } else { "-lock=false" }.into(),
             format!("-out={}", self.plan_file().display()),
             format!("-var-file={}", self.var_file.display()),
             format!("-var-file={}", self.inputs_file().display()),
@@ -222,7 +211,8 @@ impl Stack {
         vec![
             "apply".into(),
             "-input=false".into(),
-            "-lock-timeout=0s".into(),
+            "-no-color".into(),
+            LOCK_TIMEOUT.into(),
             self.plan_file().display().to_string(),
         ]
     }
@@ -287,15 +277,10 @@ impl Stack {
     }
 
     /// Plans to the plan file. Exit code 2 of `-detailed-exitcode` means "changes".
-    pub fn plan(&self, out: &dyn Log, destroy: bool) -> anyhow::Result<Planned> {
-        let args = self.plan_args(destroy);
+    pub fn plan(&self, out: &dyn Log, destroy: bool, lock: bool) -> anyhow::Result<Planned> {
+        let args = self.plan_args(destroy, lock);
         out.verbose(&self.show(&args));
-        let output = self
-            .terraform(&args)
-            .stdout_capture()
-            .stderr_capture()
-            .unchecked()
-            .run()?;
+        let output = self.exec(&args)?;
         match output.status.code() {
             Some(0) => Ok(Planned::NoChanges),
             Some(2) => Ok(Planned::Changes(self.summary()?)),
@@ -305,15 +290,15 @@ impl Stack {
 
     /// Reads the plan file back as JSON and counts what it would do.
     fn summary(&self) -> anyhow::Result<PlanSummary> {
-        let text = self
-            .terraform(&[
-                "show".into(),
-                "-json".into(),
-                self.plan_file().display().to_string(),
-            ])
-            .stderr_capture()
-            .read()
-            .with_context(|| format!("cannot read the plan of stack `{}`", self.name))?;
+        let output = self.exec(&[
+            "show".into(),
+            "-json".into(),
+            self.plan_file().display().to_string(),
+        ])?;
+        if !output.status.success() {
+            return Err(self.failure("show", &output));
+        }
+        let text = String::from_utf8_lossy(&output.stdout);
         let plan: serde_json::Value = serde_json::from_str(&text)?;
         let mut summary = PlanSummary::default();
         for rc in plan["resource_changes"].as_array().into_iter().flatten() {
@@ -344,12 +329,7 @@ impl Stack {
     pub fn apply(&self, out: &dyn Log) -> anyhow::Result<()> {
         let args = self.apply_args();
         out.verbose(&self.show(&args));
-        let output = self
-            .terraform(&args)
-            .stdout_capture()
-            .stderr_capture()
-            .unchecked()
-            .run()?;
+        let output = self.exec(&args)?;
         if !output.status.success() {
             return Err(self.failure("apply", &output));
         }
@@ -358,11 +338,11 @@ impl Stack {
 
     /// `terraform output -json`, as name → value.
     pub fn outputs(&self) -> anyhow::Result<BTreeMap<String, serde_json::Value>> {
-        let text = self
-            .terraform(&["output".into(), "-json".into()])
-            .stderr_capture()
-            .read()
-            .with_context(|| format!("cannot read the outputs of stack `{}`", self.name))?;
+        let output = self.exec(&["output".into(), "-json".into()])?;
+        if !output.status.success() {
+            return Err(self.failure("output", &output));
+        }
+        let text = String::from_utf8_lossy(&output.stdout);
         let raw: BTreeMap<String, serde_json::Value> = serde_json::from_str(&text)?;
         Ok(raw
             .into_iter()
@@ -375,13 +355,14 @@ impl Stack {
             .collect())
     }
 
+    /// Runs terraform with `args`, output captured, interruptible (see `signals`).
+    fn exec(&self, args: &[String]) -> anyhow::Result<std::process::Output> {
+        signals::run(self.terraform(args).stdout_capture().stderr_capture())
+            .map_err(|err| not_installed(err, args))
+    }
+
     fn run_captured(&self, args: &[String], what: &str) -> anyhow::Result<()> {
-        let output = self
-            .terraform(args)
-            .stdout_capture()
-            .stderr_capture()
-            .unchecked()
-            .run()?;
+        let output = self.exec(args)?;
         if !output.status.success() {
             return Err(self.failure(what, &output));
         }
@@ -389,7 +370,7 @@ impl Stack {
     }
 
     /// An error that shows Terraform's own message (its diagnostics are on stderr, the
-    /// context on stdout) and what to do next.
+    /// context on stdout).
     fn failure(&self, what: &str, output: &std::process::Output) -> anyhow::Error {
         let stderr = String::from_utf8_lossy(&output.stderr);
         let stdout = String::from_utf8_lossy(&output.stdout);
@@ -398,25 +379,50 @@ impl Stack {
         } else {
             stderr
         };
-        let mut hint = String::new();
-        if message.contains("Error acquiring the state lock") {
-            hint = "\n  help: another run holds this stack's state lock (its holder is shown \
-                    above); wait for it, or if it died, `terraform force-unlock <ID>` in the stack"
-                .into();
-        } else if what == "init" {
-            hint = format!(
-                "\n  help: check the backend settings ({})",
-                self.backend_config.display(),
-            );
-        }
-        anyhow::anyhow!(
-            "terraform {what} of stack `{}` ({}) failed:\n{}{hint}",
-            self.name,
+        anyhow::Error::new(Failure {
+            command: what.to_string(),
+            stack: self.name.clone(),
+            label: self.label.clone(),
+            lock_held: message.contains("Error acquiring the state lock"),
+            interrupted: interrupted(),
+            message: message.trim_end().to_string(),
+        })
+    }
+}
+
+/// A Terraform command that failed, with Terraform's own message.
+#[derive(Debug)]
+pub struct Failure {
+    /// `init`, `plan`, `apply`, …
+    pub command: String,
+    pub stack: String,
+    pub label: String,
+    /// Another run holds the stack's state lock.
+    pub lock_held: bool,
+    /// This process was asked to stop while Terraform ran.
+    pub interrupted: bool,
+    pub message: String,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "terraform {} of stack `{}` ({}) {}:\n{}",
+            self.command,
+            self.stack,
             self.label,
-            message.trim_end()
+            if self.interrupted {
+                "was interrupted"
+            } else {
+                "failed"
+            },
+            self.message
         )
     }
 }
+
+impl std::error::Error for Failure {}
 
 fn collect_tf_files(dir: &Path, files: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -436,6 +442,22 @@ fn collect_tf_files(dir: &Path, files: &mut Vec<PathBuf>) {
         {
             files.push(path);
         }
+    }
+}
+
+/// "terraform is not installed" for a terraform that cannot be started.
+fn not_installed(err: std::io::Error, args: &[String]) -> anyhow::Error {
+    if err.kind() == std::io::ErrorKind::NotFound {
+        anyhow::anyhow!(
+            "terraform is not installed: `terraform {}` cannot run (it is not on PATH, and \
+             TERRAFORM does not name it)",
+            args.first().map(String::as_str).unwrap_or_default()
+        )
+    } else {
+        anyhow::Error::new(err).context(format!(
+            "cannot run `terraform {}`",
+            args.first().map(String::as_str).unwrap_or_default()
+        ))
     }
 }
 

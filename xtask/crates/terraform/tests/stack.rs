@@ -69,13 +69,13 @@ fn init_once_plan_apply_replan_clean_and_read_outputs() {
 
     let inputs = [("name".to_string(), serde_json::json!("world"))].into();
     stack.write_inputs(&inputs).expect("inputs");
-    let Planned::Changes(summary) = stack.plan(&log, false).expect("plan") else {
+    let Planned::Changes(summary) = stack.plan(&log, false, true).expect("plan") else {
         panic!("a new resource is a change");
     };
     assert_eq!((summary.add, summary.change, summary.destroy), (1, 0, 0));
     stack.apply(&log).expect("apply");
     assert!(matches!(
-        stack.plan(&log, false).expect("plan again"),
+        stack.plan(&log, false, true).expect("plan again"),
         Planned::NoChanges
     ));
     let outputs = stack.outputs().expect("outputs");
@@ -87,7 +87,7 @@ fn init_once_plan_apply_replan_clean_and_read_outputs() {
     );
 
     // Destroying is a plan like any other, with what it removes named.
-    let Planned::Changes(summary) = stack.plan(&log, true).expect("destroy plan") else {
+    let Planned::Changes(summary) = stack.plan(&log, true, true).expect("destroy plan") else {
         panic!("destroying a resource is a change");
     };
     assert_eq!(summary.destroyed, ["terraform_data.message"]);
@@ -100,7 +100,7 @@ fn a_broken_module_fails_with_terraforms_own_message() {
     let log = Lines::default();
     stack.init(&log).expect("init");
     stack.write_inputs(&Default::default()).expect("inputs");
-    let err = stack.plan(&log, false).err().expect("the plan fails");
+    let err = stack.plan(&log, false, true).err().expect("the plan fails");
     let text = format!("{err:#}");
     assert!(
         text.contains("terraform plan of stack `example` (test) failed"),

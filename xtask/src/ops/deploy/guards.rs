@@ -30,18 +30,21 @@ pub fn production(environment: &Environment, yes: bool) -> anyhow::Result<Confir
              cannot be traced to a commit"
         ),
     }
-    confirm(Env::Production, yes, "deploy")?;
+    confirm(Env::Production, yes, true, "deploy")?;
     Ok(Confirmed(()))
 }
 
-/// `--yes`, or the environment's name typed at an interactive prompt.
-pub fn confirm(env: Env, yes: bool, action: &str) -> anyhow::Result<()> {
-    if yes {
+/// `--yes` (where `yes_allowed`), or the environment's name typed at an interactive prompt.
+pub fn confirm(env: Env, yes: bool, yes_allowed: bool, action: &str) -> anyhow::Result<()> {
+    if yes && yes_allowed {
         return Ok(());
     }
     if !std::io::stdin().is_terminal() {
-        bail_help!("refusing to {action} {env} without confirmation"; "pass --yes (or run it in a \
-             terminal and type `{env}` when asked)");
+        if yes_allowed {
+            bail_help!("refusing to {action} {env} without confirmation"; "pass --yes (or run it in a \
+                 terminal and type `{env}` when asked)");
+        }
+        bail_help!("refusing to {action} {env} without a typed confirmation: --yes is not enough here"; "run it in a terminal and type `{env}` when asked");
     }
     eprint!("You are about to {action} {env}. Type `{env}` to go on: ");
     std::io::stderr().flush()?;

@@ -16,17 +16,22 @@ pub enum Source {
     Given(BTreeMap<String, ImageRef>),
 }
 
-/// Agent id → image for every agent enabled in the environment.
+/// Agent id → image for every agent enabled in the environment. With `plan_only`, built images
+/// are not pushed: their digests (what a push would register) are planned with, and the
+/// registries are only read.
 pub fn resolve(
     ctx: &Context,
     environment: &Environment,
     stacks: &EnvStacks,
     source: &Source,
+    plan_only: bool,
 ) -> anyhow::Result<BTreeMap<String, ImageRef>> {
     let env = environment.env;
     let agents = environment.agents();
     let images = match source {
-        Source::Build { registry } => build_and_push(ctx, environment, registry.clone())?,
+        Source::Build { registry } => {
+            build_and_push(ctx, environment, registry.clone(), plan_only)?
+        }
         Source::Deployed => stacks.deployed(ctx)?,
         Source::Given(images) => images.clone(),
     };
@@ -62,14 +67,19 @@ fn build_and_push(
     ctx: &Context,
     environment: &Environment,
     registry: Option<String>,
+    plan_only: bool,
 ) -> anyhow::Result<BTreeMap<String, ImageRef>> {
     let agents: Vec<blueprint::Agent> = environment.agents().into_iter().cloned().collect();
     if agents.is_empty() {
         return Ok(BTreeMap::new());
     }
     let built = crate::build_agents::build(ctx, &agents, false)?;
+    if terraform::interrupted() {
+        anyhow::bail!("interrupted after the build; run the deploy again to continue");
+    }
     let options = crate::push::PushOptions {
         registry,
+        dry_run: plan_only,
         ..crate::push::PushOptions::default()
     };
     let layouts: Vec<_> = built

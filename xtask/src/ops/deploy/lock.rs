@@ -61,28 +61,21 @@ impl DeployLock {
             }),
             Err(err) if is_precondition_failed(&err) => {
                 let held = current_holder(&client, &backend.bucket, &key).await;
-                let who = match held {
-                    Some(h) => format!(
-                        "{}@{} (pid {}, `{}`) since {}",
-                        h.who,
-                        h.host,
-                        h.pid,
-                        h.command,
-                        rfc3339(h.since)
-                    ),
-                    None => "an unknown holder".into(),
-                };
+                let who = held
+                    .map(|h| h.describe())
+                    .unwrap_or_else(|| "an unknown holder".into());
                 bail_help!("another deploy of `{env}` is running: the lock s3://{}/{key} is held by \
                      {who}", backend.bucket; "wait for it to finish; if that run died, remove the lock with \
                      `cargo xtask deploy {env} --break-lock`")
             }
-            Err(err) => Err(anyhow::anyhow!(crate::error::one_line(&err)))
-                .with_context(|| {
-                    format!("cannot take the deploy lock s3://{}/{key}", backend.bucket)
-                })
-                .with_help(|| {
-                    format!("does the state bucket exist? `cargo xtask bootstrap {env}` creates it")
-                }),
+            Err(err) => {
+                let help = state_bucket_help(&err, env);
+                Err(anyhow::anyhow!(crate::error::one_line(&err)))
+                    .with_context(|| {
+                        format!("cannot take the deploy lock s3://{}/{key}", backend.bucket)
+                    })
+                    .help(help)
+            }
         }
     }
 
@@ -117,19 +110,95 @@ impl Drop for DeployLock {
     }
 }
 
-/// Removes a lock left by a run that died.
-pub async fn break_lock(backend: &Backend, env: Env) -> anyhow::Result<Option<Holder>> {
+/// Removes the locks a run that died left behind: the deploy lock, and the state locks
+/// Terraform's S3 backend keeps beside each stack's state (`<key>.tflock`). Refused while the
+/// holder still runs on this machine.
+pub async fn break_lock(
+    backend: &Backend,
+    env: Env,
+    state_keys: &[String],
+) -> anyhow::Result<Option<Holder>> {
     let client = backend.s3().await;
     let key = format!("{env}/deploy.lock");
     let holder = current_holder(&client, &backend.bucket, &key).await;
-    client
-        .delete_object()
-        .bucket(&backend.bucket)
-        .key(&key)
-        .send()
-        .await
-        .map_err(|e| anyhow::anyhow!(crate::error::one_line(&e)))?;
+    if let Some(h) = &holder
+        && h.host == hostname()
+        && is_running(h.pid)
+    {
+        bail_help!(
+            "the deploy lock of `{env}` is held by a run that is still going: pid {} on this \
+             machine (`{}`, since {})", h.pid, h.command, rfc3339(h.since);
+            "wait for it, or stop it (`kill {}`: it stops Terraform cleanly and releases the \
+             locks itself)", h.pid
+        );
+    }
+    let keys = std::iter::once(key).chain(state_keys.iter().map(|k| format!("{k}.tflock")));
+    for key in keys {
+        client
+            .delete_object()
+            .bucket(&backend.bucket)
+            .key(&key)
+            .send()
+            .await
+            .map_err(|e| anyhow::anyhow!(crate::error::one_line(&e)))
+            .with_context(|| format!("cannot remove s3://{}/{key}", backend.bucket))?;
+    }
     Ok(holder)
+}
+
+/// Who holds the deploy lock of `env` now, if anyone.
+pub async fn holder(backend: &Backend, env: Env) -> Option<Holder> {
+    let client = backend.s3().await;
+    current_holder(&client, &backend.bucket, &format!("{env}/deploy.lock")).await
+}
+
+impl Holder {
+    pub fn describe(&self) -> String {
+        format!(
+            "{}@{} (pid {}, `{}`) since {}",
+            self.who,
+            self.host,
+            self.pid,
+            self.command,
+            rfc3339(self.since)
+        )
+    }
+}
+
+/// What to do when the state bucket cannot be reached, by what went wrong: credentials, the
+/// endpoint, or the bucket.
+fn state_bucket_help<E: std::error::Error + 'static>(
+    err: &aws_sdk_s3::error::SdkError<E>,
+    env: Env,
+) -> String {
+    use aws_sdk_s3::error::SdkError;
+    let text = crate::error::one_line(err);
+    match err {
+        _ if text.contains("NoSuchBucket") || text.contains("does not exist") => {
+            format!("create the state bucket: `cargo xtask bootstrap {env}`")
+        }
+        SdkError::ConstructionFailure(_) | SdkError::DispatchFailure(_)
+            if text.contains("credentials") =>
+        {
+            "no AWS credentials were found: `aws configure sso`, or export AWS_PROFILE / \
+             AWS_ACCESS_KEY_ID"
+                .into()
+        }
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
+            "the S3 endpoint did not answer: check the network, and AWS_ENDPOINT_URL* if set".into()
+        }
+        _ if text.contains("AccessDenied") || text.contains("Forbidden") => {
+            "your AWS identity may not write to the state bucket (`aws sts get-caller-identity` \
+             says who you are)"
+                .into()
+        }
+        _ => format!("does the state bucket exist? `cargo xtask bootstrap {env}` creates it"),
+    }
+}
+
+/// Whether process `pid` runs on this machine.
+fn is_running(pid: u32) -> bool {
+    std::path::Path::new("/proc").join(pid.to_string()).exists()
 }
 
 async fn current_holder(client: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Option<Holder> {

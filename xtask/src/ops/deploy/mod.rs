@@ -139,15 +139,23 @@ pub fn deploy(
         .enable_all()
         .build()?;
     let backend = &environment.terraform()?.backend;
-    if options.break_lock
-        && let Some(h) = runtime.block_on(lock::break_lock(backend, env))?
-    {
-        ctx.out.step(format!(
-            "removed the deploy lock of {}@{} (pid {})",
-            h.who, h.host, h.pid
-        ));
+    if options.break_lock {
+        let keys = stacks.state_keys();
+        let holder = runtime.block_on(lock::break_lock(backend, env, &keys))?;
+        ctx.out.step(match holder {
+            Some(h) => format!("removed the locks of {}", h.describe()),
+            None => format!("removed the deploy and state locks of {env} (no holder recorded)"),
+        });
     }
     let lock = if options.plan_only {
+        // A plan reads the state without locking it: a drift check never stands in a running
+        // deploy's way.
+        if let Some(h) = runtime.block_on(lock::holder(backend, env)) {
+            ctx.out.note(format!(
+                "a deploy of {env} is running ({}): this plan reads the state without locking it",
+                h.describe()
+            ));
+        }
         None
     } else {
         let command = format!("cargo xtask deploy {env}");
@@ -206,8 +214,9 @@ fn run_phases(
                 } else {
                     &images::Source::Deployed
                 };
-                *agent_images = images::resolve(ctx, environment, stacks, source)
-                    .with_context(|| format!("phase `images` of {env} failed"))?;
+                *agent_images =
+                    images::resolve(ctx, environment, stacks, source, options.plan_only)
+                        .with_context(|| format!("phase `images` of {env} failed"))?;
                 outputs.insert("agent_images".into(), serde_json::to_value(&*agent_images)?);
                 if selected {
                     timeline.push(PhaseRun {
@@ -236,7 +245,8 @@ fn run_phases(
         }
         stack.write_inputs(&outputs)?;
         let planned = stack
-            .plan(&ctx.out, false)
+            .plan(&ctx.out, false, !options.plan_only)
+            .map_err(|e| lock_help(e, env))
             .with_context(|| format!("phase `{}` of {env} failed at plan", phase.name()))?;
         let run = match planned {
             Planned::NoChanges => PhaseRun {
@@ -259,14 +269,23 @@ fn run_phases(
                     );
                 }
                 let applied = !options.plan_only;
+                if applied && terraform::interrupted() {
+                    bail!(
+                        "interrupted before applying phase `{}`; run the deploy again to continue",
+                        phase.name()
+                    );
+                }
                 if applied {
-                    stack.apply(&ctx.out).with_context(|| {
-                        format!(
-                            "phase `{}` of {env} failed at apply; the phases before it stay \
+                    stack
+                        .apply(&ctx.out)
+                        .map_err(|e| lock_help(e, env))
+                        .with_context(|| {
+                            format!(
+                                "phase `{}` of {env} failed at apply; the phases before it stay \
                              applied, a re-run continues from here",
-                            phase.name()
-                        )
-                    })?;
+                                phase.name()
+                            )
+                        })?;
                 }
                 PhaseRun {
                     phase,
@@ -288,6 +307,28 @@ fn run_phases(
         }
     }
     Ok(())
+}
+
+/// A help for a Terraform failure the xtask knows what to do about: a state lock held by a run
+/// that is gone, or an interruption (the next run continues).
+pub fn lock_help(err: anyhow::Error, env: Env) -> anyhow::Error {
+    match err.downcast_ref::<terraform::Failure>() {
+        Some(f) if f.interrupted => crate::error::with_help(
+            err,
+            format!(
+                "Terraform stopped cleanly and released its lock: `cargo xtask deploy {env}` \
+                 continues from here"
+            ),
+        ),
+        Some(f) if f.lock_held => crate::error::with_help(
+            err,
+            format!(
+                "another run holds the lock (see above); if that run is gone, \
+                 `cargo xtask deploy {env} --break-lock` removes its locks"
+            ),
+        ),
+        _ => err,
+    }
 }
 
 /// Adds a stack's outputs to what later stacks receive.
@@ -320,7 +361,7 @@ pub fn dry_run(
             )),
             Some(stack) => {
                 lines.push(stack.show(&stack.init_args()));
-                lines.push(stack.show(&stack.plan_args(false)));
+                lines.push(stack.show(&stack.plan_args(false, !plan_only)));
                 if !plan_only {
                     lines.push(format!(
                         "{}   # only if the plan has changes",

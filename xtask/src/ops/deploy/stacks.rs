@@ -113,6 +113,14 @@ impl EnvStacks {
         }
     }
 
+    /// The state keys of the stacks (whose Terraform locks are `<key>.tflock`).
+    pub fn state_keys(&self) -> Vec<String> {
+        self.stacks
+            .iter()
+            .filter_map(|(_, s)| s.state_key().map(str::to_string))
+            .collect()
+    }
+
     pub fn stack(&self, phase: Phase) -> Option<&Stack> {
         self.stacks
             .iter()
