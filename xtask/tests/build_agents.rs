@@ -241,7 +241,11 @@ fn same_commit_same_digest_from_another_clone_and_only_changed_agents_are_repack
     let layout = clone.path().join("target/oci/triage");
     let manifest = tool_json(
         "skopeo",
-        &["inspect", "--raw", &format!("oci:{}", layout.display())],
+        &[
+            "inspect",
+            "--raw",
+            &format!("oci:{}:latest", layout.display()),
+        ],
     );
     assert_eq!(
         manifest["annotations"]["org.opencontainers.image.created"],
@@ -291,7 +295,11 @@ fn layer_digest(root: &Path, agent: &str) -> String {
     let layout = root.join("target/oci").join(agent);
     let manifest = tool_json(
         "skopeo",
-        &["inspect", "--raw", &format!("oci:{}", layout.display())],
+        &[
+            "inspect",
+            "--raw",
+            &format!("oci:{}:latest", layout.display()),
+        ],
     );
     manifest["layers"][0]["digest"]
         .as_str()

@@ -19,7 +19,7 @@ mod time;
 pub use certs::ca_bundle;
 pub use image::{ImageSpec, write_image};
 pub use layer::{Entry, Layer, write_layer};
-pub use layout::Layout;
+pub use layout::{Layout, REF_NAME};
 pub use time::rfc3339;
 
 /// Where the CA bundle goes: the path rustls-native-certs, OpenSSL and Go all look at first.

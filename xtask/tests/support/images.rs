@@ -34,15 +34,28 @@ pub fn umoci_layout(dir: &Path, layers: &[usize], seed: u64) {
     run(Command::new("umoci").args(["gc", "--layout"]).arg(dir));
 }
 
-/// The digest of the one manifest in the layout at `dir`.
+/// The digest of the image in the layout at `dir`: the manifest tagged `latest`.
 pub fn layout_digest(dir: &Path) -> String {
-    let index: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("index.json")).expect("read index.json"))
-            .expect("index.json");
-    index["manifests"][0]["digest"]
+    image_entry(&read_index(dir))["digest"]
         .as_str()
         .expect("manifest digest")
         .to_string()
+}
+
+fn read_index(dir: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(dir.join("index.json")).expect("read index.json"))
+        .expect("index.json")
+}
+
+fn image_entry(index: &serde_json::Value) -> serde_json::Value {
+    let tagged: Vec<&serde_json::Value> = index["manifests"]
+        .as_array()
+        .expect("manifests")
+        .iter()
+        .filter(|m| m["annotations"]["org.opencontainers.image.ref.name"] == "latest")
+        .collect();
+    assert_eq!(tagged.len(), 1, "one manifest tagged `latest`: {index}");
+    tagged[0].clone()
 }
 
 /// The blob digests (config and layers) the manifest of the layout at `dir` refers to.
