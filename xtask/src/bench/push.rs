@@ -71,6 +71,11 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         (None, None) => first_layout(&ctx.project.root.join("target/oci"))?,
     };
     let image = layout::read(&dir, &format!("the image at {}", dir.display()))?;
+    // `build-agents` layouts hold the image, tagged `latest`, and its SBOM: name the image.
+    let source = match &args.layout {
+        Some(_) => format!("oci:{}", dir.display()),
+        None => format!("oci:{}:{}", dir.display(), crate::oci::REF_NAME),
+    };
     let runs = args.runs.max(1);
     ctx.out.step(format!(
         "{} ({} blobs, {}), {runs} run(s)",
@@ -93,7 +98,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
             "copy",
             "--quiet",
             "--dest-tls-verify=false",
-            format!("oci:{}", dir.display()),
+            &source,
             format!("docker://{}/bench/skopeo:bench", target.host())
         )
         .stdout_null()

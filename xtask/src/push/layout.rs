@@ -252,6 +252,10 @@ mod tests {
             annotations: Default::default(),
         };
         let image = oci::write_image(&layout, &layer, &spec).expect("image");
+        let keep: Vec<&str> = image.blobs.iter().map(String::as_str).collect();
+        layout
+            .set_image(image.descriptor.clone(), &keep)
+            .expect("index");
         let path = dir.join("index.json");
         let mut index: serde_json::Value =
             serde_json::from_slice(&std::fs::read(&path).expect("index")).expect("JSON");

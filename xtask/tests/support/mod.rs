@@ -92,6 +92,22 @@ pub fn free_port() -> u16 {
         .expect("bind an ephemeral port")
 }
 
+/// The full path of a program the xtask installs (`target/xtask/tools/bin/`, or the folder
+/// `cargo xtask test` names in `XTASK_TOOLS_DIR`): the tests never take one from the machine.
+pub fn tool(name: &str) -> std::path::PathBuf {
+    let dir = std::env::var_os("XTASK_TOOLS_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| workspace::repo_root().join("target/xtask/tools"));
+    let path = dir.join("bin").join(name);
+    assert!(
+        path.exists(),
+        "`{name}` is not installed in {}: run `cargo xtask test` (or `cargo xtask doctor --fix` \
+         first, then `cargo test`), which installs the pinned test tools",
+        dir.display()
+    );
+    path
+}
+
 /// Fails the test with a clear message when a tool it needs is not on PATH.
 pub fn require_tool(tool: &str) {
     let found = std::env::var_os("PATH")
