@@ -37,6 +37,7 @@ use anyhow::Context as _;
 pub use arm64::{arm64_launcher, packaged_binary};
 pub use cargo::shell_words;
 pub use package::Packaged;
+pub use sbom::MEDIA_TYPE as SBOM_MEDIA_TYPE;
 
 use crate::Context;
 use crate::blueprint::{self, Agent};

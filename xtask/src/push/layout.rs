@@ -1,6 +1,7 @@
 //! Reading the image that `build-agents` wrote: a standard OCI image layout at
 //! `target/oci/<agent-id>/` (`oci-layout`, `index.json`, `blobs/sha256/…`) whose `index.json`
-//! lists the image manifest, tagged `latest`. That is the whole contract between the two
+//! lists the image manifest, tagged `latest`, and the artifacts about it (its SBOM), whose
+//! manifests name the image as their `subject`. That is the whole contract between the two
 //! commands.
 //!
 //! The image is picked by its tag, never by its place in `index.json`; a layout another tool
@@ -22,6 +23,22 @@ pub struct Image {
     pub manifest: Vec<u8>,
     /// The config first, then the layers in manifest order.
     pub blobs: Vec<Blob>,
+    /// The artifacts about the image in the layout (its SBOM), in `index.json`'s order.
+    pub referrers: Vec<Referrer>,
+}
+
+/// An artifact whose manifest names the image as its `subject`, pushed after the image.
+#[derive(Debug, Clone)]
+pub struct Referrer {
+    /// `sha256:…` of `manifest`.
+    pub digest: String,
+    pub media_type: String,
+    /// What it is (`application/spdx+json` for an SBOM).
+    pub artifact_type: Option<String>,
+    /// The manifest exactly as stored.
+    pub manifest: Vec<u8>,
+    /// The config first, then the layers in manifest order.
+    pub blobs: Vec<Blob>,
 }
 
 #[derive(Debug, Clone)]
@@ -32,8 +49,16 @@ pub struct Blob {
 }
 
 impl Image {
+    /// Bytes of the image's blobs (its referrers' are not counted).
     pub fn total_bytes(&self) -> u64 {
         self.blobs.iter().map(|b| b.size).sum()
+    }
+
+    /// The image's SBOM, when the layout has one (`build-agents` attaches it).
+    pub fn sbom(&self) -> Option<&Referrer> {
+        self.referrers
+            .iter()
+            .find(|r| r.artifact_type.as_deref() == Some(crate::build_agents::SBOM_MEDIA_TYPE))
     }
 }
 
@@ -43,6 +68,7 @@ struct Descriptor {
     media_type: Option<String>,
     digest: String,
     size: u64,
+    artifact_type: Option<String>,
     #[serde(default)]
     annotations: BTreeMap<String, String>,
 }
@@ -56,8 +82,10 @@ struct Index {
 #[serde(rename_all = "camelCase")]
 struct Manifest {
     media_type: Option<String>,
+    artifact_type: Option<String>,
     config: Descriptor,
     layers: Vec<Descriptor>,
+    subject: Option<Descriptor>,
 }
 
 const IMAGE_MANIFEST_TYPES: &[&str] = &[
@@ -72,11 +100,26 @@ pub fn read(dir: &Path, what: &str) -> anyhow::Result<Image> {
     let (media_type, manifest, parsed) = read_manifest(dir, image, &index_path, what)?;
     let blobs = blobs_of(dir, &parsed, what)?;
 
+    let mut referrers = Vec::new();
+    for other in index.manifests.iter().filter(|d| d.digest != image.digest) {
+        let (media_type, manifest, parsed) = read_manifest(dir, other, &index_path, what)?;
+        if parsed.subject.as_ref().map(|s| &s.digest) != Some(&image.digest) {
+            continue; // not about this image: nothing a push of it should carry
+        }
+        referrers.push(Referrer {
+            digest: other.digest.clone(),
+            media_type,
+            artifact_type: parsed.artifact_type.clone().or(other.artifact_type.clone()),
+            blobs: blobs_of(dir, &parsed, what)?,
+            manifest,
+        });
+    }
     Ok(Image {
         digest: image.digest.clone(),
         media_type,
         manifest,
         blobs,
+        referrers,
     })
 }
 
@@ -233,8 +276,8 @@ mod tests {
         assert!(blob_path(Path::new("x"), "md5:abc").is_err());
     }
 
-    /// A layout as `build-agents` writes it, with another, untagged manifest listed first.
-    fn layout_with_two_manifests(dir: &Path) -> String {
+    /// A layout as `build-agents` writes it, with `index.json` listing the SBOM first.
+    fn layout_with_sbom(dir: &Path) -> (String, String) {
         use crate::oci;
         let layout = oci::Layout::create(dir).expect("layout");
         let files = [oci::Entry {
@@ -252,39 +295,56 @@ mod tests {
             annotations: Default::default(),
         };
         let image = oci::write_image(&layout, &layer, &spec).expect("image");
-        let keep: Vec<&str> = image.blobs.iter().map(String::as_str).collect();
+        let sbom = oci::write_artifact(
+            &layout,
+            &image.descriptor,
+            crate::build_agents::SBOM_MEDIA_TYPE,
+            "app.spdx.json",
+            br#"{"spdxVersion":"SPDX-2.3"}"#,
+            0,
+        )
+        .expect("sbom");
+        let keep: Vec<&str> = image
+            .blobs
+            .iter()
+            .chain(&sbom.blobs)
+            .map(String::as_str)
+            .collect();
         layout
-            .set_image(image.descriptor.clone(), &keep)
+            .set_index(
+                image.descriptor.clone(),
+                &[(sbom.descriptor.clone(), "sbom")],
+                &keep,
+            )
             .expect("index");
         let path = dir.join("index.json");
         let mut index: serde_json::Value =
             serde_json::from_slice(&std::fs::read(&path).expect("index")).expect("JSON");
         if let Some(manifests) = index["manifests"].as_array_mut() {
-            let other = serde_json::json!({
-                "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                "digest": format!("sha256:{}", "0".repeat(64)),
-                "size": 2,
-            });
-            manifests.insert(0, other);
+            manifests.reverse();
         }
         std::fs::write(&path, serde_json::to_vec(&index).expect("JSON")).expect("index");
-        image.digest
+        (image.digest, sbom.digest)
     }
 
     #[test]
-    fn picks_the_image_by_its_tag() {
+    fn picks_the_image_by_its_tag_and_the_artifacts_about_it() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let image_digest = layout_with_two_manifests(dir.path());
+        let (image_digest, sbom_digest) = layout_with_sbom(dir.path());
         let image = read(dir.path(), "agent `a`").expect("layout");
         assert_eq!(image.digest, image_digest);
         assert_eq!(image.blobs.len(), 2, "config and layer");
+        let sbom = image.sbom().expect("the SBOM is found");
+        assert_eq!(sbom.digest, sbom_digest);
+        assert_eq!(sbom.blobs.len(), 2, "the empty config and the document");
+        assert_eq!(sha256_digest(&sbom.manifest), sbom_digest);
         assert_eq!(image_entry(dir.path(), "a").expect("entry").0, image_digest);
     }
 
     #[test]
     fn a_layout_without_a_tagged_image_is_refused_unless_it_holds_one_manifest() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let image_digest = layout_with_two_manifests(dir.path());
+        let (image_digest, _) = layout_with_sbom(dir.path());
         let path = dir.path().join("index.json");
         let text = std::fs::read_to_string(&path).expect("index");
         std::fs::write(&path, text.replace("\"latest\"", "\"old\"")).expect("index");
@@ -302,6 +362,7 @@ mod tests {
         std::fs::write(&path, serde_json::to_vec(&index).expect("JSON")).expect("index");
         let image = read(dir.path(), "agent `a`").expect("the only manifest is the image");
         assert_eq!(image.digest, image_digest);
+        assert!(image.referrers.is_empty());
     }
 
     #[test]
