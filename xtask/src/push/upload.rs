@@ -205,7 +205,8 @@ impl Registry {
             pushed.manifest_pushed = true;
         }
 
-        // After the image: a registry may refuse an artifact whose subject it does not have.
+        // After the image, so that whoever finds the SBOM finds the image it describes, and a
+        // push that fails on the image leaves no SBOM of an image the registry does not have.
         for referrer in &image.referrers {
             if self
                 .has_manifest(dest, &referrer.digest, credentials)
@@ -228,9 +229,12 @@ impl Registry {
             .await
             .map_err(|f| {
                 let what = what(&format!(
-                    "pushing the {} {}",
-                    referrer.artifact_type.as_deref().unwrap_or("artifact"),
-                    short(&referrer.digest)
+                    "pushing the artifact {} ({}) about the image",
+                    short(&referrer.digest),
+                    referrer
+                        .artifact_type
+                        .as_deref()
+                        .unwrap_or("no artifactType")
                 ));
                 failure(f, &what)
             })?;
