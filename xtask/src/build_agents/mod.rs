@@ -234,7 +234,7 @@ pub fn build(ctx: &Context, agents: &[Agent], dry_run: bool) -> anyhow::Result<V
             "{}: {} ({}, {:.2}s)",
             image.agent,
             if image.cached {
-                "binary unchanged, layer reused"
+                "layer unchanged (binary, notices), reused"
             } else {
                 "packaged"
             },
@@ -347,7 +347,7 @@ fn report(ctx: &Context, images: &[Packaged]) {
                     "-".into()
                 },
                 if i.cached {
-                    "reused (binary unchanged)".into()
+                    "reused (unchanged)".into()
                 } else {
                     "packaged".into()
                 },

@@ -48,7 +48,7 @@ pub struct Packaged {
     /// Bytes a pull transfers (manifest + config + compressed layer).
     pub size: u64,
     pub binary_size: u64,
-    /// The layer came from the cache: the binary had not changed.
+    /// The layer came from the cache: none of its files (binary, notices) had changed.
     pub cached: bool,
     pub seconds: f64,
     /// `sha256:…` of the SBOM artifact's manifest (its `subject` is the image); none from
