@@ -1,7 +1,7 @@
 //! `cargo xtask doctor`: is this machine ready for the other commands (and the tests)?
 //!
 //! One line per prerequisite with its state and the exact command that fixes it. What the xtask
-//! installs itself (`crate::tools`) is installed on first use or by `--fix`; what it cannot
+//! installs itself (the `pinned-tools` crate) is installed on first use or by `--fix`; what it cannot
 //! install (the README's short list, terraform and its provider) it names.
 
 use std::process::ExitCode;

@@ -5,7 +5,7 @@
 //! Whatever else the machine has (a gcc cross compiler, `CC_*` variables, a native aarch64
 //! host, `RUSTFLAGS`), the same pinned zig compiles the same C with the same flags: that is
 //! what makes an image's digest a function of the commit alone. So nothing is detected or
-//! chosen here: zig is installed when missing (`crate::tools`), and every variable cargo and
+//! chosen here: zig is installed when missing (the `pinned-tools` crate), and every variable cargo and
 //! cc-rs read for the target is set explicitly, or removed where it would override ours.
 
 use std::path::{Path, PathBuf};

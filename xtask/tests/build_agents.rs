@@ -266,7 +266,11 @@ fn same_commit_same_digest_on_another_machine_and_after_other_builds() {
     let layout = clone.path().join("target/oci/triage");
     let manifest = tool_json(
         "skopeo",
-        &["inspect", "--raw", &format!("oci:{}", layout.display())],
+        &[
+            "inspect",
+            "--raw",
+            &format!("oci:{}:latest", layout.display()),
+        ],
     );
     assert_eq!(
         manifest["annotations"]["org.opencontainers.image.created"],
@@ -399,7 +403,11 @@ fn layer_digest(root: &Path, agent: &str) -> String {
     let layout = root.join("target/oci").join(agent);
     let manifest = tool_json(
         "skopeo",
-        &["inspect", "--raw", &format!("oci:{}", layout.display())],
+        &[
+            "inspect",
+            "--raw",
+            &format!("oci:{}:latest", layout.display()),
+        ],
     );
     manifest["layers"][0]["digest"]
         .as_str()
@@ -550,4 +558,304 @@ fn sha256_hex(bytes: &[u8]) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+/// The crates an image's notices list, as `name version`, from the notices file's crate lines
+/// (a line `<name> <version>` right before its `  license:` line).
+fn crates_in_notices(notices: &str) -> Vec<String> {
+    let lines: Vec<&str> = notices.lines().collect();
+    lines
+        .windows(2)
+        .filter(|w| w[1].starts_with("  license") && !w[0].starts_with(' ') && w[0].contains(' '))
+        .map(|w| w[0].to_string())
+        .collect()
+}
+
+/// The image of `agent` in this checkout's `target/oci/`, unpacked by umoci as a container
+/// runtime would lay it out; gives the folder holding `rootfs/`.
+fn unpack_image(root: &Path, agent: &str) -> tempfile::TempDir {
+    let layout = root.join("target/oci").join(agent);
+    let unpacked = tempfile::tempdir().expect("tempdir");
+    let (out, text) = run(Command::new(support::tool("umoci"))
+        .args(["unpack", "--rootless", "--image"])
+        .arg(format!("{}:latest", layout.display()))
+        .arg(unpacked.path().join("bundle")));
+    assert!(out.status.success(), "umoci unpack failed:\n{text}");
+    unpacked
+}
+
+#[test]
+fn images_carry_the_licences_of_the_crates_linked_into_the_binary_and_of_the_ca_bundle() {
+    let root = repo_root();
+    let _turn = lock_checkout();
+    build(&root, &AGENTS, &[]);
+
+    for agent in AGENTS {
+        let unpacked = unpack_image(&root, agent);
+        let rootfs = unpacked.path().join("bundle/rootfs");
+        let notices =
+            std::fs::read_to_string(rootfs.join(format!("usr/share/doc/{agent}/copyright")))
+                .expect(
+                    "the image has its third-party notices at /usr/share/doc/<agent>/copyright",
+                );
+        assert!(
+            notices.starts_with(&format!("Third-party software in /usr/local/bin/{agent}\n")),
+            "{agent}: {}",
+            &notices[..notices.len().min(300)]
+        );
+        let crates = crates_in_notices(&notices);
+        let listed = |name: &str| crates.iter().any(|c| c.split(' ').next() == Some(name));
+        // What the binary is made of: the runtime, TLS (aws-lc through aws-lc-rs), JSON, the agent.
+        for name in [
+            "tokio",
+            "aws-lc-sys",
+            "serde",
+            "serde_json",
+            "hyper",
+            agent,
+            "agentcore-runtime",
+        ] {
+            assert!(
+                listed(name),
+                "{agent}: `{name}` is not in the notices: {crates:?}"
+            );
+        }
+        // What is not in it: proc macros and build-time crates (and what only those pull in).
+        for name in [
+            "serde_derive",
+            "tokio-macros",
+            "cc",
+            "cmake",
+            "syn",
+            "proc-macro2",
+        ] {
+            assert!(
+                !listed(name),
+                "{agent}: `{name}` is listed but not linked: {crates:?}"
+            );
+        }
+        let header = format!("{} crates, ", crates.len());
+        assert!(
+            notices.contains(&header),
+            "{agent}: the count says `{header}`"
+        );
+
+        // The licence texts are there, each with the crates that ship it: tokio's MIT text.
+        let tokio = crates
+            .iter()
+            .find(|c| c.starts_with("tokio "))
+            .expect("tokio");
+        let shipped_by = format!("    {tokio} LICENSE\n");
+        let at = notices
+            .find(&shipped_by)
+            .unwrap_or_else(|| panic!("{agent}: no licence text shipped by {tokio}"));
+        let block = &notices[at..];
+        let text = &block[..block.find("\n--- [").unwrap_or(block.len())];
+        assert!(
+            text.contains("MIT License") && text.contains("Tokio"),
+            "{agent}: {text}"
+        );
+        let aws_lc = notices
+            .split("\n\n")
+            .find(|block| block.starts_with("aws-lc-sys "))
+            .expect("aws-lc-sys is listed");
+        assert!(
+            aws_lc.contains("BSD-3-Clause") && aws_lc.contains("texts:        ["),
+            "{aws_lc}"
+        );
+
+        // Each distinct text once: the Apache-2.0 licence is shipped by dozens of crates.
+        let apache = notices
+            .matches("TERMS AND CONDITIONS FOR USE, REPRODUCTION")
+            .count();
+        let apache_crates = notices.matches("  license:      Apache-2.0\n").count();
+        assert!(
+            apache < apache_crates,
+            "{agent}: {apache} Apache texts for {apache_crates} crates"
+        );
+
+        // Nothing of this machine: no absolute path into the checkout or the cargo home.
+        for here in [root.display().to_string(), "/.cargo/registry".to_string()] {
+            assert!(
+                !notices.contains(&here),
+                "{agent}: the notices contain `{here}`"
+            );
+        }
+
+        let ca = std::fs::read_to_string(rootfs.join("usr/share/doc/ca-certificates/copyright"))
+            .expect("the image has the CA bundle's licence");
+        let (first, rest) = ca.split_once('\n').expect("a header line");
+        assert!(
+            first.starts_with("/etc/ssl/certs/ca-certificates.crt: Mozilla's root certificates")
+                && first.contains("webpki-root-certs 1."),
+            "{first}"
+        );
+        assert!(
+            rest.contains("Community Data License Agreement - Permissive - Version 2.0"),
+            "{ca}"
+        );
+    }
+}
+
+#[test]
+fn the_sbom_is_valid_spdx_of_the_notices_crates_attached_to_the_image() {
+    let root = repo_root();
+    let _turn = lock_checkout();
+    let images = build(&root, &AGENTS, &[]);
+    let pyspdxtools = support::tool("pyspdxtools");
+
+    for agent in AGENTS {
+        let layout = root.join("target/oci").join(agent);
+        let image_digest = digest(&images, agent);
+        let sbom_digest = image(&images, agent)["sbom"]
+            .as_str()
+            .unwrap_or_else(|| panic!("build-agents reports no SBOM for {agent}"))
+            .to_string();
+
+        // The artifact, read by skopeo from the layout: an OCI 1.1 artifact about the image.
+        let out = Command::new(support::tool("skopeo"))
+            .args(["inspect", "--raw"])
+            .arg(format!("oci:{}:sbom", layout.display()))
+            .output()
+            .expect("skopeo");
+        assert!(
+            out.status.success(),
+            "skopeo inspect: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(format!("sha256:{}", sha256_hex(&out.stdout)), sbom_digest);
+        let artifact: Value = serde_json::from_slice(&out.stdout).expect("manifest JSON");
+        assert_eq!(artifact["artifactType"], "application/spdx+json");
+        assert_eq!(artifact["subject"]["digest"], image_digest.as_str());
+        assert_eq!(
+            artifact["subject"]["mediaType"],
+            "application/vnd.oci.image.manifest.v1+json"
+        );
+        assert_eq!(
+            artifact["config"]["mediaType"],
+            "application/vnd.oci.empty.v1+json"
+        );
+        assert_eq!(artifact["config"]["size"], 2);
+        assert_eq!(artifact["layers"].as_array().map(Vec::len), Some(1));
+        assert_eq!(artifact["layers"][0]["mediaType"], "application/spdx+json");
+        // The image is still what `:latest` names, unchanged by what is attached to it.
+        let latest = Command::new(support::tool("skopeo"))
+            .args(["inspect", "--raw"])
+            .arg(format!("oci:{}:latest", layout.display()))
+            .output()
+            .expect("skopeo");
+        assert_eq!(
+            format!("sha256:{}", sha256_hex(&latest.stdout)),
+            image_digest
+        );
+
+        // The document, checked by the SPDX project's own validator.
+        let blob = artifact["layers"][0]["digest"]
+            .as_str()
+            .and_then(|d| d.strip_prefix("sha256:"))
+            .expect("sha256 digest");
+        let bytes = std::fs::read(layout.join("blobs/sha256").join(blob)).expect("SBOM blob");
+        let work = tempfile::tempdir().expect("tempdir");
+        let file = work.path().join(format!("{agent}.spdx.json"));
+        std::fs::write(&file, &bytes).expect("write SBOM");
+        let (out, text) = run(Command::new(&pyspdxtools).arg("-i").arg(&file));
+        assert!(
+            out.status.success(),
+            "{agent}: pyspdxtools rejects the SBOM:\n{text}"
+        );
+        // … which does reject an invalid one, so the pass above means something.
+        let mut broken: Value = serde_json::from_slice(&bytes).expect("SBOM JSON");
+        broken["packages"][0]["licenseDeclared"] = "MIT AND (".into();
+        let bad = work.path().join("broken.spdx.json");
+        std::fs::write(&bad, serde_json::to_vec(&broken).expect("JSON")).expect("write");
+        let (out, text) = run(Command::new(&pyspdxtools).arg("-i").arg(&bad));
+        assert!(
+            !out.status.success(),
+            "pyspdxtools accepted a broken licence:\n{text}"
+        );
+
+        // One SPDX package per crate of the notices, the agent described by the document.
+        let sbom: Value = serde_json::from_slice(&bytes).expect("SBOM JSON");
+        let mut packages: Vec<String> = sbom["packages"]
+            .as_array()
+            .expect("packages")
+            .iter()
+            .map(|p| {
+                format!(
+                    "{} {}",
+                    p["name"].as_str().unwrap_or(""),
+                    p["versionInfo"].as_str().unwrap_or("")
+                )
+            })
+            .collect();
+        packages.sort();
+        let unpacked = unpack_image(&root, agent);
+        let notices = std::fs::read_to_string(
+            unpacked
+                .path()
+                .join(format!("bundle/rootfs/usr/share/doc/{agent}/copyright")),
+        )
+        .expect("notices");
+        let mut crates = crates_in_notices(&notices);
+        crates.sort();
+        assert_eq!(
+            packages, crates,
+            "{agent}: the SBOM and the notices list other crates"
+        );
+        assert_eq!(image(&images, agent)["crates"], packages.len());
+        let described = sbom["relationships"]
+            .as_array()
+            .expect("relationships")
+            .iter()
+            .find(|r| r["relationshipType"] == "DESCRIBES")
+            .expect("the document describes a package");
+        let root_package = sbom["packages"]
+            .as_array()
+            .expect("packages")
+            .iter()
+            .find(|p| p["SPDXID"] == described["relatedSpdxElement"])
+            .expect("the described package");
+        assert_eq!(root_package["name"], agent);
+        let tokio = sbom["packages"]
+            .as_array()
+            .expect("packages")
+            .iter()
+            .find(|p| p["name"] == "tokio")
+            .expect("tokio");
+        let version = tokio["versionInfo"].as_str().expect("version");
+        assert_eq!(
+            tokio["downloadLocation"],
+            format!("https://crates.io/api/v1/crates/tokio/{version}/download")
+        );
+        assert_eq!(
+            tokio["externalRefs"][0]["referenceLocator"],
+            format!("pkg:cargo/tokio@{version}")
+        );
+        let lock = std::fs::read_to_string(root.join("Cargo.lock")).expect("Cargo.lock");
+        let checksum = tokio["checksums"][0]["checksumValue"]
+            .as_str()
+            .expect("checksum");
+        assert!(
+            lock.contains(&format!("name = \"tokio\"\nversion = \"{version}\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\nchecksum = \"{checksum}\"")),
+            "tokio's checksum is Cargo.lock's"
+        );
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(
+            !text.contains(&root.display().to_string()),
+            "{agent}: a path of this machine"
+        );
+        let manifest = tool_json(
+            &support::tool("skopeo").display().to_string(),
+            &[
+                "inspect",
+                "--raw",
+                &format!("oci:{}:latest", layout.display()),
+            ],
+        );
+        assert_eq!(
+            sbom["creationInfo"]["created"],
+            manifest["annotations"]["org.opencontainers.image.created"],
+            "the SBOM's time is the image's"
+        );
+    }
 }

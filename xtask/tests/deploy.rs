@@ -384,6 +384,8 @@ fn deploy_promote_and_guard_production() {
         "log_retention_days     = 7",
         "log_retention_days     = 14",
     );
+    // Committed: dev must keep running clean builds (promotion takes only those).
+    git_commit_all(&w.ws);
     let mut a = w
         .xtask(&["deploy", "dev", "--registry", &reg])
         .stderr(Stdio::piped())

@@ -8,7 +8,9 @@ mod support;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::images::{git_commit_all, layout_blobs, layout_digest, only_agent, umoci_layout};
+use support::images::{
+    attach_sbom, git_commit_all, layout_blobs, layout_digest, only_agent, umoci_layout,
+};
 use support::moto::Moto;
 use support::registry::Registry;
 use support::workspace::{Scratch, run};
@@ -420,6 +422,20 @@ impl Aws {
             .expect("put SSM parameter");
     }
 
+    fn find_param(&self, name: &str) -> Option<String> {
+        let out = self.rt.block_on(self.ssm.get_parameter().name(name).send());
+        match out {
+            Ok(out) => out.parameter().and_then(|p| p.value()).map(str::to_string),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_parameter_not_found()) =>
+            {
+                None
+            }
+            Err(e) => panic!("SSM parameter {name}: {e:?}"),
+        }
+    }
+
     fn get_param(&self, name: &str) -> String {
         let out = self
             .rt
@@ -573,4 +589,173 @@ fn local_address() -> Option<std::net::Ipv4Addr> {
         std::net::IpAddr::V4(ip) if !ip.is_loopback() && !ip.is_unspecified() => Some(ip),
         _ => None,
     }
+}
+
+/// The raw manifest `reference` (`host/repo@digest`) as the registry serves it to skopeo.
+fn skopeo_raw(reference: &str) -> Vec<u8> {
+    let out = Command::new(support::tool("skopeo"))
+        .args(["inspect", "--raw", "--tls-verify=false"])
+        .arg(format!("docker://{reference}"))
+        .output()
+        .expect("run skopeo");
+    assert!(
+        out.status.success(),
+        "skopeo inspect {reference}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+fn sha256_digest(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    let hex: String = sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("sha256:{hex}")
+}
+
+const SBOM: &[u8] = br#"{"spdxVersion":"SPDX-2.3","name":"pushtest-0.1.0"}"#;
+
+#[test]
+fn the_sbom_is_pushed_by_digest_with_the_image_and_an_unchanged_push_uploads_nothing() {
+    let registry = Registry::start();
+    let (scratch, _) = workspace_with_image(&[40_000], false);
+    let layout = scratch.file(&format!("target/oci/{AGENT}"));
+    let image_digest = layout_digest(&layout);
+    let sbom_digest = attach_sbom(&layout, SBOM);
+
+    let (out, text) = run(scratch.xtask().args([
+        "--json",
+        "push",
+        "dev",
+        AGENT,
+        "--registry",
+        &registry.host(),
+    ]));
+    assert!(out.status.success(), "push failed:\n{text}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("--json output");
+    let pushed = &report["images"][0];
+    assert_eq!(pushed["digest"], image_digest.as_str(), "{report}");
+    assert_eq!(pushed["sbom"], sbom_digest.as_str(), "{report}");
+    assert_eq!(pushed["sbom_pushed"], true, "{report}");
+    // The image's config and layer, the artifact's empty config and document.
+    assert_eq!(pushed["blobs"], 4, "{report}");
+    assert_eq!(pushed["blobs_uploaded"], 4, "{report}");
+
+    // The registry serves the SBOM artifact under its digest, bytes unchanged, about the image.
+    let repo = format!("{}/agentcore/dev/{AGENT}", registry.host());
+    let raw = skopeo_raw(&format!("{repo}@{sbom_digest}"));
+    assert_eq!(sha256_digest(&raw), sbom_digest);
+    let artifact: serde_json::Value = serde_json::from_slice(&raw).expect("manifest JSON");
+    assert_eq!(artifact["artifactType"], "application/spdx+json");
+    assert_eq!(artifact["subject"]["digest"], image_digest.as_str());
+    let log = registry.log();
+    let manifest_path = format!("/v2/agentcore/dev/{AGENT}/manifests/{sbom_digest}");
+    assert!(
+        log.lines().any(|l| l.contains(&format!("\"PUT {manifest_path} "))
+            && l.contains("HTTP/1.1\" 201")),
+        "the SBOM was not put by digest:\n{log}"
+    );
+    assert!(
+        log.lines().any(|l| l.contains(&format!("\"GET {manifest_path} "))
+            && l.contains("HTTP/1.1\" 200")),
+        "GET of the SBOM by digest did not answer 200:\n{log}"
+    );
+    let document = artifact["layers"][0]["digest"]
+        .as_str()
+        .expect("layer digest");
+    let blob = agent_testkit::http::get(&format!(
+        "http://{}/v2/agentcore/dev/{AGENT}/blobs/{document}",
+        registry.host()
+    ))
+    .expect("GET the SBOM blob");
+    assert_eq!((blob.status, blob.body.as_bytes()), (200, SBOM));
+    let mut uploaded = uploaded_blobs(&log);
+    uploaded.sort();
+    let mut expected = layout_blobs(&layout);
+    expected.push(
+        artifact["config"]["digest"]
+            .as_str()
+            .expect("config")
+            .to_string(),
+    );
+    expected.push(document.to_string());
+    let mut expected: Vec<String> = expected
+        .iter()
+        .map(|d| d.trim_start_matches("sha256:").to_string())
+        .collect();
+    expected.sort();
+    assert_eq!(
+        uploaded, expected,
+        "every blob of the image and the SBOM once"
+    );
+
+    // Again, unchanged: HEADs only, and the summary names the SBOM.
+    let before = registry.log().lines().count();
+    let (out, text) =
+        run(scratch
+            .xtask()
+            .args(["push", "dev", AGENT, "--registry", &registry.host()]));
+    assert!(out.status.success(), "second push failed:\n{text}");
+    let log = registry.log();
+    let second = log.lines().skip(before).collect::<Vec<_>>().join("\n");
+    assert!(
+        uploaded_blobs(&second).is_empty(),
+        "blobs uploaded again:\n{second}"
+    );
+    for method in ["\"POST ", "\"PATCH ", "\"PUT "] {
+        assert!(
+            !second.contains(method),
+            "unexpected {method} in an unchanged push:\n{second}"
+        );
+    }
+    assert!(
+        second.contains(&format!("\"HEAD {manifest_path} ")),
+        "the SBOM was not looked up:\n{second}"
+    );
+    assert!(
+        text.contains("unchanged") && text.contains(&sbom_digest),
+        "{text}"
+    );
+}
+
+#[test]
+fn an_ecr_push_records_the_sbom_next_to_the_image_and_removes_a_stale_one() {
+    let moto = Moto::start();
+    let password = "123456789012-auth-token";
+    let registry = Registry::start_with_auth("AWS", password);
+    let (scratch, _) = workspace_with_image(&[20_000], false);
+    let layout = scratch.file(&format!("target/oci/{AGENT}"));
+    let sbom_digest = attach_sbom(&layout, SBOM);
+    let aws = Aws::new(&moto);
+    aws.put_param(
+        &format!("/platform/dev/ecr/{AGENT}/repository_url"),
+        &format!("{}/agentcore/dev/{AGENT}", registry.host()),
+    );
+    let push = || {
+        let mut cmd = scratch.xtask();
+        cmd.args(["push", "dev", AGENT]);
+        moto.configure(&mut cmd);
+        let (out, text) = run(&mut cmd);
+        assert!(out.status.success(), "push failed:\n{text}");
+    };
+
+    push();
+    let sbom_param = format!("/platform/dev/images/{AGENT}/sbom");
+    assert_eq!(aws.get_param(&sbom_param), sbom_digest);
+    assert_eq!(
+        aws.get_param(&format!("/platform/dev/images/{AGENT}/digest")),
+        layout_digest(&layout)
+    );
+
+    // Another image, without an SBOM: the old SBOM must not stay next to it.
+    std::fs::remove_dir_all(&layout).expect("remove layout");
+    umoci_layout(&layout, &[20_000], 8);
+    push();
+    assert_eq!(
+        aws.get_param(&format!("/platform/dev/images/{AGENT}/digest")),
+        layout_digest(&layout)
+    );
+    assert_eq!(aws.find_param(&sbom_param), None);
 }

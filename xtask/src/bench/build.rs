@@ -197,6 +197,8 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
             annotations: Default::default(),
         };
         let image = oci::write_image(&layout, &layer, &spec)?;
+        let keep: Vec<&str> = image.blobs.iter().map(String::as_str).collect();
+        layout.set_image(image.descriptor.clone(), &keep)?;
         let ours_t = start.elapsed();
         image_bytes = image.size;
 

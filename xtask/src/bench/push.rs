@@ -71,7 +71,14 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         (None, Some(agent)) => ctx.project.root.join("target/oci").join(agent),
         (None, None) => first_layout(&ctx.project.root.join("target/oci"))?,
     };
-    let image = layout::read(&dir, &format!("the image at {}", dir.display()))?;
+    let mut image = layout::read(&dir, &format!("the image at {}", dir.display()))?;
+    // Like for like: `skopeo copy` of the image copies only the image, not the SBOM about it.
+    let source = if image.referrers.is_empty() {
+        format!("oci:{}", dir.display())
+    } else {
+        format!("oci:{}:{}", dir.display(), crate::oci::REF_NAME)
+    };
+    image.referrers.clear();
     let runs = args.runs.max(1);
     ctx.out.step(format!(
         "{} ({} blobs, {}), {runs} run(s)",
@@ -94,7 +101,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
             "copy",
             "--quiet",
             "--dest-tls-verify=false",
-            format!("oci:{}", dir.display()),
+            &source,
             format!("docker://{}/bench/skopeo:bench", target.host())
         )
         .stdout_null()

@@ -56,21 +56,13 @@ pub fn packaged_binary(ctx: &Context, agent: &Agent) -> anyhow::Result<PathBuf> 
 
 /// The (only) layer blob of the image in an OCI layout.
 fn layer_of(layout: &std::path::Path) -> anyhow::Result<PathBuf> {
-    let read = |path: PathBuf| -> anyhow::Result<serde_json::Value> {
-        let bytes =
-            std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-        serde_json::from_slice(&bytes).with_context(|| format!("{} is not JSON", path.display()))
-    };
-    let blob = |digest: &serde_json::Value| -> anyhow::Result<PathBuf> {
-        let digest = digest.as_str().context("a descriptor without a digest")?;
-        let hex = digest
-            .strip_prefix("sha256:")
-            .context("a digest that is not sha256")?;
-        Ok(layout.join("blobs/sha256").join(hex))
-    };
-    let index = read(layout.join("index.json"))?;
-    let manifest = read(blob(&index["manifests"][0]["digest"])?)?;
-    blob(&manifest["layers"][0]["digest"])
+    let image = crate::push::layout::read(layout, "the packaged agent")?;
+    // `blobs` is the config, then the layers.
+    image
+        .blobs
+        .get(1)
+        .map(|layer| layer.path.clone())
+        .with_context(|| format!("the image in {} has no layer", layout.display()))
 }
 
 #[cfg(unix)]

@@ -3,7 +3,7 @@
 //! One invocation (`-p a -p b …`), not one per agent: shared dependencies (tokio, the AWS SDK,
 //! aws-lc) compile once, and cargo schedules all crates across the cores.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::BufRead as _;
 use std::path::{Path, PathBuf};
 
@@ -41,8 +41,8 @@ impl Build<'_> {
     }
 
     /// Runs cargo, its diagnostics and progress going straight to the terminal, and gives the
-    /// executable it built for each package.
-    pub fn run(&self, out: &crate::output::Output) -> anyhow::Result<BTreeMap<String, PathBuf>> {
+    /// executable it built for each package and the packages it compiled for the target.
+    pub fn run(&self, out: &crate::output::Output) -> anyhow::Result<Built> {
         let argv = self.argv();
         out.verbose(format!("$ {}", shell_words(&argv)));
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
@@ -53,14 +53,21 @@ impl Build<'_> {
             .reader()
             .with_context(|| format!("cannot run `{}`", shell_words(&argv[..2])))?;
         let mut executables = BTreeMap::new();
+        let mut compiled = BTreeSet::new();
         let lines = std::io::BufReader::new(&reader);
         for line in lines.lines() {
             let line = match line {
                 Ok(line) => line,
                 Err(err) => return Err(err).context("cannot read cargo's output"),
             };
-            if let Some((package, exe)) = executable(&line, &self.packages) {
+            let Some(artifact) = compiler_artifact(&line) else {
+                continue;
+            };
+            if let Some((package, exe)) = executable(&artifact, &self.packages) {
                 executables.insert(package, exe);
+            }
+            if let Some(package_id) = compiled_for_target(&artifact) {
+                compiled.insert(package_id);
             }
         }
         let status = reader
@@ -85,8 +92,20 @@ impl Build<'_> {
                      (src/main.rs in agents/{package}/)");
             }
         }
-        Ok(executables)
+        Ok(Built {
+            executables,
+            compiled,
+        })
     }
+}
+
+/// What one `cargo build` made.
+pub struct Built {
+    /// The executable of each agent, by package name.
+    pub executables: BTreeMap<String, PathBuf>,
+    /// The package ids (as `cargo metadata` spells them) of everything compiled for the target,
+    /// fresh or not: what the agents' binaries can link (see `crates.rs`).
+    pub compiled: BTreeSet<String>,
 }
 
 /// Rewrites the paths rustc would embed (panic locations) to fixed ones, so two checkouts at
@@ -113,17 +132,33 @@ pub fn remap_config(prefixes: &[(PathBuf, &str)]) -> String {
     format!("target.{TARGET}.rustflags=[{}]", flags.join(","))
 }
 
-/// The package and executable of a `compiler-artifact` message for one of `packages`' binaries.
-fn executable(line: &str, packages: &[String]) -> Option<(String, PathBuf)> {
+/// A line of cargo's JSON output if it is a `compiler-artifact` message (cargo prints one for
+/// every unit of the build, fresh or not).
+fn compiler_artifact(line: &str) -> Option<serde_json::Value> {
     let message: serde_json::Value = serde_json::from_str(line).ok()?;
-    if message.get("reason")?.as_str()? != "compiler-artifact" {
-        return None;
-    }
+    (message.get("reason")?.as_str()? == "compiler-artifact").then_some(message)
+}
+
+/// The package and executable of a `compiler-artifact` message for one of `packages`' binaries.
+fn executable(message: &serde_json::Value, packages: &[String]) -> Option<(String, PathBuf)> {
     let target = message.get("target")?;
     let is_bin = target.get("kind")?.as_array()?.iter().any(|k| k == "bin");
     let name = target.get("name")?.as_str()?;
     let exe = message.get("executable")?.as_str()?;
     (is_bin && packages.iter().any(|p| p == name)).then(|| (name.to_string(), PathBuf::from(exe)))
+}
+
+/// The package id of a `compiler-artifact` message for the target platform. With `--target`,
+/// cargo writes those under `<target dir>/<triple>/` and what runs on the build machine (build
+/// scripts, proc macros and their dependencies) elsewhere.
+fn compiled_for_target(message: &serde_json::Value) -> Option<String> {
+    let for_target = message
+        .get("filenames")?
+        .as_array()?
+        .iter()
+        .filter_map(|f| f.as_str())
+        .any(|f| Path::new(f).components().any(|c| c.as_os_str() == TARGET));
+    for_target.then(|| message.get("package_id")?.as_str().map(str::to_string))?
 }
 
 /// A command line as a person would type it (for display only: it is never run by a shell).
@@ -152,13 +187,40 @@ mod tests {
         let bin = r#"{"reason":"compiler-artifact","target":{"kind":["bin"],"name":"assistant"},"executable":"/t/assistant"}"#;
         let lib = r#"{"reason":"compiler-artifact","target":{"kind":["lib"],"name":"assistant"},"executable":null}"#;
         let other = r#"{"reason":"compiler-artifact","target":{"kind":["bin"],"name":"xtask"},"executable":"/t/xtask"}"#;
+        let executable = |line: &str| executable(&compiler_artifact(line)?, &packages);
         assert_eq!(
-            executable(bin, &packages),
+            executable(bin),
             Some(("assistant".into(), PathBuf::from("/t/assistant")))
         );
-        assert_eq!(executable(lib, &packages), None);
-        assert_eq!(executable(other, &packages), None);
-        assert_eq!(executable("not json", &packages), None);
+        assert_eq!(executable(lib), None);
+        assert_eq!(executable(other), None);
+        assert_eq!(executable("not json"), None);
+    }
+
+    #[test]
+    fn tells_target_crates_from_build_machine_crates() {
+        let message = |id: &str, file: &str| {
+            compiler_artifact(&format!(
+                r#"{{"reason":"compiler-artifact","package_id":"{id}","filenames":["{file}"]}}"#
+            ))
+            .expect("a compiler-artifact message")
+        };
+        let target = message(
+            "registry+x#serde@1.0.0",
+            &format!("/t/{TARGET}/release/deps/libserde-1.rlib"),
+        );
+        let host = message("registry+x#cc@1.2.0", "/t/release/deps/libcc-2.rlib");
+        let build_script = message(
+            "registry+x#serde@1.0.0",
+            "/t/release/build/serde-3/build_script_build-3",
+        );
+        assert_eq!(
+            compiled_for_target(&target).as_deref(),
+            Some("registry+x#serde@1.0.0")
+        );
+        assert_eq!(compiled_for_target(&host), None);
+        assert_eq!(compiled_for_target(&build_script), None);
+        assert!(compiler_artifact(r#"{"reason":"build-finished","success":true}"#).is_none());
     }
 
     #[test]

@@ -71,16 +71,7 @@ pub fn build(root: &Path, agent: &Agent, layout_dir: &Path, epoch: u64) -> anyho
     Ok(())
 }
 
-/// The manifest digest and size of the one image in a layout written by buildx.
+/// The manifest digest and size of the image in a layout written by buildx.
 pub fn describe(layout_dir: &Path) -> anyhow::Result<(String, u64)> {
-    let path = layout_dir.join("index.json");
-    let index: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?,
-    )
-    .with_context(|| format!("{} is not JSON", path.display()))?;
-    let manifest = &index["manifests"][0];
-    let digest = manifest["digest"]
-        .as_str()
-        .with_context(|| format!("{} lists no image", path.display()))?;
-    Ok((digest.to_string(), manifest["size"].as_u64().unwrap_or(0)))
+    crate::push::layout::image_entry(layout_dir, "the image docker built")
 }

@@ -5,21 +5,29 @@
 //! - `cargo`: ONE `cargo build --release --target aarch64-unknown-linux-musl -p a -p b …` with
 //!   the cross C toolchain `crate::toolchain` picks, and build paths remapped;
 //! - `elf`: every binary must be a static aarch64 ELF before it goes into an image;
-//! - `package`: a one-layer image (binary + CA bundle) written by `crate::oci` as an OCI image
-//!   layout at `target/oci/<agent>/`, the layer reused when the binary has not changed;
+//! - `crates`: which crates each binary is made of (`cargo metadata` and the build's output);
+//! - `notices`: their licence texts, and the CA bundle's, as files of the image;
+//! - `sbom`: the binary's SPDX document;
+//! - `package`: a one-layer image (binary, CA bundle, notices) written by `crate::oci` as an
+//!   OCI image layout at `target/oci/<agent>/`, the layer reused when none of its files
+//!   changed, with the SBOM attached as an OCI artifact;
 //! - `provenance`: timestamps and annotations from the source (SOURCE_DATE_EPOCH or the commit),
 //!   so the same commit gives the same digest;
 //! - `docker`: the `--builder docker` alternative.
 //!
 //! Contract with `push`: `target/oci/<agent-id>/` is a standard OCI image layout whose
-//! `index.json` lists exactly one image manifest (tagged `latest`).
+//! `index.json` lists the image manifest, tagged `latest`, and the SBOM artifact whose
+//! `subject` is that image (tagged `sbom`). Readers pick the image by its tag.
 
 mod arm64;
 mod cargo;
+mod crates;
 mod docker;
 mod elf;
+mod notices;
 mod package;
 mod provenance;
+mod sbom;
 
 use std::process::ExitCode;
 
@@ -28,6 +36,7 @@ use anyhow::Context as _;
 pub use arm64::{arm64_launcher, packaged_binary};
 pub use cargo::shell_words;
 pub use package::Packaged;
+pub use sbom::MEDIA_TYPE as SBOM_MEDIA_TYPE;
 
 use crate::Context;
 use crate::toolchain;
@@ -178,8 +187,13 @@ pub fn build(ctx: &Context, agents: &[Agent], dry_run: bool) -> anyhow::Result<V
         toolchain::TARGET,
         toolchain.description
     ));
-    let binaries = build.run(out)?;
+    let built = build.run(out)?;
     timer.done();
+
+    // What the images owe: read once, after the build (which may have updated Cargo.lock).
+    let graph = crates::Graph::load(root)?;
+    let webpki = graph.dependency(env!("CARGO_PKG_NAME"), "webpki-root-certs")?;
+    let ca_notice = notices::ca_certificates(&webpki)?;
 
     let timer = out.timed(format!(
         "package {} image(s), timestamps from {} ({})",
@@ -193,10 +207,14 @@ pub fn build(ctx: &Context, agents: &[Agent], dry_run: bool) -> anyhow::Result<V
         let handles: Vec<_> = agents
             .iter()
             .map(|agent| {
-                let binary = &binaries[agent.id()];
+                let binary = &built.executables[agent.id()];
                 let layout = ctx.project.image_layout(agent.id());
                 let (cache_dir, provenance) = (&cache_dir, &provenance);
-                scope.spawn(move || package::package(agent, binary, &layout, cache_dir, provenance))
+                let (graph, compiled, ca_notice) = (&graph, &built.compiled, &ca_notice);
+                scope.spawn(move || {
+                    let paperwork = paperwork(agent, graph, compiled, ca_notice, provenance)?;
+                    package::package(agent, binary, &paperwork, &layout, cache_dir, provenance)
+                })
             })
             .collect();
         handles
@@ -214,7 +232,7 @@ pub fn build(ctx: &Context, agents: &[Agent], dry_run: bool) -> anyhow::Result<V
             "{}: {} ({}, {:.2}s)",
             image.agent,
             if image.cached {
-                "binary unchanged, layer reused"
+                "layer unchanged (binary, notices), reused"
             } else {
                 "packaged"
             },
@@ -225,6 +243,30 @@ pub fn build(ctx: &Context, agents: &[Agent], dry_run: bool) -> anyhow::Result<V
     }
     timer.done();
     Ok(images)
+}
+
+/// The notices and SBOM of `agent`'s binary.
+fn paperwork<'a>(
+    agent: &Agent,
+    graph: &crates::Graph,
+    compiled: &std::collections::BTreeSet<String>,
+    ca_notice: &'a [u8],
+    provenance: &provenance::Provenance,
+) -> anyhow::Result<package::Paperwork<'a>> {
+    let id = agent.id();
+    let program = graph.program(id, compiled)?;
+    let path = package::entrypoint(id);
+    Ok(package::Paperwork {
+        notices: notices::third_party(&program, &path)?,
+        ca_notice,
+        sbom: sbom::document(
+            &program,
+            &path,
+            provenance.epoch,
+            provenance.source.as_deref(),
+        )?,
+        crates: program.crates.len(),
+    })
 }
 
 fn build_with_docker(
@@ -263,6 +305,8 @@ fn build_with_docker(
             binary_size: 0,
             cached: false,
             seconds,
+            sbom: None,
+            crates: None,
         });
     }
     Ok(images)
@@ -301,7 +345,7 @@ fn report(ctx: &Context, images: &[Packaged]) {
                     "-".into()
                 },
                 if i.cached {
-                    "reused (binary unchanged)".into()
+                    "reused (unchanged)".into()
                 } else {
                     "packaged".into()
                 },

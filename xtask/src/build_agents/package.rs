@@ -1,4 +1,5 @@
-//! Turns an agent's binary into its OCI image, reusing the layer when the binary is unchanged.
+//! Turns an agent's binary into its OCI image, reusing the layer when nothing in it changed,
+//! and attaches the binary's SBOM to the image.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -7,6 +8,7 @@ use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 
 use super::provenance::Provenance;
+use super::{notices, sbom};
 use crate::oci::{self, Entry, ImageSpec, Layer, Layout};
 use blueprint::Agent;
 
@@ -19,8 +21,21 @@ pub fn entrypoint(agent_id: &str) -> String {
 /// 65532 is the `nonroot` user of distroless images.
 const USER: &str = "65532:65532";
 
-/// Bump when the layer's layout changes (paths, modes), so old cache entries are not reused.
-const LAYER_FORMAT: u32 = 1;
+/// Bump when the way the layer is written changes (the tar entries besides the files, their
+/// metadata), so old cache entries are not reused.
+const LAYER_FORMAT: u32 = 2;
+
+/// What an image owes besides its program: the licences of what is in it, and its SBOM.
+pub struct Paperwork<'a> {
+    /// The crates linked into the program and their licence texts (`notices::third_party`).
+    pub notices: Vec<u8>,
+    /// The CA bundle's licence (`notices::ca_certificates`), the same for every agent.
+    pub ca_notice: &'a [u8],
+    /// The SPDX document of the program (`sbom::document`), attached to the image.
+    pub sbom: Vec<u8>,
+    /// How many crates the program is made of (the SBOM's packages, the notices' crates).
+    pub crates: usize,
+}
 
 /// What `package` made of one agent.
 #[derive(Debug, Clone, Serialize)]
@@ -33,9 +48,14 @@ pub struct Packaged {
     /// Bytes a pull transfers (manifest + config + compressed layer).
     pub size: u64,
     pub binary_size: u64,
-    /// The layer came from the cache: the binary had not changed.
+    /// The layer came from the cache: none of its files (binary, notices) had changed.
     pub cached: bool,
     pub seconds: f64,
+    /// `sha256:…` of the SBOM artifact's manifest (its `subject` is the image); none from
+    /// `--builder docker`.
+    pub sbom: Option<String>,
+    /// How many crates the binary is made of: the packages of the SBOM.
+    pub crates: Option<usize>,
 }
 
 /// A record of the last layer written for an agent, keyed by everything that goes into it.
@@ -48,6 +68,7 @@ struct CacheEntry {
 pub fn package(
     agent: &Agent,
     binary: &Path,
+    paperwork: &Paperwork<'_>,
     layout_dir: &Path,
     cache_dir: &Path,
     provenance: &Provenance,
@@ -60,15 +81,29 @@ pub fn package(
 
     let ca_bundle = oci::ca_bundle();
     let entrypoint = entrypoint(id);
-    let key = oci::sha256_digest(
-        format!(
-            "format {LAYER_FORMAT}\nbinary {}\nca {}\npath {entrypoint}\nmtime {}\n",
-            oci::sha256_digest(&bytes),
-            oci::sha256_digest(&ca_bundle),
-            provenance.epoch
-        )
-        .as_bytes(),
-    );
+    let files = [
+        Entry {
+            path: entrypoint[1..].to_string(),
+            mode: 0o755,
+            contents: &bytes,
+        },
+        Entry {
+            path: oci::CA_BUNDLE_PATH.to_string(),
+            mode: 0o644,
+            contents: &ca_bundle,
+        },
+        Entry {
+            path: notices::path(id),
+            mode: 0o644,
+            contents: &paperwork.notices,
+        },
+        Entry {
+            path: notices::CA_CERTIFICATES_PATH.to_string(),
+            mode: 0o644,
+            contents: paperwork.ca_notice,
+        },
+    ];
+    let key = layer_key(&files, provenance.epoch);
 
     let layout = Layout::create(layout_dir)?;
     let cache_file = cache_dir.join(format!("{id}.json"));
@@ -81,18 +116,6 @@ pub fn package(
     let layer = match cached_layer {
         Some(layer) => layer,
         None => {
-            let files = [
-                Entry {
-                    path: entrypoint[1..].to_string(),
-                    mode: 0o755,
-                    contents: &bytes,
-                },
-                Entry {
-                    path: oci::CA_BUNDLE_PATH.to_string(),
-                    mode: 0o644,
-                    contents: &ca_bundle,
-                },
-            ];
             let layer = oci::write_layer(&layout, &files, provenance.epoch)
                 .with_context(|| format!("cannot write the layer of `{id}`"))?;
             std::fs::create_dir_all(cache_dir)
@@ -109,6 +132,28 @@ pub fn package(
 
     let image = oci::write_image(&layout, &layer, &image_spec(agent, provenance))
         .with_context(|| format!("cannot write the image of `{id}`"))?;
+    let sbom = oci::write_artifact(
+        &layout,
+        &image.descriptor,
+        sbom::MEDIA_TYPE,
+        &format!("{id}.spdx.json"),
+        &paperwork.sbom,
+        provenance.epoch,
+    )
+    .with_context(|| format!("cannot attach the SBOM of `{id}`"))?;
+    let keep: Vec<&str> = image
+        .blobs
+        .iter()
+        .chain(&sbom.blobs)
+        .map(String::as_str)
+        .collect();
+    layout
+        .set_index(
+            image.descriptor.clone(),
+            &[(sbom.descriptor.clone(), sbom::REF_NAME)],
+            &keep,
+        )
+        .with_context(|| format!("cannot write the image layout of `{id}`"))?;
     Ok(Packaged {
         agent: id.to_string(),
         layout: layout_dir.to_path_buf(),
@@ -117,7 +162,24 @@ pub fn package(
         binary_size: bytes.len() as u64,
         cached,
         seconds: start.elapsed().as_secs_f64(),
+        sbom: Some(sbom.digest),
+        crates: Some(paperwork.crates),
     })
+}
+
+/// The cache key of a layer: everything that goes into it. Each file's path, mode and content
+/// hash (the binary, the CA bundle, the notices), the timestamp, and the writer's format.
+fn layer_key(files: &[Entry<'_>], mtime: u64) -> String {
+    let mut text = format!("format {LAYER_FORMAT}\nmtime {mtime}\n");
+    for file in files {
+        text.push_str(&format!(
+            "{} {:o} {}\n",
+            file.path,
+            file.mode,
+            oci::sha256_digest(file.contents)
+        ));
+    }
+    oci::sha256_digest(text.as_bytes())
 }
 
 /// The run config and annotations of an agent's image, all from its blueprint and the source.
@@ -158,5 +220,36 @@ fn image_spec(agent: &Agent, provenance: &Provenance) -> ImageSpec {
         user: USER.to_string(),
         created: provenance.epoch,
         annotations,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_layer_key_covers_every_file_and_the_time() {
+        let file = |path: &str, contents: &'static [u8]| Entry {
+            path: path.into(),
+            mode: 0o644,
+            contents,
+        };
+        let files = [
+            file("bin/app", b"elf"),
+            file("usr/share/doc/app/copyright", b"MIT"),
+        ];
+        let key = layer_key(&files, 1);
+        assert_eq!(key, layer_key(&files, 1));
+        assert_ne!(key, layer_key(&files, 2), "the timestamp");
+        let notices_changed = [
+            file("bin/app", b"elf"),
+            file("usr/share/doc/app/copyright", b"ISC"),
+        ];
+        assert_ne!(key, layer_key(&notices_changed, 1), "the notices");
+        let moved = [
+            file("bin/app", b"elf"),
+            file("usr/share/doc/x/copyright", b"MIT"),
+        ];
+        assert_ne!(key, layer_key(&moved, 1), "a path");
     }
 }

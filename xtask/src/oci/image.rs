@@ -36,9 +36,15 @@ pub struct Image {
     /// Bytes a pull transfers: manifest + config + layer.
     pub size: u64,
     pub layer: Layer,
+    /// The manifest's descriptor (with the platform), for `index.json` and as the `subject`
+    /// of artifacts about the image.
+    pub descriptor: Descriptor,
+    /// The config and layer digests: the blobs besides the manifest that the layout keeps.
+    pub blobs: Vec<String>,
 }
 
-/// Writes config and manifest for `layer` (already in `layout`) and makes it the layout's image.
+/// Writes config and manifest for `layer` (already in `layout`). The image is the layout's
+/// once `Layout::set_image` or `Layout::set_index` lists it.
 pub fn write_image(layout: &Layout, layer: &Layer, spec: &ImageSpec) -> anyhow::Result<Image> {
     let created = super::rfc3339(spec.created);
     let labels: std::collections::HashMap<String, String> = spec
@@ -115,15 +121,20 @@ pub fn write_image(layout: &Layout, layer: &Layer, spec: &ImageSpec) -> anyhow::
             .build()
             .context("cannot describe the image platform")?,
     ));
-    layout.set_image(manifest_descriptor, &[&config_digest, &layer.digest])?;
     Ok(Image {
         digest,
         size: manifest_size + config_size + layer.size,
         layer: layer.clone(),
+        descriptor: manifest_descriptor,
+        blobs: vec![config_digest, layer.digest.clone()],
     })
 }
 
-fn descriptor(media_type: MediaType, digest: &str, size: u64) -> anyhow::Result<Descriptor> {
+pub(super) fn descriptor(
+    media_type: MediaType,
+    digest: &str,
+    size: u64,
+) -> anyhow::Result<Descriptor> {
     let digest: oci_spec::image::Digest = digest
         .parse()
         .with_context(|| format!("`{digest}` is not a digest"))?;
@@ -164,7 +175,16 @@ mod tests {
             contents: b"x",
         }];
         let layer = write_layer(&layout, &entries, 1_700_000_000).expect("layer");
-        write_image(&layout, &layer, &spec()).expect("image")
+        let image = write_image(&layout, &layer, &spec()).expect("image");
+        set(&layout, &image);
+        image
+    }
+
+    fn set(layout: &Layout, image: &Image) {
+        let keep: Vec<&str> = image.blobs.iter().map(String::as_str).collect();
+        layout
+            .set_image(image.descriptor.clone(), &keep)
+            .expect("index");
     }
 
     #[test]
@@ -220,7 +240,10 @@ mod tests {
             contents: b"y",
         }];
         let layer = write_layer(&layout, &entries, 1_700_000_000).expect("layer");
-        write_image(&layout, &layer, &spec()).expect("image");
+        set(
+            &layout,
+            &write_image(&layout, &layer, &spec()).expect("image"),
+        );
         let blobs = std::fs::read_dir(dir.path().join("blobs/sha256"))
             .expect("blobs")
             .count();

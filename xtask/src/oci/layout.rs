@@ -8,7 +8,7 @@ use oci_spec::image::{Descriptor, ImageIndexBuilder, MediaType, OciLayoutBuilder
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 
-/// The tag of the one image in a layout (`org.opencontainers.image.ref.name`), so that
+/// The tag of the image in a layout (`org.opencontainers.image.ref.name`), so that
 /// `umoci unpack --image target/oci/<agent>:latest` and `skopeo … oci:target/oci/<agent>:latest`
 /// find it. The version is in the image's annotations; registries get their tags from `push`.
 pub const REF_NAME: &str = "latest";
@@ -83,18 +83,39 @@ impl Layout {
 
     /// Makes `manifest` the layout's one image, tagged [`REF_NAME`], and deletes blobs no
     /// longer referenced (older builds' layers) so the layout does not grow with every build.
-    pub fn set_image(&self, mut manifest: Descriptor, keep: &[&str]) -> anyhow::Result<()> {
-        manifest.set_annotations(Some(
-            [(
-                oci_spec::image::ANNOTATION_REF_NAME.to_string(),
-                REF_NAME.to_string(),
-            )]
-            .into(),
-        ));
+    pub fn set_image(&self, manifest: Descriptor, keep: &[&str]) -> anyhow::Result<()> {
+        self.set_index(manifest, &[], keep)
+    }
+
+    /// Writes `index.json`: `image` tagged [`REF_NAME`], then `artifacts` (manifests whose
+    /// `subject` is the image, such as its SBOM), each tagged with the name given beside it.
+    /// Blobs that are neither in `keep` nor one of these manifests are deleted.
+    ///
+    /// Readers pick the image by its tag, not by its place in the index: `skopeo` and `umoci`
+    /// given `<layout>:latest`, `push`, `run --arm64` (see `push::layout`).
+    pub fn set_index(
+        &self,
+        image: Descriptor,
+        artifacts: &[(Descriptor, &str)],
+        keep: &[&str],
+    ) -> anyhow::Result<()> {
+        let tagged = |mut descriptor: Descriptor, tag: &str| {
+            descriptor.set_annotations(Some(
+                [(
+                    oci_spec::image::ANNOTATION_REF_NAME.to_string(),
+                    tag.to_string(),
+                )]
+                .into(),
+            ));
+            descriptor
+        };
+        let manifests: Vec<Descriptor> = std::iter::once(tagged(image, REF_NAME))
+            .chain(artifacts.iter().map(|(d, tag)| tagged(d.clone(), tag)))
+            .collect();
         let index = ImageIndexBuilder::default()
             .schema_version(2u32)
             .media_type(MediaType::ImageIndex)
-            .manifests(vec![manifest.clone()])
+            .manifests(manifests.clone())
             .build()
             .context("cannot describe index.json")?;
         self.write_file("index.json", &canonical_json(&index)?)?;
@@ -102,7 +123,8 @@ impl Layout {
         let blobs = self.dir.join("blobs/sha256");
         let keep: Vec<&str> = keep
             .iter()
-            .chain(std::iter::once(&manifest.digest().as_ref()))
+            .copied()
+            .chain(manifests.iter().map(|m| m.digest().as_ref()))
             .map(|d| d.strip_prefix("sha256:").unwrap_or(d))
             .collect();
         for entry in std::fs::read_dir(&blobs)

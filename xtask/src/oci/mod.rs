@@ -8,18 +8,21 @@
 //! annotations and labels in `HashMap`s, whose order changes from run to run).
 //!
 //! The result is a standard OCI image layout (`oci-layout`, `index.json`, `blobs/sha256/…`) that
-//! skopeo, umoci, crane and `cargo xtask push` read.
+//! skopeo, umoci, crane and `cargo xtask push` read; files about the image (its SBOM) are
+//! attached to it as OCI 1.1 artifacts in the same layout (`artifact.rs`).
 
+mod artifact;
 mod certs;
 mod image;
 mod layer;
 mod layout;
 mod time;
 
+pub use artifact::write_artifact;
 pub use certs::ca_bundle;
 pub use image::{ImageSpec, write_image};
 pub use layer::{Entry, Layer, write_layer};
-pub use layout::Layout;
+pub use layout::{Layout, REF_NAME, canonical_json};
 pub use time::rfc3339;
 
 /// Where the CA bundle goes: the path rustls-native-certs, OpenSSL and Go all look at first.

@@ -1,7 +1,13 @@
 //! Reading the image that `build-agents` wrote: a standard OCI image layout at
-//! `target/oci/<agent-id>/` (`oci-layout`, `index.json` with exactly one image manifest,
-//! `blobs/sha256/…`). That is the whole contract between the two commands.
+//! `target/oci/<agent-id>/` (`oci-layout`, `index.json`, `blobs/sha256/…`) whose `index.json`
+//! lists the image manifest, tagged `latest`, and the artifacts about it (its SBOM), whose
+//! manifests name the image as their `subject`. That is the whole contract between the two
+//! commands.
+//!
+//! The image is picked by its tag, never by its place in `index.json`; a layout another tool
+//! wrote without tags (`docker buildx`) may hold one manifest, which is then the image.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
@@ -17,6 +23,22 @@ pub struct Image {
     pub manifest: Vec<u8>,
     /// The config first, then the layers in manifest order.
     pub blobs: Vec<Blob>,
+    /// The artifacts about the image in the layout (its SBOM), in `index.json`'s order.
+    pub referrers: Vec<Referrer>,
+}
+
+/// An artifact whose manifest names the image as its `subject`, pushed after the image.
+#[derive(Debug, Clone)]
+pub struct Referrer {
+    /// `sha256:…` of `manifest`.
+    pub digest: String,
+    pub media_type: String,
+    /// What it is (`application/spdx+json` for an SBOM).
+    pub artifact_type: Option<String>,
+    /// The manifest exactly as stored.
+    pub manifest: Vec<u8>,
+    /// The config first, then the layers in manifest order.
+    pub blobs: Vec<Blob>,
 }
 
 #[derive(Debug, Clone)]
@@ -27,8 +49,16 @@ pub struct Blob {
 }
 
 impl Image {
+    /// Bytes of the image's blobs (its referrers' are not counted).
     pub fn total_bytes(&self) -> u64 {
         self.blobs.iter().map(|b| b.size).sum()
+    }
+
+    /// The image's SBOM, when the layout has one (`build-agents` attaches it).
+    pub fn sbom(&self) -> Option<&Referrer> {
+        self.referrers
+            .iter()
+            .find(|r| r.artifact_type.as_deref() == Some(crate::build_agents::SBOM_MEDIA_TYPE))
     }
 }
 
@@ -38,6 +68,9 @@ struct Descriptor {
     media_type: Option<String>,
     digest: String,
     size: u64,
+    artifact_type: Option<String>,
+    #[serde(default)]
+    annotations: BTreeMap<String, String>,
 }
 
 #[derive(Deserialize)]
@@ -49,8 +82,10 @@ struct Index {
 #[serde(rename_all = "camelCase")]
 struct Manifest {
     media_type: Option<String>,
+    artifact_type: Option<String>,
     config: Descriptor,
     layers: Vec<Descriptor>,
+    subject: Option<Descriptor>,
 }
 
 const IMAGE_MANIFEST_TYPES: &[&str] = &[
@@ -60,6 +95,42 @@ const IMAGE_MANIFEST_TYPES: &[&str] = &[
 
 /// Reads and checks the layout at `dir`. `what` names the image in errors (e.g. "agent `x`").
 pub fn read(dir: &Path, what: &str) -> anyhow::Result<Image> {
+    let (index_path, index) = read_index(dir, what)?;
+    let image = pick_image(&index, &index_path)?;
+    let (media_type, manifest, parsed) = read_manifest(dir, image, &index_path, what)?;
+    let blobs = blobs_of(dir, &parsed, what)?;
+
+    let mut referrers = Vec::new();
+    for other in index.manifests.iter().filter(|d| d.digest != image.digest) {
+        let (media_type, manifest, parsed) = read_manifest(dir, other, &index_path, what)?;
+        if parsed.subject.as_ref().map(|s| &s.digest) != Some(&image.digest) {
+            continue; // not about this image: nothing a push of it should carry
+        }
+        referrers.push(Referrer {
+            digest: other.digest.clone(),
+            media_type,
+            artifact_type: parsed.artifact_type.clone().or(other.artifact_type.clone()),
+            blobs: blobs_of(dir, &parsed, what)?,
+            manifest,
+        });
+    }
+    Ok(Image {
+        digest: image.digest.clone(),
+        media_type,
+        manifest,
+        blobs,
+        referrers,
+    })
+}
+
+/// The digest and size of the image manifest of the layout at `dir`, without reading further.
+pub fn image_entry(dir: &Path, what: &str) -> anyhow::Result<(String, u64)> {
+    let (index_path, index) = read_index(dir, what)?;
+    let image = pick_image(&index, &index_path)?;
+    Ok((image.digest.clone(), image.size))
+}
+
+fn read_index(dir: &Path, what: &str) -> anyhow::Result<(PathBuf, Index)> {
     if !dir.join("oci-layout").is_file() {
         bail_help!("{what} has no image at {} (no `oci-layout` file)", dir.display(); "build it first with `cargo xtask build-agents`");
     }
@@ -69,15 +140,44 @@ pub fn read(dir: &Path, what: &str) -> anyhow::Result<Image> {
             .with_context(|| format!("cannot read {}", index_path.display()))?,
     )
     .with_context(|| format!("{} is not an OCI image index", index_path.display()))?;
-    let [descriptor] = index.manifests.as_slice() else {
-        bail_help!("{} lists {} manifests; an agent's layout holds exactly one image", index_path.display(), index.manifests.len(); "rebuild it with `cargo xtask build-agents`");
-    };
+    Ok((index_path, index))
+}
+
+/// The image of a layout: the manifest tagged `latest`, or the only one of an untagged layout.
+fn pick_image<'a>(index: &'a Index, index_path: &Path) -> anyhow::Result<&'a Descriptor> {
+    let tagged: Vec<&Descriptor> = index
+        .manifests
+        .iter()
+        .filter(|d| {
+            d.annotations
+                .get(oci_spec::image::ANNOTATION_REF_NAME)
+                .map(String::as_str)
+                == Some(crate::oci::REF_NAME)
+        })
+        .collect();
+    match (tagged.as_slice(), index.manifests.as_slice()) {
+        ([image], _) => Ok(image),
+        ([], [only]) => Ok(only),
+        _ => {
+            bail_help!("{} lists {} manifests, {} of them tagged `{}`: an agent's layout holds one image, \
+             tagged `{}`, and the artifacts about it", index_path.display(), index.manifests.len(), tagged.len(), crate::oci::REF_NAME, crate::oci::REF_NAME; "rebuild it with `cargo xtask build-agents`")
+        }
+    }
+}
+
+/// A manifest of the layout, checked against its descriptor: media type, digest, size.
+fn read_manifest(
+    dir: &Path,
+    descriptor: &Descriptor,
+    index_path: &Path,
+    what: &str,
+) -> anyhow::Result<(String, Vec<u8>, Manifest)> {
     let media_type = descriptor
         .media_type
         .clone()
         .unwrap_or_else(|| IMAGE_MANIFEST_TYPES[0].to_string());
     if !IMAGE_MANIFEST_TYPES.contains(&media_type.as_str()) {
-        bail_help!("{}: the manifest is a `{media_type}`, not a single-platform image manifest", index_path.display(); "`build-agents` writes one linux/arm64 image per agent; rebuild it");
+        bail_help!("{}: the manifest {} is a `{media_type}`, not a single-platform image manifest", index_path.display(), descriptor.digest; "`build-agents` writes one linux/arm64 image per agent; rebuild it");
     }
     let manifest_path = blob_path(dir, &descriptor.digest)?;
     let manifest = std::fs::read(&manifest_path).with_context(|| {
@@ -100,8 +200,13 @@ pub fn read(dir: &Path, what: &str) -> anyhow::Result<Image> {
             manifest_path.display()
         );
     }
-    let mut blobs = Vec::new();
-    for d in std::iter::once(&parsed.config).chain(&parsed.layers) {
+    Ok((media_type, manifest, parsed))
+}
+
+/// The blobs a manifest refers to (config, then layers), each checked to be there in full.
+fn blobs_of(dir: &Path, manifest: &Manifest, what: &str) -> anyhow::Result<Vec<Blob>> {
+    let mut blobs: Vec<Blob> = Vec::new();
+    for d in std::iter::once(&manifest.config).chain(&manifest.layers) {
         let path = blob_path(dir, &d.digest)?;
         let size = std::fs::metadata(&path)
             .with_context(|| format!("{what}: blob {} is missing from the layout", d.digest))?
@@ -109,7 +214,7 @@ pub fn read(dir: &Path, what: &str) -> anyhow::Result<Image> {
         if size != d.size {
             bail_help!("{what}: blob {} has {size} bytes, the manifest says {}", d.digest, d.size; "rebuild it with `cargo xtask build-agents`");
         }
-        if !blobs.iter().any(|b: &Blob| b.digest == d.digest) {
+        if !blobs.iter().any(|b| b.digest == d.digest) {
             blobs.push(Blob {
                 digest: d.digest.clone(),
                 size,
@@ -117,12 +222,7 @@ pub fn read(dir: &Path, what: &str) -> anyhow::Result<Image> {
             });
         }
     }
-    Ok(Image {
-        digest: descriptor.digest.clone(),
-        media_type,
-        manifest,
-        blobs,
-    })
+    Ok(blobs)
 }
 
 /// `sha256:<hex>` of `bytes`.
@@ -150,6 +250,95 @@ mod tests {
     fn refuses_digests_that_could_escape_the_layout() {
         assert!(blob_path(Path::new("x"), "sha256:../../etc/passwd").is_err());
         assert!(blob_path(Path::new("x"), "md5:abc").is_err());
+    }
+
+    /// A layout as `build-agents` writes it, with `index.json` listing the SBOM first.
+    fn layout_with_sbom(dir: &Path) -> (String, String) {
+        use crate::oci;
+        let layout = oci::Layout::create(dir).expect("layout");
+        let files = [oci::Entry {
+            path: "app".into(),
+            mode: 0o755,
+            contents: b"x",
+        }];
+        let layer = oci::write_layer(&layout, &files, 0).expect("layer");
+        let spec = oci::ImageSpec {
+            entrypoint: "/app".into(),
+            env: vec![],
+            ports: vec![],
+            user: "1:1".into(),
+            created: 0,
+            annotations: Default::default(),
+        };
+        let image = oci::write_image(&layout, &layer, &spec).expect("image");
+        let sbom = oci::write_artifact(
+            &layout,
+            &image.descriptor,
+            crate::build_agents::SBOM_MEDIA_TYPE,
+            "app.spdx.json",
+            br#"{"spdxVersion":"SPDX-2.3"}"#,
+            0,
+        )
+        .expect("sbom");
+        let keep: Vec<&str> = image
+            .blobs
+            .iter()
+            .chain(&sbom.blobs)
+            .map(String::as_str)
+            .collect();
+        layout
+            .set_index(
+                image.descriptor.clone(),
+                &[(sbom.descriptor.clone(), "sbom")],
+                &keep,
+            )
+            .expect("index");
+        let path = dir.join("index.json");
+        let mut index: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).expect("index")).expect("JSON");
+        if let Some(manifests) = index["manifests"].as_array_mut() {
+            manifests.reverse();
+        }
+        std::fs::write(&path, serde_json::to_vec(&index).expect("JSON")).expect("index");
+        (image.digest, sbom.digest)
+    }
+
+    #[test]
+    fn picks_the_image_by_its_tag_and_the_artifacts_about_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (image_digest, sbom_digest) = layout_with_sbom(dir.path());
+        let image = read(dir.path(), "agent `a`").expect("layout");
+        assert_eq!(image.digest, image_digest);
+        assert_eq!(image.blobs.len(), 2, "config and layer");
+        let sbom = image.sbom().expect("the SBOM is found");
+        assert_eq!(sbom.digest, sbom_digest);
+        assert_eq!(sbom.blobs.len(), 2, "the empty config and the document");
+        assert_eq!(sha256_digest(&sbom.manifest), sbom_digest);
+        assert_eq!(image_entry(dir.path(), "a").expect("entry").0, image_digest);
+    }
+
+    #[test]
+    fn a_layout_without_a_tagged_image_is_refused_unless_it_holds_one_manifest() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (image_digest, _) = layout_with_sbom(dir.path());
+        let path = dir.path().join("index.json");
+        let text = std::fs::read_to_string(&path).expect("index");
+        std::fs::write(&path, text.replace("\"latest\"", "\"old\"")).expect("index");
+        let err = read(dir.path(), "agent `a`").unwrap_err();
+        assert!(
+            format!("{err:#}").contains("0 of them tagged `latest`"),
+            "{err:#}"
+        );
+
+        let mut index: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+        if let Some(manifests) = index["manifests"].as_array_mut() {
+            manifests.retain(|m| m["digest"] == image_digest.as_str());
+            manifests[0]["annotations"] = serde_json::json!({});
+        }
+        std::fs::write(&path, serde_json::to_vec(&index).expect("JSON")).expect("index");
+        let image = read(dir.path(), "agent `a`").expect("the only manifest is the image");
+        assert_eq!(image.digest, image_digest);
+        assert!(image.referrers.is_empty());
     }
 
     #[test]

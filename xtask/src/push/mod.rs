@@ -5,7 +5,8 @@
 //! - input: one standard OCI image layout per agent at `target/oci/<agent-id>/`;
 //! - destination: the repository URL the platform phase records at
 //!   `<ssm_root_path>/ecr/<agent-id>/repository_url`, i.e. `<project_name>/<env>/<agent-id>`;
-//! - output: `<ssm_root_path>/images/<agent-id>/digest` and `.../uri` (`<repository_url>@sha256:…`).
+//! - output: `<ssm_root_path>/images/<agent-id>/digest` and `.../uri` (`<repository_url>@sha256:…`),
+//!   and `.../sbom`, the digest of the image's SBOM artifact in the same repository.
 
 pub mod layout;
 mod record;
@@ -36,7 +37,8 @@ use upload::{Pushed, Registry};
 
 The repositories come from SSM (<ssm_root_path>/ecr/<agent-id>/repository_url, written by the
 platform phase); credentials from ECR's GetAuthorizationToken through the usual AWS chain. Each
-pushed digest is recorded at <ssm_root_path>/images/<agent-id>/{digest,uri}.")]
+pushed digest is recorded at <ssm_root_path>/images/<agent-id>/{digest,uri}, and the digest of
+the image's SBOM (pushed with it, its subject being the image) at .../sbom.")]
 pub struct Args {
     /// The environment whose registry receives the images: dev, staging or production.
     pub env: Env,
@@ -393,6 +395,7 @@ fn print_summary(report: &Report) {
                 }
                 .to_string(),
                 p.image.to_string(),
+                p.sbom.clone().unwrap_or_else(|| "-".into()),
             ]
         })
         .collect();
@@ -409,7 +412,8 @@ fn print_summary(report: &Report) {
                 &format!("BLOBS {verb}"),
                 "BYTES",
                 "MANIFEST",
-                "IMAGE"
+                "IMAGE",
+                "SBOM"
             ],
             &rows
         )

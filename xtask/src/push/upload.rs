@@ -1,5 +1,7 @@
 //! Pushing one image with the OCI distribution API: ask which blobs the registry has, upload
 //! the others, then put the manifest under its tag — unless the tag already names this digest.
+//! The artifacts about the image (its SBOM) follow, their manifests put by digest: registries
+//! with the referrers API find them through their `subject`.
 //!
 //! Every request goes through [`retry::with_backoff`]. Blobs are the unit of resumption: a
 //! push stopped half-way leaves the finished blobs in the registry, and the next run's
@@ -15,7 +17,7 @@ use oci_client::{Client, Reference};
 use serde::Serialize;
 use tokio::io::AsyncReadExt as _;
 
-use super::layout::Image;
+use super::layout::{Blob, Image};
 use super::retry::{self, Policy};
 use super::target::{Credentials, Destination, is_loopback};
 
@@ -33,6 +35,11 @@ pub struct Pushed {
     pub bytes_uploaded: u64,
     /// False when the registry already had this manifest under this tag.
     pub manifest_pushed: bool,
+    /// `sha256:…` of the SBOM artifact pushed with the image (its `subject` is the image),
+    /// when the layout has one.
+    pub sbom: Option<String>,
+    /// False when the registry already had the SBOM (or there is none).
+    pub sbom_pushed: bool,
 }
 
 const USER_AGENT: &str = concat!("cargo-xtask/", env!("CARGO_PKG_VERSION"));
@@ -101,8 +108,19 @@ impl Registry {
         let what = |step: &str| format!("{step} for agent `{}` at {}", dest.agent, dest.url());
 
         bar.set_message("checking");
+        // The image's blobs, then its artifacts' (an SBOM is two small blobs).
+        let mut blobs: Vec<&Blob> = Vec::new();
+        for blob in image
+            .blobs
+            .iter()
+            .chain(image.referrers.iter().flat_map(|r| &r.blobs))
+        {
+            if !blobs.iter().any(|b| b.digest == blob.digest) {
+                blobs.push(blob);
+            }
+        }
         let mut missing = Vec::new();
-        for blob in &image.blobs {
+        for blob in blobs.iter().copied() {
             let exists = self
                 .retrying(&bar_note(bar), || {
                     self.client.blob_exists(&by_digest, &blob.digest)
@@ -128,16 +146,21 @@ impl Registry {
             image: ImageRef::new(dest.url(), image.digest.clone()),
             digest: image.digest.clone(),
             tag: tag.clone(),
-            blobs: image.blobs.len(),
+            blobs: blobs.len(),
             blobs_uploaded: 0,
             bytes_uploaded: 0,
             manifest_pushed: false,
+            sbom: image.sbom().map(|s| s.digest.clone()),
+            sbom_pushed: false,
         };
         if dry_run {
             pushed.blobs_uploaded = missing.len();
             pushed.bytes_uploaded = to_upload;
             pushed.manifest_pushed = self.manifest_digest(&manifest_ref, credentials).await?
                 != Some(image.digest.clone());
+            if let Some(sbom) = image.sbom() {
+                pushed.sbom_pushed = !self.has_manifest(dest, &sbom.digest, credentials).await?;
+            }
             bar.finish_with_message("dry run");
             return Ok(pushed);
         }
@@ -180,11 +203,47 @@ impl Registry {
             })?;
             pushed.manifest_pushed = true;
         }
-        bar.finish_with_message(if pushed.blobs_uploaded == 0 && !pushed.manifest_pushed {
-            "up to date"
-        } else {
-            "pushed"
-        });
+
+        // After the image, so that whoever finds the SBOM finds the image it describes, and a
+        // push that fails on the image leaves no SBOM of an image the registry does not have.
+        for referrer in &image.referrers {
+            if self
+                .has_manifest(dest, &referrer.digest, credentials)
+                .await?
+            {
+                continue;
+            }
+            bar.set_message(format!("artifact {}", short(&referrer.digest)));
+            let reference = Reference::with_digest(
+                dest.host.clone(),
+                dest.repository.clone(),
+                referrer.digest.clone(),
+            );
+            let content_type: reqwest::header::HeaderValue = referrer.media_type.parse()?;
+            let body = Bytes::from(referrer.manifest.clone());
+            self.retrying(&bar_note(bar), || {
+                self.client
+                    .push_manifest_raw(&reference, body.clone(), content_type.clone())
+            })
+            .await
+            .map_err(|f| {
+                let what = what(&format!(
+                    "pushing the artifact {} ({}) about the image",
+                    short(&referrer.digest),
+                    referrer
+                        .artifact_type
+                        .as_deref()
+                        .unwrap_or("no artifactType")
+                ));
+                failure(f, &what)
+            })?;
+            if pushed.sbom.as_deref() == Some(referrer.digest.as_str()) {
+                pushed.sbom_pushed = true;
+            }
+        }
+        let unchanged =
+            pushed.blobs_uploaded == 0 && !pushed.manifest_pushed && !pushed.sbom_pushed;
+        bar.finish_with_message(if unchanged { "up to date" } else { "pushed" });
         Ok(pushed)
     }
 
@@ -205,6 +264,22 @@ impl Registry {
             ))
         })
         .await
+    }
+
+    /// Whether the registry has the manifest `digest` in `dest`'s repository (one HEAD).
+    async fn has_manifest(
+        &self,
+        dest: &Destination,
+        digest: &str,
+        credentials: &Credentials,
+    ) -> anyhow::Result<bool> {
+        let reference =
+            Reference::with_digest(dest.host.clone(), dest.repository.clone(), digest.into());
+        Ok(self
+            .manifest_digest(&reference, credentials)
+            .await?
+            .as_deref()
+            == Some(digest))
     }
 
     /// The digest the registry has under `reference`, if any. A plain HEAD: oci-client's own

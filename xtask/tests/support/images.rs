@@ -1,6 +1,7 @@
 //! Test images and test agents for the push and CodeBuild tests: an OCI image layout made by
-//! umoci (the contract `build-agents` writes to `target/oci/<agent-id>/`), a minimal agent
-//! crate with its blueprint, and a git commit of the scratch workspace.
+//! umoci (the contract `build-agents` writes to `target/oci/<agent-id>/`), optionally with an
+//! SBOM attached, a minimal agent crate with its blueprint, and a git commit of the scratch
+//! workspace.
 
 use std::path::Path;
 use std::process::Command;
@@ -37,15 +38,75 @@ pub fn umoci_layout(dir: &Path, layers: &[usize], seed: u64) {
         .arg(dir));
 }
 
-/// The digest of the one manifest in the layout at `dir`.
+/// The digest of the image in the layout at `dir`: the manifest tagged `latest` (the others
+/// are artifacts about it, such as its SBOM).
 pub fn layout_digest(dir: &Path) -> String {
-    let index: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("index.json")).expect("read index.json"))
-            .expect("index.json");
-    index["manifests"][0]["digest"]
+    image_entry(&read_index(dir))["digest"]
         .as_str()
         .expect("manifest digest")
         .to_string()
+}
+
+fn read_index(dir: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(dir.join("index.json")).expect("read index.json"))
+        .expect("index.json")
+}
+
+fn image_entry(index: &serde_json::Value) -> serde_json::Value {
+    let tagged: Vec<&serde_json::Value> = index["manifests"]
+        .as_array()
+        .expect("manifests")
+        .iter()
+        .filter(|m| m["annotations"]["org.opencontainers.image.ref.name"] == "latest")
+        .collect();
+    assert_eq!(tagged.len(), 1, "one manifest tagged `latest`: {index}");
+    tagged[0].clone()
+}
+
+/// Attaches `document` to the image of the layout at `dir` as its SPDX SBOM, in the shape
+/// `build-agents` writes (an OCI 1.1 artifact whose `subject` is the image, listed in
+/// `index.json` with its `artifactType` and the tag `sbom`); gives the artifact's digest.
+pub fn attach_sbom(dir: &Path, document: &[u8]) -> String {
+    const MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+    const SPDX: &str = "application/spdx+json";
+    let write = |bytes: &[u8]| {
+        use sha2::Digest as _;
+        let hex: String = sha2::Sha256::digest(bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        std::fs::write(dir.join("blobs/sha256").join(&hex), bytes).expect("write blob");
+        (format!("sha256:{hex}"), bytes.len())
+    };
+    let mut index = read_index(dir);
+    let image = image_entry(&index);
+    let (config, _) = write(b"{}");
+    let (layer, layer_size) = write(document);
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": MANIFEST,
+        "artifactType": SPDX,
+        "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": config, "size": 2},
+        "layers": [{"mediaType": SPDX, "digest": layer, "size": layer_size}],
+        "subject": {"mediaType": image["mediaType"], "digest": image["digest"], "size": image["size"]},
+    });
+    let (digest, size) = write(&serde_json::to_vec(&manifest).expect("JSON"));
+    index["manifests"]
+        .as_array_mut()
+        .expect("manifests")
+        .push(serde_json::json!({
+            "mediaType": MANIFEST,
+            "digest": digest,
+            "size": size,
+            "artifactType": SPDX,
+            "annotations": {"org.opencontainers.image.ref.name": "sbom"},
+        }));
+    std::fs::write(
+        dir.join("index.json"),
+        serde_json::to_vec(&index).expect("JSON"),
+    )
+    .expect("write index.json");
+    digest
 }
 
 /// The blob digests (config and layers) the manifest of the layout at `dir` refers to.

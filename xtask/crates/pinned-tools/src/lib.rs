@@ -8,7 +8,7 @@
 //!
 //! - the cross toolchain: zig and cargo-zigbuild's `zig cc` adapter;
 //! - qemu-user (`run --arm64`), and what the tests and benchmarks use: skopeo, umoci, the CNCF
-//!   registry (Debian packages), moto and the AWS CLI (a hash-locked pip install).
+//!   registry (Debian packages), moto, the AWS CLI and spdx-tools (a hash-locked pip install).
 //!
 //! What the README does ask for (rustup, python3 with pip, git, a host C compiler) and what no
 //! reachable registry serves (terraform and its aws provider) are found, never installed:
@@ -47,7 +47,8 @@ pub enum Tool {
     Umoci,
     /// `docker-registry`, the CNCF distribution registry.
     Registry,
-    /// moto (`moto_server`) and the AWS CLI (`aws`), from the hash-locked requirements.
+    /// moto (`moto_server`), the AWS CLI (`aws`) and the SPDX validator (`pyspdxtools`), from
+    /// the hash-locked requirements.
     Python,
 }
 
@@ -68,7 +69,7 @@ impl Tool {
             Tool::Skopeo => "skopeo",
             Tool::Umoci => "umoci",
             Tool::Registry => "docker-registry",
-            Tool::Python => "moto + aws CLI",
+            Tool::Python => "moto + aws CLI + spdx-tools",
         }
     }
 
@@ -91,7 +92,7 @@ impl Tool {
             Tool::Skopeo => "reads images from outside (tests, `bench push`)",
             Tool::Umoci => "unpacks images like a container runtime (tests)",
             Tool::Registry => "a real OCI registry (tests, benchmarks)",
-            Tool::Python => "the AWS emulator and CLI (tests, benchmarks)",
+            Tool::Python => "the AWS emulator and CLI, the SPDX validator (tests, benchmarks)",
         }
     }
 
@@ -103,7 +104,7 @@ impl Tool {
             Tool::Skopeo => &["skopeo"],
             Tool::Umoci => &["umoci"],
             Tool::Registry => &["docker-registry"],
-            Tool::Python => &["moto_server", "aws"],
+            Tool::Python => &["moto_server", "aws", "pyspdxtools"],
         }
     }
 

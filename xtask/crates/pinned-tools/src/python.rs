@@ -1,4 +1,4 @@
-//! The Python tools (moto, the AWS CLI): a hash-locked `pip install --target` of
+//! The Python tools (moto, the AWS CLI, spdx-tools): a hash-locked `pip install --target` of
 //! `python/requirements.txt` (beside this crate) into a folder named after that file's hash, run
 //! with the python3 that installed them and nothing from the user's site-packages.
 
@@ -6,8 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
-use super::Log;
-use super::{Tools, quote, write_script};
+use super::{Log, Tool, Tools, quote, write_script};
 
 /// The lock file, relative to the workspace root.
 pub const REQUIREMENTS: &str = "xtask/crates/pinned-tools/python/requirements.txt";
@@ -29,7 +28,8 @@ fn install_dir(tools: &Tools) -> anyhow::Result<PathBuf> {
 
 pub fn is_installed(tools: &Tools) -> bool {
     install_dir(tools).is_ok_and(|dir| dir.join(super::INSTALLED).is_file())
-        && ["moto_server", "aws"]
+        && Tool::Python
+            .commands()
             .iter()
             .all(|c| tools.bin_dir().join(c).exists())
 }
@@ -72,7 +72,7 @@ pub fn install(tools: &Tools, out: &dyn Log) -> anyhow::Result<()> {
         std::fs::write(dir.join(super::INSTALLED), "")
             .with_context(|| format!("cannot write {}", dir.display()))?;
     }
-    for command in ["moto_server", "aws"] {
+    for command in Tool::Python.commands() {
         write_script(
             &tools.bin_dir().join(command),
             &format!(
