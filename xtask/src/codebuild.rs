@@ -99,7 +99,7 @@ pub fn source_archive(project: &Project) -> anyhow::Result<Archive> {
         files += 1;
     }
     let bytes = zip.finish()?.into_inner();
-    let sha256 = crate::push::layout::sha256_digest(&bytes)
+    let sha256 = oci_image::sha256_digest(&bytes)
         .trim_start_matches("sha256:")
         .to_string();
     Ok(Archive {

@@ -59,7 +59,12 @@ pub fn with_help(error: anyhow::Error, help: impl Into<String>) -> anyhow::Error
 pub fn helps(error: &anyhow::Error) -> Vec<String> {
     error
         .chain()
-        .filter_map(|e| e.downcast_ref::<Helped>().map(|h| h.help.clone()))
+        .filter_map(|e| {
+            e.downcast_ref::<Helped>()
+                .map(|h| h.help.clone())
+                // The registry client's errors carry their own advice.
+                .or_else(|| e.downcast_ref::<oci_registry::Error>()?.advice.clone())
+        })
         .chain(
             error
                 .chain()

@@ -229,6 +229,7 @@ fn same_commit_same_digest_on_another_machine_and_after_other_builds() {
     // A one-line change to one agent: only that agent gets a new layer. (The others' manifests
     // may still change: the edit can turn the revision annotation into `<commit>-dirty`.)
     let triage_layer = layer_digest(clone.path(), "triage");
+    let assistant_layer = layer_digest(clone.path(), "assistant");
     let main_rs = clone.path().join("agents/assistant/src/main.rs");
     let text = std::fs::read_to_string(&main_rs).expect("read main.rs");
     assert!(
@@ -245,6 +246,24 @@ fn same_commit_same_digest_on_another_machine_and_after_other_builds() {
     assert_ne!(digest(&changed, "assistant"), digest(&there, "assistant"));
     assert_eq!(image(&changed, "triage")["cached"], true);
     assert_eq!(layer_digest(clone.path(), "triage"), triage_layer);
+
+    // Another checkout building in the target dir where the edit was built last: this one,
+    // whose (unedited) files are older than those artifacts, so that cargo alone would take
+    // them for up to date. Its image has its own code: the first layer, not the edit's.
+    {
+        let mut env = elsewhere.env();
+        env.push((
+            "CARGO_TARGET_DIR".into(),
+            clone.path().join("target").display().to_string(),
+        ));
+        let _turn = lock_checkout();
+        build(&root, &["assistant"], &env);
+        assert_eq!(
+            layer_digest(&root, "assistant"),
+            assistant_layer,
+            "a target dir shared with another checkout put that checkout's code in the image"
+        );
+    }
 
     // The change undone, in the target dir that has now built both versions: the first
     // digests again. What a target dir held before never shows in an image.

@@ -517,7 +517,18 @@ fn deploy_promote_and_guard_production() {
     );
 
     // Taking an agent out of production destroys its runtime: not without --allow-destroy.
-    // Its image repository (platform phase) stays: repositories outlive runtimes.
+    // Its image repository (platform phase) stays: repositories outlive runtimes. (Production
+    // first catches up with staging, so that only the removal is in the way.)
+    w.ok(&[
+        "promote",
+        "staging",
+        "production",
+        "--yes",
+        "--registry",
+        &reg,
+    ]);
+    let live = w.ssm_value(&format!("/platform/production/agents/{first}/image"));
+    assert_eq!(digest(&live), digest(&restaged));
     w.ws.edit(
         &format!("agents/{first}/blueprint.yaml"),
         "production: true",

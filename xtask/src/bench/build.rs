@@ -23,9 +23,9 @@ use serde::Serialize;
 
 use crate::Context;
 use crate::build_agents::shell_words;
-use crate::oci;
 use crate::output::table;
 use crate::toolchain;
+use oci_image as oci;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -155,12 +155,12 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         .join(agent.id());
     let binary_bytes =
         std::fs::read(&binary).with_context(|| format!("cannot read {}", binary.display()))?;
-    let ca = oci::ca_bundle();
+    let ca = crate::build_agents::certs::ca_bundle();
     let scratch = root.join("target/bench-build");
     let _ = std::fs::remove_dir_all(&scratch);
     let files_dir = scratch.join("files");
     let bin_path = files_dir.join("usr/local/bin").join(agent.id());
-    let ca_path = files_dir.join(oci::CA_BUNDLE_PATH);
+    let ca_path = files_dir.join(crate::build_agents::certs::CA_BUNDLE_PATH);
     for (path, bytes) in [(&bin_path, &binary_bytes), (&ca_path, &ca)] {
         std::fs::create_dir_all(path.parent().context("file has a parent")?)?;
         std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
@@ -182,7 +182,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
                 contents: &std::fs::read(&bin_path)?,
             },
             oci::Entry {
-                path: oci::CA_BUNDLE_PATH.into(),
+                path: crate::build_agents::certs::CA_BUNDLE_PATH.into(),
                 mode: 0o644,
                 contents: &std::fs::read(&ca_path)?,
             },

@@ -19,10 +19,9 @@ use serde::Serialize;
 
 use crate::Context;
 use crate::error::HelpExt as _;
-use crate::push::layout::{self, Image};
-use crate::push::retry;
 use crate::push::target::{Credentials, Destination};
-use crate::push::upload::Registry;
+use oci_image::Image;
+use oci_registry::Registry;
 
 #[derive(clap::Args)]
 #[command(after_help = "Examples:
@@ -71,12 +70,12 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         (None, Some(agent)) => ctx.project.root.join("target/oci").join(agent),
         (None, None) => first_layout(&ctx.project.root.join("target/oci"))?,
     };
-    let mut image = layout::read(&dir, &format!("the image at {}", dir.display()))?;
+    let mut image = oci_image::read::read(&dir, &format!("the image at {}", dir.display()))?;
     // Like for like: `skopeo copy` of the image copies only the image, not the SBOM about it.
     let source = if image.referrers.is_empty() {
         format!("oci:{}", dir.display())
     } else {
-        format!("oci:{}:{}", dir.display(), crate::oci::REF_NAME)
+        format!("oci:{}:{}", dir.display(), oci_image::REF_NAME)
     };
     image.referrers.clear();
     let runs = args.runs.max(1);
@@ -118,7 +117,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         drop(target);
 
         let target = LocalRegistry::start()?;
-        let registry = Registry::new(&[target.host().as_str()], retry::DEFAULT)?;
+        let registry = Registry::new(&[target.host().as_str()], oci_registry::retry::DEFAULT)?;
         let dest = destination(&target.host());
         let start = Instant::now();
         runtime.block_on(push(&registry, &image, &dest))?;
@@ -129,7 +128,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         let (sent, received) = runtime.block_on(async {
             let relay = Relay::start(target.port).await?;
             let relay_host = format!("127.0.0.1:{}", relay.port);
-            let registry = Registry::new(&[relay_host.as_str()], retry::DEFAULT)?;
+            let registry = Registry::new(&[relay_host.as_str()], oci_registry::retry::DEFAULT)?;
             push(&registry, &image, &destination(&relay_host)).await?;
             anyhow::Ok(relay.totals())
         })?;
@@ -195,7 +194,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
 
 fn destination(host: &str) -> Destination {
     Destination {
-        agent: "bench".into(),
+        name: "bench".into(),
         host: host.to_string(),
         repository: "bench/xtask".into(),
     }

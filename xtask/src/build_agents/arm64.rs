@@ -56,7 +56,7 @@ pub fn packaged_binary(ctx: &Context, agent: &Agent) -> anyhow::Result<PathBuf> 
 
 /// The (only) layer blob of the image in an OCI layout.
 fn layer_of(layout: &std::path::Path) -> anyhow::Result<PathBuf> {
-    let image = crate::push::layout::read(layout, "the packaged agent")?;
+    let image = oci_image::read::read(layout, "the packaged agent")?;
     // `blobs` is the config, then the layers.
     image
         .blobs

@@ -73,5 +73,5 @@ pub fn build(root: &Path, agent: &Agent, layout_dir: &Path, epoch: u64) -> anyho
 
 /// The manifest digest and size of the image in a layout written by buildx.
 pub fn describe(layout_dir: &Path) -> anyhow::Result<(String, u64)> {
-    crate::push::layout::image_entry(layout_dir, "the image docker built")
+    oci_image::read::image_entry(layout_dir, "the image docker built")
 }

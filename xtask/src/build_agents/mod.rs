@@ -21,9 +21,11 @@
 
 mod arm64;
 mod cargo;
+pub mod certs;
 mod crates;
 mod docker;
 mod elf;
+mod freshness;
 mod notices;
 mod package;
 mod provenance;
@@ -36,7 +38,6 @@ use anyhow::Context as _;
 pub use arm64::{arm64_launcher, packaged_binary};
 pub use cargo::shell_words;
 pub use package::Packaged;
-pub use sbom::MEDIA_TYPE as SBOM_MEDIA_TYPE;
 
 use crate::Context;
 use crate::toolchain;
@@ -187,7 +188,9 @@ pub fn build(ctx: &Context, agents: &[Agent], dry_run: bool) -> anyhow::Result<V
         toolchain::TARGET,
         toolchain.description
     ));
+    let sources = freshness::check(root, &ctx.project.target_dir(), out)?;
     let built = build.run(out)?;
+    sources.record()?;
     timer.done();
 
     // What the images owe: read once, after the build (which may have updated Cargo.lock).
@@ -199,7 +202,7 @@ pub fn build(ctx: &Context, agents: &[Agent], dry_run: bool) -> anyhow::Result<V
         "package {} image(s), timestamps from {} ({})",
         agents.len(),
         provenance.epoch_source,
-        crate::oci::rfc3339(provenance.epoch)
+        oci_image::rfc3339(provenance.epoch)
     ));
     let cache_dir = root.join("target/xtask/build-agents");
     // Packaging is gzip and sha256 over a few MB per agent: one thread each.

@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use super::provenance::Provenance;
 use super::{notices, sbom};
-use crate::oci::{self, Entry, ImageSpec, Layer, Layout};
 use blueprint::Agent;
+use oci_image::{self as oci, Entry, ImageSpec, Layer, Layout};
 
 /// Where the program goes in the image.
 pub fn entrypoint(agent_id: &str) -> String {
@@ -79,7 +79,7 @@ pub fn package(
         .with_context(|| format!("cannot read the binary of `{id}` at {}", binary.display()))?;
     super::elf::check_static_aarch64(binary, &bytes)?;
 
-    let ca_bundle = oci::ca_bundle();
+    let ca_bundle = super::certs::ca_bundle();
     let entrypoint = entrypoint(id);
     let files = [
         Entry {
@@ -88,7 +88,7 @@ pub fn package(
             contents: &bytes,
         },
         Entry {
-            path: oci::CA_BUNDLE_PATH.to_string(),
+            path: super::certs::CA_BUNDLE_PATH.to_string(),
             mode: 0o644,
             contents: &ca_bundle,
         },
@@ -135,7 +135,7 @@ pub fn package(
     let sbom = oci::write_artifact(
         &layout,
         &image.descriptor,
-        sbom::MEDIA_TYPE,
+        oci_image::SPDX_JSON,
         &format!("{id}.spdx.json"),
         &paperwork.sbom,
         provenance.epoch,
@@ -187,7 +187,7 @@ fn image_spec(agent: &Agent, provenance: &Provenance) -> ImageSpec {
     let bp = &agent.blueprint;
     let mut env = vec![
         "PATH=/usr/local/bin".to_string(),
-        format!("SSL_CERT_FILE=/{}", oci::CA_BUNDLE_PATH),
+        format!("SSL_CERT_FILE=/{}", super::certs::CA_BUNDLE_PATH),
         format!("AGENT_ID={}", bp.id),
     ];
     // The blueprint's defaults (the model is compiled into the agent from its blueprint); the

@@ -13,10 +13,7 @@
 use serde_json::{Value, json};
 
 use super::crates::{Crate, Origin, Program};
-use crate::oci::{canonical_json, rfc3339, sha256_digest};
-
-/// The media type of the document, and the `artifactType` of its OCI artifact.
-pub const MEDIA_TYPE: &str = "application/spdx+json";
+use oci_image::{canonical_json, rfc3339, sha256_digest};
 
 /// The SBOM's tag in the image layout (`org.opencontainers.image.ref.name`), beside the
 /// image's `latest`, so that `skopeo inspect --raw oci:target/oci/<agent>:sbom` shows it: the

@@ -8,11 +8,8 @@
 //! - output: `<ssm_root_path>/images/<agent-id>/digest` and `.../uri` (`<repository_url>@sha256:…`),
 //!   and `.../sbom`, the digest of the image's SBOM artifact in the same repository.
 
-pub mod layout;
 mod record;
-pub mod retry;
 pub mod target;
-pub mod upload;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -22,10 +19,11 @@ use serde::Serialize;
 
 use crate::Context;
 use crate::environment::{Env, Environment};
+use crate::error::HelpExt as _;
 use crate::revision;
 use blueprint::{self, Agent};
+use oci_registry::{Pushed, Registry};
 use target::{Credentials, Destination};
-use upload::{Pushed, Registry};
 
 #[derive(clap::Args)]
 #[command(after_help = "Examples:
@@ -182,7 +180,10 @@ fn push_report(
     let tag = tag_for(ctx, environment, options)?;
     let images = layouts
         .iter()
-        .map(|(id, dir)| layout::read(dir, &format!("agent `{id}`")))
+        .map(|(id, dir)| {
+            oci_image::read::read(dir, &format!("agent `{id}`"))
+                .help("build the image (again) with `cargo xtask build-agents`")
+        })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let ids: Vec<String> = layouts.iter().map(|(id, _)| id.clone()).collect();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -241,7 +242,7 @@ async fn push_all(
     environment: &Environment,
     args: &PushOptions,
     ids: &[String],
-    images: &[layout::Image],
+    images: &[oci_image::Image],
     tag: Option<&str>,
 ) -> anyhow::Result<Report> {
     // AWS is needed only for ECR: `--registry` to a plain registry works without credentials.
@@ -277,7 +278,7 @@ async fn push_all(
         };
         credentials.insert(host.to_string(), creds);
     }
-    let registry = Registry::new(&hosts, retry::DEFAULT)?;
+    let registry = Registry::new(&hosts, oci_registry::retry::DEFAULT)?;
 
     let bars = MultiProgress::with_draw_target(if ctx.out.json {
         ProgressDrawTarget::hidden()
@@ -301,7 +302,7 @@ async fn push_all(
     ));
     for d in &destinations {
         ctx.out
-            .verbose(format!("{:width$}  -> {}", d.agent, d.url()));
+            .verbose(format!("{:width$}  -> {}", d.name, d.url()));
     }
 
     let jobs = args.jobs.max(1);
@@ -309,7 +310,7 @@ async fn push_all(
         let bar = bars.add(
             ProgressBar::new(0)
                 .with_style(style.clone())
-                .with_prefix(dest.agent.clone()),
+                .with_prefix(dest.name.clone()),
         );
         let creds = &credentials[&dest.host];
         let registry = &registry;
@@ -344,10 +345,10 @@ async fn push_all(
                 };
                 match recorded {
                     Ok(()) => report.images.push(pushed),
-                    Err(err) => report.errors.push(AgentError::new(&dest.agent, &err)),
+                    Err(err) => report.errors.push(AgentError::new(&dest.name, &err)),
                 }
             }
-            Err(err) => report.errors.push(AgentError::new(&dest.agent, &err)),
+            Err(err) => report.errors.push(AgentError::new(&dest.name, &err)),
         }
     }
     report.ok = report.errors.is_empty();
@@ -385,7 +386,7 @@ fn print_summary(report: &Report) {
         .iter()
         .map(|p| {
             vec![
-                p.agent.clone(),
+                p.name.clone(),
                 format!("{}/{}", p.blobs_uploaded, p.blobs),
                 crate::output::human_bytes(p.bytes_uploaded),
                 if p.manifest_pushed {

@@ -7,9 +7,9 @@
 use anyhow::Context as _;
 use aws_sdk_ssm::types::ParameterType;
 
-use super::upload::Pushed;
 use crate::environment::settings::Settings;
 use crate::error::HelpExt as _;
+use oci_registry::Pushed;
 
 pub fn digest_param(settings: &Settings, agent: &str) -> String {
     settings.param(&format!("images/{agent}/digest"))
@@ -28,11 +28,11 @@ pub async fn write(
     settings: &Settings,
     pushed: &Pushed,
 ) -> anyhow::Result<()> {
-    let sbom = sbom_param(settings, &pushed.agent);
+    let sbom = sbom_param(settings, &pushed.name);
     let failed = |name: &str| {
         format!(
             "agent `{}` was pushed ({}), but recording it in SSM parameter {name} failed",
-            pushed.agent, pushed.image
+            pushed.name, pushed.image
         )
     };
     let help = || {
@@ -44,16 +44,16 @@ pub async fn write(
     };
     let image = format!(
         "Image of agent {} pushed by `cargo xtask push`",
-        pushed.agent
+        pushed.name
     );
     let uri = pushed.image.to_string();
     let mut values = vec![
         (
-            digest_param(settings, &pushed.agent),
+            digest_param(settings, &pushed.name),
             &pushed.digest,
             image.clone(),
         ),
-        (uri_param(settings, &pushed.agent), &uri, image),
+        (uri_param(settings, &pushed.name), &uri, image),
     ];
     match &pushed.sbom {
         Some(digest) => values.push((
@@ -62,7 +62,7 @@ pub async fn write(
             format!(
                 "SBOM (SPDX) of the image of agent {} pushed by `cargo xtask push`, in its \
                  repository",
-                pushed.agent
+                pushed.name
             ),
         )),
         None => {

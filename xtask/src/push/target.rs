@@ -6,28 +6,14 @@
 //! [`Secret`], whose `Debug` is redacted and which has no `Display`, so it cannot end up in a
 //! message by accident.
 
-use std::fmt;
-
 use anyhow::{Context as _, bail};
 use base64::Engine as _;
 
 use crate::environment::settings::Settings;
 use crate::error::HelpExt as _;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Destination {
-    pub agent: String,
-    /// `host[:port]`.
-    pub host: String,
-    pub repository: String,
-}
-
-impl Destination {
-    /// `host/repository`, the form ECR calls the repository URL.
-    pub fn url(&self) -> String {
-        format!("{}/{}", self.host, self.repository)
-    }
-}
+pub use oci_registry::Target as Destination;
+pub use oci_registry::{Credentials, Secret};
 
 /// `HOST[:PORT][/PREFIX]` from `--registry`: the repository of an agent is
 /// `PREFIX/<env>/<agent-id>`, with the project name as the default prefix.
@@ -55,7 +41,7 @@ pub fn from_flag(
     let destinations: Vec<Destination> = ids
         .iter()
         .map(|id| Destination {
-            agent: id.clone(),
+            name: id.clone(),
             host: host.to_string(),
             repository: format!("{prefix}/{}/{id}", settings.env),
         })
@@ -121,7 +107,7 @@ pub async fn from_ssm(
             };
             check_repository(repository).with_context(|| format!("SSM parameter {name}"))?;
             Ok(Destination {
-                agent: id.clone(),
+            name: id.clone(),
                 host: host.to_string(),
                 repository: repository.to_string(),
             })
@@ -158,54 +144,6 @@ pub fn ecr_region(host: &str) -> Option<&str> {
     rest.split_once('.').map(|(region, _)| region)
 }
 
-/// Plain HTTP is used for registries on this machine only, like `skopeo --tls-verify=false`
-/// would; everything else is HTTPS.
-pub fn is_loopback(host: &str) -> bool {
-    let name = match host.strip_prefix('[') {
-        Some(rest) => rest.split(']').next().unwrap_or(rest),
-        None => host.split(':').next().unwrap_or(host),
-    };
-    name == "localhost"
-        || name == "::1"
-        || name
-            .parse::<std::net::Ipv4Addr>()
-            .is_ok_and(|ip| ip.is_loopback())
-}
-
-/// A password that never prints.
-#[derive(Clone)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
-
-#[derive(Debug, Clone)]
-pub enum Credentials {
-    Anonymous,
-    Basic { user: String, password: Secret },
-}
-
-impl Credentials {
-    pub fn to_registry_auth(&self) -> oci_client::secrets::RegistryAuth {
-        match self {
-            Credentials::Anonymous => oci_client::secrets::RegistryAuth::Anonymous,
-            Credentials::Basic { user, password } => oci_client::secrets::RegistryAuth::Basic(
-                user.clone(),
-                password.expose().to_string(),
-            ),
-        }
-    }
-}
-
 /// Registry credentials from ECR's `GetAuthorizationToken` (valid 12 hours). For a repository
 /// host of another account, that account's registry is asked for.
 pub async fn ecr_credentials(ecr: &aws_sdk_ecr::Client, host: &str) -> anyhow::Result<Credentials> {
@@ -237,7 +175,7 @@ pub async fn ecr_credentials(ecr: &aws_sdk_ecr::Client, host: &str) -> anyhow::R
         .context("ECR returned an authorization token that is not `user:password`")?;
     Ok(Credentials::Basic {
         user: user.to_string(),
-        password: Secret(password.to_string()),
+        password: Secret::new(password.to_string()),
     })
 }
 
@@ -267,22 +205,8 @@ mod tests {
     }
 
     #[test]
-    fn only_this_machine_gets_plain_http() {
-        assert!(is_loopback("127.0.0.1:5000"));
-        assert!(is_loopback("localhost"));
-        assert!(is_loopback("[::1]:5000"));
-        assert!(!is_loopback("10.0.0.1:5000"));
-        assert!(!is_loopback("123456789012.dkr.ecr.us-east-1.amazonaws.com"));
+    fn ecr_hosts_are_recognised() {
         assert!(is_ecr_host("123456789012.dkr.ecr.us-east-1.amazonaws.com"));
         assert!(!is_ecr_host("127.0.0.1:5000"));
-    }
-
-    #[test]
-    fn secrets_do_not_print() {
-        let c = Credentials::Basic {
-            user: "AWS".into(),
-            password: Secret("hunter2".into()),
-        };
-        assert!(!format!("{c:?}").contains("hunter2"));
     }
 }

@@ -9,7 +9,7 @@ use anyhow::bail;
 use super::stacks::EnvStacks;
 use crate::Context;
 use crate::environment::{Env, Environment};
-use crate::image_ref::ImageRef;
+use oci_registry::ImageRef;
 
 /// Proof that production's guards were passed: a deploy applies production only with one, and
 /// only `production` makes one.

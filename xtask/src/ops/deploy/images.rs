@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use super::stacks::EnvStacks;
 use crate::Context;
 use crate::environment::{Env, Environment};
-use crate::image_ref::ImageRef;
+use oci_registry::ImageRef;
 
 pub enum Source {
     /// Build the enabled agents and push them (dev, staging); `registry` as `push --registry`.
@@ -87,5 +87,5 @@ fn build_and_push(
         .map(|b| (b.agent.clone(), b.layout.clone()))
         .collect();
     let pushed = crate::push::push_built(ctx, environment, &options, &layouts)?;
-    Ok(pushed.into_iter().map(|p| (p.agent, p.image)).collect())
+    Ok(pushed.into_iter().map(|p| (p.name, p.image)).collect())
 }

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::environment::Env;
 use crate::environment::backend::Backend;
 use crate::error::HelpExt as _;
-use crate::oci::rfc3339;
+use oci_image::rfc3339;
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Holder {

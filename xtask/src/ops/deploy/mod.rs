@@ -18,8 +18,8 @@ use serde::Serialize;
 
 use crate::Context;
 use crate::environment::{Env, Environment};
-use crate::image_ref::ImageRef;
 use crate::output::{Report, table};
+use oci_registry::ImageRef;
 use stacks::{EnvStacks, Outputs, Phase};
 use terraform::{PlanSummary, Planned, Stack};
 

@@ -8,8 +8,8 @@ use serde::Serialize;
 
 use crate::Context;
 use crate::environment::{Env, Environment};
-use crate::image_ref::ImageRef;
 use crate::project::Project;
+use oci_registry::ImageRef;
 use terraform::{Stack, StackSpec};
 
 /// The deployment phases, in the order the seed requires: the platform first, then the images

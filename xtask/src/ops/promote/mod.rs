@@ -5,20 +5,18 @@
 //! `execution_modes.<to>` in each promoted agent's blueprint (keeping the file's comments and
 //! layout), and deploys `<to>` with those digests. Nothing is rebuilt.
 
-mod pull;
-
 use std::collections::BTreeMap;
 
 use anyhow::{Context as _, bail};
 
 use crate::Context;
 use crate::environment::{Env, Environment};
-use crate::image_ref::ImageRef;
 use crate::ops::deploy::images::Source;
 use crate::ops::deploy::stacks::EnvStacks;
 use crate::ops::deploy::{self, DeployOptions, Outcome, guards};
 use crate::push::PushOptions;
 use crate::push::target::{self, Credentials};
+use oci_registry::ImageRef;
 
 /// What a promotion is asked to do.
 pub struct PromoteOptions {
@@ -146,7 +144,7 @@ fn copy_images(
         let dir = work.join(agent);
         let credentials = runtime.block_on(source_credentials(options.from, image.host()))?;
         let revision = runtime
-            .block_on(pull::pull(image, &credentials, &dir))
+            .block_on(oci_registry::pull(image, &credentials, &dir))
             .with_context(|| format!("cannot copy agent `{agent}` from {}", options.from))?;
         t.done();
         pulled.push((agent.clone(), dir, revision));
@@ -168,16 +166,16 @@ fn copy_images(
         )?);
     }
     for p in &pushed {
-        let source = &images[&p.agent];
+        let source = &images[&p.name];
         anyhow::ensure!(
             source.digest == p.image.digest,
             "agent `{}` changed on the way: {} became {}",
-            p.agent,
+            p.name,
             source.digest,
             p.image.digest
         );
     }
-    Ok(pushed.into_iter().map(|p| (p.agent, p.image)).collect())
+    Ok(pushed.into_iter().map(|p| (p.name, p.image)).collect())
 }
 
 async fn source_credentials(from: Env, host: &str) -> anyhow::Result<Credentials> {

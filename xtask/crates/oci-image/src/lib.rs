@@ -1,5 +1,9 @@
-//! A small writer of OCI images, the way `ko` and `jib` build them: no Docker daemon, no base
-//! image, one layer holding a static binary and a CA bundle.
+//! OCI images as files, the way `ko` and `jib` build them: no Docker daemon, no base image.
+//!
+//! Owns: the deterministic layer (tar + gzip), the image config and manifest, artifacts about
+//! an image (OCI 1.1, `subject`), the image layout on disk (writing it, garbage-collecting it,
+//! reading an image back with every digest checked). Knows nothing of agents, registries or
+//! what goes into a layer: callers give it files.
 //!
 //! Everything here is byte-reproducible: the same inputs give the same digests on any machine.
 //! Tar entries are sorted with fixed owner, mode and time; gzip has no timestamp or file name and
@@ -12,21 +16,21 @@
 //! attached to it as OCI 1.1 artifacts in the same layout (`artifact.rs`).
 
 mod artifact;
-mod certs;
 mod image;
 mod layer;
 mod layout;
+pub mod read;
 mod time;
 
 pub use artifact::write_artifact;
-pub use certs::ca_bundle;
 pub use image::{ImageSpec, write_image};
 pub use layer::{Entry, Layer, write_layer};
 pub use layout::{Layout, REF_NAME, canonical_json};
+pub use read::{Blob, Image, Referrer};
 pub use time::rfc3339;
 
-/// Where the CA bundle goes: the path rustls-native-certs, OpenSSL and Go all look at first.
-pub const CA_BUNDLE_PATH: &str = "etc/ssl/certs/ca-certificates.crt";
+/// The media type of an SPDX JSON document: an SBOM's layer and its artifact's type.
+pub const SPDX_JSON: &str = "application/spdx+json";
 
 /// `sha256:<hex>` of `bytes`.
 pub fn sha256_digest(bytes: &[u8]) -> String {
@@ -34,7 +38,7 @@ pub fn sha256_digest(bytes: &[u8]) -> String {
     format!("sha256:{}", hex(&sha2::Sha256::digest(bytes)))
 }
 
-pub(crate) fn hex(bytes: &[u8]) -> String {
+pub fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
     bytes
         .iter()

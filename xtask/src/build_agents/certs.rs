@@ -6,6 +6,9 @@
 
 use base64::Engine as _;
 
+/// Where the CA bundle goes: the path rustls-native-certs, OpenSSL and Go all look at first.
+pub const CA_BUNDLE_PATH: &str = "etc/ssl/certs/ca-certificates.crt";
+
 /// The roots as one PEM file, in the crate's order, 64 characters a line like OpenSSL writes.
 pub fn ca_bundle() -> Vec<u8> {
     let mut out = String::new();

@@ -1,8 +1,7 @@
-//! Reading the image that `build-agents` wrote: a standard OCI image layout at
-//! `target/oci/<agent-id>/` (`oci-layout`, `index.json`, `blobs/sha256/…`) whose `index.json`
-//! lists the image manifest, tagged `latest`, and the artifacts about it (its SBOM), whose
-//! manifests name the image as their `subject`. That is the whole contract between the two
-//! commands.
+//! Reading an image back from an OCI image layout (`oci-layout`, `index.json`,
+//! `blobs/sha256/…`) whose `index.json` lists the image manifest, tagged [`REF_NAME`], and the
+//! artifacts about it (an SBOM), whose manifests name the image as their `subject`: everything
+//! checked against its digest and size, ready to be pushed byte for byte.
 //!
 //! The image is picked by its tag, never by its place in `index.json`; a layout another tool
 //! wrote without tags (`docker buildx`) may hold one manifest, which is then the image.
@@ -12,6 +11,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
 use serde::Deserialize;
+
+use crate::sha256_digest;
 
 /// What a push needs to know about one image.
 #[derive(Debug, Clone)]
@@ -54,11 +55,11 @@ impl Image {
         self.blobs.iter().map(|b| b.size).sum()
     }
 
-    /// The image's SBOM, when the layout has one (`build-agents` attaches it).
-    pub fn sbom(&self) -> Option<&Referrer> {
+    /// The artifact of type `artifact_type` about the image (e.g. its SBOM), if the layout has one.
+    pub fn referrer(&self, artifact_type: &str) -> Option<&Referrer> {
         self.referrers
             .iter()
-            .find(|r| r.artifact_type.as_deref() == Some(crate::build_agents::SBOM_MEDIA_TYPE))
+            .find(|r| r.artifact_type.as_deref() == Some(artifact_type))
     }
 }
 
@@ -132,7 +133,10 @@ pub fn image_entry(dir: &Path, what: &str) -> anyhow::Result<(String, u64)> {
 
 fn read_index(dir: &Path, what: &str) -> anyhow::Result<(PathBuf, Index)> {
     if !dir.join("oci-layout").is_file() {
-        bail_help!("{what} has no image at {} (no `oci-layout` file)", dir.display(); "build it first with `cargo xtask build-agents`");
+        bail!(
+            "{what} has no image at {} (no `oci-layout` file)",
+            dir.display()
+        );
     }
     let index_path = dir.join("index.json");
     let index: Index = serde_json::from_slice(
@@ -152,15 +156,22 @@ fn pick_image<'a>(index: &'a Index, index_path: &Path) -> anyhow::Result<&'a Des
             d.annotations
                 .get(oci_spec::image::ANNOTATION_REF_NAME)
                 .map(String::as_str)
-                == Some(crate::oci::REF_NAME)
+                == Some(crate::REF_NAME)
         })
         .collect();
     match (tagged.as_slice(), index.manifests.as_slice()) {
         ([image], _) => Ok(image),
         ([], [only]) => Ok(only),
         _ => {
-            bail_help!("{} lists {} manifests, {} of them tagged `{}`: an agent's layout holds one image, \
-             tagged `{}`, and the artifacts about it", index_path.display(), index.manifests.len(), tagged.len(), crate::oci::REF_NAME, crate::oci::REF_NAME; "rebuild it with `cargo xtask build-agents`")
+            bail!(
+                "{} lists {} manifests, {} of them tagged `{}`: a layout holds one image, \
+             tagged `{}`, and the artifacts about it",
+                index_path.display(),
+                index.manifests.len(),
+                tagged.len(),
+                crate::REF_NAME,
+                crate::REF_NAME
+            )
         }
     }
 }
@@ -177,7 +188,11 @@ fn read_manifest(
         .clone()
         .unwrap_or_else(|| IMAGE_MANIFEST_TYPES[0].to_string());
     if !IMAGE_MANIFEST_TYPES.contains(&media_type.as_str()) {
-        bail_help!("{}: the manifest {} is a `{media_type}`, not a single-platform image manifest", index_path.display(), descriptor.digest; "`build-agents` writes one linux/arm64 image per agent; rebuild it");
+        bail!(
+            "{}: the manifest {} is a `{media_type}`, not a single-platform image manifest",
+            index_path.display(),
+            descriptor.digest
+        );
     }
     let manifest_path = blob_path(dir, &descriptor.digest)?;
     let manifest = std::fs::read(&manifest_path).with_context(|| {
@@ -188,7 +203,10 @@ fn read_manifest(
     })?;
     let actual = sha256_digest(&manifest);
     if actual != descriptor.digest || manifest.len() as u64 != descriptor.size {
-        bail_help!("{what}: {} does not match its digest or size in index.json (the layout is damaged)", manifest_path.display(); "rebuild it with `cargo xtask build-agents`");
+        bail!(
+            "{what}: {} does not match its digest or size in index.json (the layout is damaged)",
+            manifest_path.display()
+        );
     }
     let parsed: Manifest = serde_json::from_slice(&manifest)
         .with_context(|| format!("{} is not an image manifest", manifest_path.display()))?;
@@ -212,7 +230,11 @@ fn blobs_of(dir: &Path, manifest: &Manifest, what: &str) -> anyhow::Result<Vec<B
             .with_context(|| format!("{what}: blob {} is missing from the layout", d.digest))?
             .len();
         if size != d.size {
-            bail_help!("{what}: blob {} has {size} bytes, the manifest says {}", d.digest, d.size; "rebuild it with `cargo xtask build-agents`");
+            bail!(
+                "{what}: blob {} has {size} bytes, the manifest says {}",
+                d.digest,
+                d.size
+            );
         }
         if !blobs.iter().any(|b| b.digest == d.digest) {
             blobs.push(Blob {
@@ -223,14 +245,6 @@ fn blobs_of(dir: &Path, manifest: &Manifest, what: &str) -> anyhow::Result<Vec<B
         }
     }
     Ok(blobs)
-}
-
-/// `sha256:<hex>` of `bytes`.
-pub fn sha256_digest(bytes: &[u8]) -> String {
-    use sha2::Digest as _;
-    let hash = sha2::Sha256::digest(bytes);
-    let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
-    format!("sha256:{hex}")
 }
 
 fn blob_path(dir: &Path, digest: &str) -> anyhow::Result<PathBuf> {
@@ -246,6 +260,8 @@ fn blob_path(dir: &Path, digest: &str) -> anyhow::Result<PathBuf> {
 mod tests {
     use super::*;
 
+    const SBOM: &str = "application/spdx+json";
+
     #[test]
     fn refuses_digests_that_could_escape_the_layout() {
         assert!(blob_path(Path::new("x"), "sha256:../../etc/passwd").is_err());
@@ -254,7 +270,7 @@ mod tests {
 
     /// A layout as `build-agents` writes it, with `index.json` listing the SBOM first.
     fn layout_with_sbom(dir: &Path) -> (String, String) {
-        use crate::oci;
+        use crate as oci;
         let layout = oci::Layout::create(dir).expect("layout");
         let files = [oci::Entry {
             path: "app".into(),
@@ -274,7 +290,7 @@ mod tests {
         let sbom = oci::write_artifact(
             &layout,
             &image.descriptor,
-            crate::build_agents::SBOM_MEDIA_TYPE,
+            SBOM,
             "app.spdx.json",
             br#"{"spdxVersion":"SPDX-2.3"}"#,
             0,
@@ -310,7 +326,7 @@ mod tests {
         let image = read(dir.path(), "agent `a`").expect("layout");
         assert_eq!(image.digest, image_digest);
         assert_eq!(image.blobs.len(), 2, "config and layer");
-        let sbom = image.sbom().expect("the SBOM is found");
+        let sbom = image.referrer(SBOM).expect("the SBOM is found");
         assert_eq!(sbom.digest, sbom_digest);
         assert_eq!(sbom.blobs.len(), 2, "the empty config and the document");
         assert_eq!(sha256_digest(&sbom.manifest), sbom_digest);
@@ -342,12 +358,12 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_layout_says_how_to_build_it() {
+    fn a_missing_layout_says_where_it_was_looked_for() {
         let err = read(Path::new("/nonexistent/oci/a"), "agent `a`").unwrap_err();
-        let helps = crate::error::helps(&err);
         assert!(
-            helps.iter().any(|h| h.contains("cargo xtask build-agents")),
-            "{helps:?}"
+            err.to_string()
+                .contains("agent `a` has no image at /nonexistent/oci/a"),
+            "{err}"
         );
     }
 }

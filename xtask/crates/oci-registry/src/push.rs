@@ -11,20 +11,22 @@ use anyhow::bail;
 use bytes::Bytes;
 use indicatif::ProgressBar;
 
-use crate::image_ref::ImageRef;
+use crate::ImageRef;
 use oci_client::errors::OciDistributionError;
 use oci_client::{Client, Reference};
 use serde::Serialize;
 use tokio::io::AsyncReadExt as _;
 
-use super::layout::{Blob, Image};
-use super::retry::{self, Policy};
-use super::target::{Credentials, Destination, is_loopback};
+use crate::retry::{self, Policy};
+use crate::{Credentials, Target as Destination, is_loopback};
+use oci_image::{Blob, Image};
 
 /// What one push did, for the summary and `--json`.
 #[derive(Debug, Clone, Serialize)]
 pub struct Pushed {
-    pub agent: String,
+    /// What was pushed (an agent's id).
+    #[serde(rename = "agent")]
+    pub name: String,
     /// `host/repository@sha256:…`: what deployments pin.
     #[serde(rename = "uri")]
     pub image: ImageRef,
@@ -42,7 +44,7 @@ pub struct Pushed {
     pub sbom_pushed: bool,
 }
 
-const USER_AGENT: &str = concat!("cargo-xtask/", env!("CARGO_PKG_VERSION"));
+const USER_AGENT: &str = concat!("agentcore-xtask-oci-registry/", env!("CARGO_PKG_VERSION"));
 
 /// One client for all pushes of a run: connections are reused across agents.
 pub struct Registry {
@@ -105,7 +107,7 @@ impl Registry {
                 )
                 .await;
         }
-        let what = |step: &str| format!("{step} for agent `{}` at {}", dest.agent, dest.url());
+        let what = |step: &str| format!("{step} for agent `{}` at {}", dest.name, dest.url());
 
         bar.set_message("checking");
         // The image's blobs, then its artifacts' (an SBOM is two small blobs).
@@ -142,7 +144,7 @@ impl Registry {
             None => by_digest.clone(),
         };
         let mut pushed = Pushed {
-            agent: dest.agent.clone(),
+            name: dest.name.clone(),
             image: ImageRef::new(dest.url(), image.digest.clone()),
             digest: image.digest.clone(),
             tag: tag.clone(),
@@ -150,7 +152,9 @@ impl Registry {
             blobs_uploaded: 0,
             bytes_uploaded: 0,
             manifest_pushed: false,
-            sbom: image.sbom().map(|s| s.digest.clone()),
+            sbom: image
+                .referrer(oci_image::SPDX_JSON)
+                .map(|s| s.digest.clone()),
             sbom_pushed: false,
         };
         if dry_run {
@@ -158,7 +162,7 @@ impl Registry {
             pushed.bytes_uploaded = to_upload;
             pushed.manifest_pushed = self.manifest_digest(&manifest_ref, credentials).await?
                 != Some(image.digest.clone());
-            if let Some(sbom) = image.sbom() {
+            if let Some(sbom) = image.referrer(oci_image::SPDX_JSON) {
                 pushed.sbom_pushed = !self.has_manifest(dest, &sbom.digest, credentials).await?;
             }
             bar.finish_with_message("dry run");
@@ -195,8 +199,8 @@ impl Registry {
             .await
             .map_err(|f| match (&existing, &tag) {
                 // ECR repositories here keep tags immutable: a commit tag names one image.
-                (Some(other), Some(tag)) if !f.transient => helped!("{}: tag `{tag}` already names another image ({other}) and the registry \
-                     refused to move it: {}", what("pushing the manifest"), crate::error::one_line(&f.error); "the same commit was built into different \
+                (Some(other), Some(tag)) if !f.transient => advised!("{}: tag `{tag}` already names another image ({other}) and the registry \
+                     refused to move it: {}", what("pushing the manifest"), crate::one_line(&f.error); "the same commit was built into different \
                      bytes; build from a clean checkout of the commit (builds are reproducible), \
                      or commit your change and push again"),
                 _ => failure(f, &what("pushing the manifest")),
@@ -260,7 +264,7 @@ impl Registry {
             note(format!(
                 "attempt {attempt}/{} failed ({}), retrying",
                 self.policy.attempts,
-                crate::error::one_line(err)
+                crate::one_line(err)
             ))
         })
         .await
@@ -332,10 +336,12 @@ impl Registry {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string)),
             404 => Ok(None),
-            401 | 403 => {
-                bail_help!("the registry {host} refused access to {} ({})", reference.repository(), response.status(); "check that your credentials \
-                 may push to this repository")
-            }
+            401 | 403 => Err(advised!(
+                "the registry {host} refused access to {} ({})",
+                reference.repository(),
+                response.status();
+                "check that your credentials may push to this repository"
+            )),
             _ => bail!(
                 "the registry answered {} to a manifest lookup at {url}",
                 response.status()
@@ -347,21 +353,21 @@ impl Registry {
 /// The message of a failed step, with what to do next. Pushes resume blob by blob, so the
 /// advice for an unreachable registry is simply to run again.
 fn failure(f: retry::Failure, what: &str) -> anyhow::Error {
-    let cause = tidy(&crate::error::one_line(&f.error));
+    let cause = tidy(&crate::one_line(&f.error));
     let status = match &f.error {
         OciDistributionError::ServerError { code, .. } => Some(*code),
         OciDistributionError::RequestError(e) => e.status().map(|s| s.as_u16()),
         _ => None,
     };
     if retry::speaks_no_tls(&f.error) {
-        helped!("{what}: the registry answered in plain HTTP, not HTTPS ({cause})"; "HTTPS is used \
+        advised!("{what}: the registry answered in plain HTTP, not HTTPS ({cause})"; "HTTPS is used \
              for every registry but 127.0.0.1 and localhost; put the registry behind TLS, or reach \
              it through localhost (e.g. an SSH tunnel)")
     } else if status == Some(405) {
-        helped!("{what}: the registry does not take pushes here (405 Method Not Allowed)"; "is it a \
+        advised!("{what}: the registry does not take pushes here (405 Method Not Allowed)"; "is it a \
              read-only mirror or a proxy? Push to the registry itself (--registry HOST[/PREFIX])")
     } else if f.transient {
-        helped!("{what}: the registry did not answer after {} attempts: {cause}", f.attempts; "check that the \
+        advised!("{what}: the registry did not answer after {} attempts: {cause}", f.attempts; "check that the \
              registry is up and reachable, then run the same command again: blobs already uploaded \
              are kept and only the missing ones are sent")
     } else if matches!(
@@ -369,9 +375,9 @@ fn failure(f: retry::Failure, what: &str) -> anyhow::Error {
         OciDistributionError::UnauthorizedError { .. }
             | OciDistributionError::AuthenticationFailure(_)
     ) {
-        helped!("{what}: the registry refused the credentials: {cause}"; "check that you may push to this repository")
+        advised!("{what}: the registry refused the credentials: {cause}"; "check that you may push to this repository")
     } else if status == Some(401) {
-        helped!("{what}: the registry wants credentials (401): {cause}"; "ECR registries are \
+        advised!("{what}: the registry wants credentials (401): {cause}"; "ECR registries are \
              logged into through your AWS credentials; another registry given with --registry is \
              pushed to anonymously, so it must accept anonymous pushes")
     } else {
@@ -488,6 +494,12 @@ fn file_stream(
 mod tests {
     use super::*;
 
+    fn advice(err: &anyhow::Error) -> String {
+        err.downcast_ref::<crate::Error>()
+            .and_then(|e| e.advice.clone())
+            .unwrap_or_default()
+    }
+
     #[test]
     fn registry_refusals_say_what_to_do() {
         let refused = |code: u16| {
@@ -505,15 +517,9 @@ mod tests {
             )
         };
         let err = refused(405);
-        assert!(
-            crate::error::helps(&err)[0].contains("read-only mirror"),
-            "{err:#}"
-        );
+        assert!(advice(&err).contains("read-only mirror"), "{err:#}");
         let err = refused(401);
-        assert!(
-            crate::error::helps(&err)[0].contains("anonymous"),
-            "{err:#}"
-        );
+        assert!(advice(&err).contains("anonymous"), "{err:#}");
     }
 
     #[test]

@@ -144,7 +144,7 @@ pub(super) fn descriptor(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::oci::{Entry, write_layer};
+    use crate::{Entry, write_layer};
 
     fn spec() -> ImageSpec {
         ImageSpec {

@@ -8,9 +8,9 @@ use oci_client::manifest::{IMAGE_MANIFEST_MEDIA_TYPE, OCI_IMAGE_MEDIA_TYPE};
 use oci_client::{Client, Reference};
 use oci_spec::image::{Descriptor, ImageManifest, MediaType};
 
-use crate::image_ref::ImageRef;
-use crate::oci::Layout;
-use crate::push::target::{Credentials, is_loopback};
+use crate::ImageRef;
+use crate::{Credentials, is_loopback};
+use oci_image::Layout;
 
 /// Pulls `image` into the layout at `dir`, verifying every digest. Gives the image's
 /// `org.opencontainers.image.revision`: the commit it was built from.
@@ -42,7 +42,7 @@ pub async fn pull(
         .await
         .with_context(|| format!("cannot read the manifest of {uri}"))?;
     anyhow::ensure!(
-        got == digest && crate::oci::sha256_digest(&manifest_bytes) == digest,
+        got == digest && oci_image::sha256_digest(&manifest_bytes) == digest,
         "the registry returned another manifest for {uri} (got {got})"
     );
     let manifest: ImageManifest = serde_json::from_slice(&manifest_bytes)

@@ -152,7 +152,7 @@ mod tests {
         flate2::read::GzDecoder::new(blob)
             .read_to_end(&mut tar_bytes)
             .expect("gunzip");
-        assert_eq!(crate::oci::sha256_digest(&tar_bytes), layer.diff_id);
+        assert_eq!(crate::sha256_digest(&tar_bytes), layer.diff_id);
 
         let mut archive = tar::Archive::new(&tar_bytes[..]);
         let mut seen = Vec::new();

@@ -83,7 +83,7 @@ pub fn write_artifact(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::oci::{Entry, ImageSpec, write_image, write_layer};
+    use crate::{Entry, ImageSpec, write_image, write_layer};
 
     #[test]
     fn an_artifact_refers_to_the_image_and_is_listed_beside_it() {

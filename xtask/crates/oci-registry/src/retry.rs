@@ -88,7 +88,7 @@ pub fn is_transient(err: &OciDistributionError) -> bool {
 
 /// A TLS handshake with a server that answered in plain HTTP: retrying cannot help.
 pub fn speaks_no_tls(err: &OciDistributionError) -> bool {
-    let text = crate::error::one_line(err);
+    let text = crate::one_line(err);
     text.contains("InvalidContentType") || text.contains("corrupt message")
 }
 
