@@ -1,35 +1,19 @@
 //! `cargo xtask`: the build and release automation of this workspace.
 //!
 //! This file only parses the command line and dispatches; every command lives in the module of
-//! the same name (`check` → `check.rs`, `doctor` → `doctor.rs`, …). ARCHITECTURE.md has the map.
-
-#[macro_use]
-mod error;
-
-mod bench;
-mod bootstrap;
-mod build_agents;
-mod check;
-mod codebuild;
-mod commands;
-mod doctor;
-mod environment;
-mod infra;
-mod invoke;
-mod ops;
-mod output;
-mod project;
-mod push;
-mod revision;
-mod run;
-mod test;
-mod toolchain;
+//! the same name under `commands/` (`build-agents` → `commands/build_agents.rs`), in the
+//! `xtask` library (`lib.rs`). ARCHITECTURE.md has the map.
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::project::Project;
+use xtask::commands::{
+    bench, bootstrap, build_agents, check, deploy, destroy, doctor, invoke, plan, promote, push,
+    run, test,
+};
+use xtask::project::Project;
+use xtask::{Context, EXIT_USAGE, output};
 
 #[derive(Parser)]
 #[command(
@@ -81,17 +65,17 @@ enum Command {
     /// Validate every blueprint and environment file; show where each agent is enabled.
     Check(check::Args),
     /// Apply an environment's phases in order: platform, images, agents, workflows.
-    Deploy(commands::deploy::Args),
+    Deploy(deploy::Args),
     /// Destroy an environment's stacks in reverse order (guarded by its removal policy).
-    Destroy(commands::destroy::Args),
+    Destroy(destroy::Args),
     /// Check the tools the other commands need, and say (or --fix) what is missing.
     Doctor(doctor::Args),
     /// Send one invocation to a locally running agent and print the answer as it arrives.
     Invoke(invoke::Args),
     /// Plan every stack of an environment; exit 2 when something would change (drift check).
-    Plan(commands::plan::Args),
+    Plan(plan::Args),
     /// Copy the images one environment runs to the next and deploy them there (no rebuild).
-    Promote(commands::promote::Args),
+    Promote(promote::Args),
     /// Build an agent for the host and run it locally with the runtime's environment.
     Run(run::Args),
     /// Set up what the tests need (targets, test servers), then run the whole test suite.
@@ -99,17 +83,6 @@ enum Command {
     /// Push the agents' images to an environment's registry, by digest; record them in SSM.
     Push(push::Args),
 }
-
-/// What every command gets: where the workspace is and how to talk to the user.
-pub struct Context {
-    pub project: Project,
-    pub out: output::Output,
-}
-
-/// The exit code of a command line that cannot be parsed (sysexits' `EX_USAGE`): apart from 1
-/// (the command failed) and from `plan`'s 2 (something would change), so that a script can
-/// tell a typo from drift.
-pub const EXIT_USAGE: u8 = 64;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -134,12 +107,12 @@ fn main() -> ExitCode {
         Command::Bootstrap(args) => bootstrap::run(&ctx, args),
         Command::BuildAgents(args) => build_agents::run(&ctx, args),
         Command::Check(args) => check::run(&ctx, args),
-        Command::Deploy(args) => commands::deploy::run(&ctx, args),
-        Command::Destroy(args) => commands::destroy::run(&ctx, args),
+        Command::Deploy(args) => deploy::run(&ctx, args),
+        Command::Destroy(args) => destroy::run(&ctx, args),
         Command::Doctor(args) => doctor::run(&ctx, args),
         Command::Invoke(args) => invoke::run(&ctx, args),
-        Command::Plan(args) => commands::plan::run(&ctx, args),
-        Command::Promote(args) => commands::promote::run(&ctx, args),
+        Command::Plan(args) => plan::run(&ctx, args),
+        Command::Promote(args) => promote::run(&ctx, args),
         Command::Run(args) => run::run(&ctx, args),
         Command::Test(args) => test::run(&ctx, args),
         Command::Push(args) => push::run(&ctx, args),

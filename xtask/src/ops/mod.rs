@@ -1,6 +1,9 @@
-//! The operations of the release path: typed options in, values out. Commands call them, and
-//! they call each other, never through another command's flags.
+//! The operations of the build and release path: typed options in, values out. Commands call
+//! them, and they call each other, never through another command's flags.
 
+pub mod build_agents;
+pub mod codebuild;
 pub mod deploy;
 pub mod destroy;
 pub mod promote;
+pub mod push;

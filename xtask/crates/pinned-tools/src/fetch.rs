@@ -46,7 +46,7 @@ async fn stream_to(download: &Download, path: &Path, label: &str) -> anyhow::Res
     if !status.is_success() {
         bail!(
             "{}: the server answered {status}\n  help: a pin that is gone from its archive \
-             must be moved: see xtask/src/tools/pins.rs",
+             must be moved: see xtask/crates/pinned-tools/src/pins.rs",
             cannot()
         );
     }

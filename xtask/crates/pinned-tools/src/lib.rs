@@ -234,7 +234,7 @@ impl Tools {
         self.pin_dir(pin).with_context(|| {
             format!(
                 "{} {} is pinned for {}, not for this machine ({} {})\n  \
-                 help: install it yourself and see xtask/src/tools/pins.rs to add a pin",
+                 help: install it yourself and see xtask/crates/pinned-tools/src/pins.rs to add a pin",
                 pin.name,
                 pin.version,
                 pin.files

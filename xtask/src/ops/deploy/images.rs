@@ -73,19 +73,19 @@ fn build_and_push(
     if agents.is_empty() {
         return Ok(BTreeMap::new());
     }
-    let built = crate::build_agents::build(ctx, &agents, false)?;
+    let built = crate::ops::build_agents::build(ctx, &agents, false)?;
     if terraform::interrupted() {
         anyhow::bail!("interrupted after the build; run the deploy again to continue");
     }
-    let options = crate::push::PushOptions {
+    let options = crate::ops::push::PushOptions {
         registry,
         dry_run: plan_only,
-        ..crate::push::PushOptions::default()
+        ..crate::ops::push::PushOptions::default()
     };
     let layouts: Vec<_> = built
         .iter()
         .map(|b| (b.agent.clone(), b.layout.clone()))
         .collect();
-    let pushed = crate::push::push_built(ctx, environment, &options, &layouts)?;
+    let pushed = crate::ops::push::push_layouts(ctx, environment, &options, &layouts)?;
     Ok(pushed.into_iter().map(|p| (p.name, p.image)).collect())
 }

@@ -14,8 +14,8 @@ use crate::environment::{Env, Environment};
 use crate::ops::deploy::images::Source;
 use crate::ops::deploy::stacks::EnvStacks;
 use crate::ops::deploy::{self, DeployOptions, Outcome, guards};
-use crate::push::PushOptions;
-use crate::push::target::{self, Credentials};
+use crate::ops::push::PushOptions;
+use crate::ops::push::target::{self, Credentials};
 use oci_registry::ImageRef;
 
 /// What a promotion is asked to do.
@@ -158,7 +158,7 @@ fn copy_images(
             revision,
             ..PushOptions::default()
         };
-        pushed.extend(crate::push::push_layouts(
+        pushed.extend(crate::ops::push::push_layouts(
             ctx,
             to_env,
             &push_options,

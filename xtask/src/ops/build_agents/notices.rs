@@ -59,7 +59,7 @@ pub fn third_party(program: &Program, program_path: &str) -> anyhow::Result<Vec<
 }
 
 /// The licence of the CA bundle, `webpki` being the webpki-root-certs crate the bundle is
-/// made from (`crate::build_agents::certs::ca_bundle`): its `LICENSE`, under a line that says what it covers.
+/// made from (`crate::ops::build_agents::certs::ca_bundle`): its `LICENSE`, under a line that says what it covers.
 pub fn ca_certificates(webpki: &Crate) -> anyhow::Result<Vec<u8>> {
     let path = webpki.dir.join("LICENSE");
     let text = std::fs::read(&path)
@@ -73,7 +73,7 @@ pub fn ca_certificates(webpki: &Crate) -> anyhow::Result<Vec<u8>> {
     let mut out = format!(
         "/{}: Mozilla's root certificates (the Mozilla CA Certificate Program), from the \
          Rust crate {}{}, licensed {}:\n\n",
-        crate::build_agents::certs::CA_BUNDLE_PATH,
+        crate::ops::build_agents::certs::CA_BUNDLE_PATH,
         webpki.label(),
         webpki
             .repository
@@ -230,7 +230,7 @@ fn render(crates: &[Crate], texts: &[Vec<Text>], program_path: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::build_agents::crates::Origin;
+    use crate::ops::build_agents::crates::Origin;
 
     fn krate(name: &str, dir: &Path) -> Crate {
         Crate {

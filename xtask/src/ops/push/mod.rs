@@ -1,5 +1,6 @@
-//! `cargo xtask push <env> [AGENT...]`: the images `build-agents` wrote to `target/oci/<id>/`
-//! go to the environment's ECR (or any OCI registry with `--registry`), pinned by digest.
+//! The operation behind `cargo xtask push` (flags in `crate::commands::push`), and the images
+//! phase of `deploy`, `build-agents --push` and `promote`: the images `build-agents` wrote to
+//! `target/oci/<id>/` go to the environment's ECR (or any OCI registry with `--registry`), pinned by digest.
 //!
 //! Contracts kept here (see ARCHITECTURE.md):
 //! - input: one standard OCI image layout per agent at `target/oci/<agent-id>/`;
@@ -12,7 +13,6 @@ mod record;
 pub mod target;
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
@@ -21,46 +21,8 @@ use crate::Context;
 use crate::environment::{Env, Environment};
 use crate::error::HelpExt as _;
 use crate::revision;
-use blueprint::{self, Agent};
 use oci_registry::{Pushed, Registry};
 use target::{Credentials, Destination};
-
-#[derive(clap::Args)]
-#[command(after_help = "Examples:
-  cargo xtask push dev                      every agent enabled in dev, to dev's ECR
-  cargo xtask push staging assistant        one agent (needs a clean git tree)
-  cargo xtask push dev --dry-run            which blobs each registry lacks; uploads nothing
-  cargo xtask push dev --registry 127.0.0.1:5000/agentcore
-                                            any OCI registry; repositories PREFIX/<env>/<agent-id>
-
-The repositories come from SSM (<ssm_root_path>/ecr/<agent-id>/repository_url, written by the
-platform phase); credentials from ECR's GetAuthorizationToken through the usual AWS chain. Each
-pushed digest is recorded at <ssm_root_path>/images/<agent-id>/{digest,uri}, and the digest of
-the image's SBOM (pushed with it, its subject being the image) at .../sbom.")]
-pub struct Args {
-    /// The environment whose registry receives the images: dev, staging or production.
-    pub env: Env,
-
-    /// Agents to push (default: every agent enabled in ENV).
-    #[arg(value_name = "AGENT")]
-    pub agents: Vec<String>,
-
-    /// Push to this OCI registry instead of the environment's ECR; records nothing in SSM.
-    #[arg(long, value_name = "HOST[:PORT][/PREFIX]")]
-    pub registry: Option<String>,
-
-    /// Tag with this revision instead of asking git (a CodeBuild source archive has no .git).
-    #[arg(long, value_name = "REV")]
-    pub revision: Option<String>,
-
-    /// Say which blobs each registry lacks; upload and record nothing.
-    #[arg(long)]
-    pub dry_run: bool,
-
-    /// How many agents to push at the same time.
-    #[arg(long, value_name = "N", default_value_t = 4)]
-    pub jobs: usize,
-}
 
 /// How to push, whoever asks: `push`, `build-agents --push`, the images phase of `deploy`,
 /// `promote`.
@@ -86,31 +48,21 @@ impl Default for PushOptions {
     }
 }
 
-impl Args {
-    fn options(&self) -> PushOptions {
-        PushOptions {
-            registry: self.registry.clone(),
-            revision: self.revision.clone(),
-            dry_run: self.dry_run,
-            jobs: self.jobs,
-        }
-    }
+/// What a push of several agents did: each image pushed, each agent that failed.
+#[derive(Serialize)]
+pub struct Report {
+    pub ok: bool,
+    pub env: Env,
+    pub dry_run: bool,
+    pub images: Vec<Pushed>,
+    pub errors: Vec<AgentError>,
 }
 
 #[derive(Serialize)]
-struct Report {
-    ok: bool,
-    env: Env,
-    dry_run: bool,
-    images: Vec<Pushed>,
-    errors: Vec<AgentError>,
-}
-
-#[derive(Serialize)]
-struct AgentError {
-    agent: String,
-    error: String,
-    help: Vec<String>,
+pub struct AgentError {
+    pub agent: String,
+    pub error: String,
+    pub help: Vec<String>,
 }
 
 impl AgentError {
@@ -121,35 +73,6 @@ impl AgentError {
             help: crate::error::helps(err),
         }
     }
-}
-
-pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
-    if args.jobs == 0 {
-        bail_help!("--jobs 0 would push nothing"; "pass --jobs 1 or more (the default is 4)");
-    }
-    let environment = Environment::load(&ctx.project, args.env)?;
-    let layouts = layouts_of(ctx, &environment.named_agents(&args.agents)?);
-    let report = push_report(ctx, &environment, &args.options(), &layouts)?;
-    if ctx.out.json {
-        ctx.out.print_json(&report);
-    } else {
-        print_summary(&report);
-    }
-    Ok(if report.ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
-}
-
-/// Pushes what `build-agents` just built, handed over in this process as (agent, layout).
-pub fn push_built(
-    ctx: &Context,
-    environment: &Environment,
-    options: &PushOptions,
-    built: &[(String, PathBuf)],
-) -> anyhow::Result<Vec<Pushed>> {
-    push_layouts(ctx, environment, options, built)
 }
 
 /// Pushes the image layouts given as (agent id, layout dir); fails naming every agent whose
@@ -171,7 +94,9 @@ pub fn push_layouts(
     Ok(report.images)
 }
 
-fn push_report(
+/// Pushes the image layouts given as (agent id, layout dir), each agent's failure reported
+/// apart, so one bad agent does not hide what happened to the others.
+pub fn push_report(
     ctx: &Context,
     environment: &Environment,
     options: &PushOptions,
@@ -198,14 +123,6 @@ fn push_report(
         &images,
         tag.as_deref(),
     ))
-}
-
-/// The agents' image layouts (`target/oci/<id>/`, written by `build-agents`).
-fn layouts_of(ctx: &Context, agents: &[Agent]) -> Vec<(String, PathBuf)> {
-    agents
-        .iter()
-        .map(|a| (a.id().to_string(), ctx.project.image_layout(a.id())))
-        .collect()
 }
 
 fn tag_for(
@@ -353,70 +270,4 @@ async fn push_all(
     }
     report.ok = report.errors.is_empty();
     Ok(report)
-}
-
-/// The push summary of what `push_built` pushed (`build-agents --push`).
-pub fn report_pushed(ctx: &Context, env: Env, pushed: &[Pushed]) {
-    let report = Report {
-        ok: true,
-        env,
-        dry_run: false,
-        images: pushed.to_vec(),
-        errors: Vec::new(),
-    };
-    if ctx.out.json {
-        ctx.out.print_json(&report);
-    } else {
-        print_summary(&report);
-    }
-}
-
-fn print_summary(report: &Report) {
-    for e in &report.errors {
-        eprintln!("error: {}", e.error);
-        for help in &e.help {
-            eprintln!("  help: {help}");
-        }
-    }
-    if report.images.is_empty() {
-        return;
-    }
-    let rows: Vec<Vec<String>> = report
-        .images
-        .iter()
-        .map(|p| {
-            vec![
-                p.name.clone(),
-                format!("{}/{}", p.blobs_uploaded, p.blobs),
-                crate::output::human_bytes(p.bytes_uploaded),
-                if p.manifest_pushed {
-                    "pushed"
-                } else {
-                    "unchanged"
-                }
-                .to_string(),
-                p.image.to_string(),
-                p.sbom.clone().unwrap_or_else(|| "-".into()),
-            ]
-        })
-        .collect();
-    let verb = if report.dry_run {
-        "would upload"
-    } else {
-        "uploaded"
-    };
-    println!(
-        "{}",
-        crate::output::table(
-            &[
-                "AGENT",
-                &format!("BLOBS {verb}"),
-                "BYTES",
-                "MANIFEST",
-                "IMAGE",
-                "SBOM"
-            ],
-            &rows
-        )
-    );
 }

@@ -327,6 +327,36 @@ fn aws_region() -> Check {
     }
 }
 
+/// What the tests and the benchmarks need — the build's and the tests' tools — installed when
+/// `install`; an error naming every one still missing (terraform included: it is named, not
+/// installed) and how to get it.
+pub fn require_test_tools(ctx: &Context, install: bool) -> anyhow::Result<()> {
+    let needed = |c: &Check| matches!(c.need, Need::Build | Need::Tests);
+    let mut checks = checks(&ctx.project);
+    if install {
+        checks = fix(ctx, checks, needed)?;
+    }
+    let missing: Vec<String> = checks
+        .iter()
+        .filter(|c| !c.ok && (needed(c) || c.name == "terraform"))
+        .map(|c| {
+            format!(
+                "  {}: {}\n      fix: {}",
+                c.name,
+                c.detail,
+                c.fix.as_deref().unwrap_or("-")
+            )
+        })
+        .collect();
+    if !missing.is_empty() {
+        anyhow::bail!(
+            "the tests need what this machine does not have:\n{}",
+            missing.join("\n")
+        );
+    }
+    Ok(())
+}
+
 /// Runs the automatic fixes of the failed checks that `wanted` selects; returns the checks
 /// as they stand afterwards.
 pub fn fix(

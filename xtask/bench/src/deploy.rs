@@ -5,23 +5,24 @@
 //! the per-phase timeline of a first deploy, then a no-op deploy against the sum of bare
 //! `terraform plan` runs of the same stacks with the same inputs and data dirs.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Context as _, bail};
 use serde::Serialize;
 
-use crate::Context;
-use crate::output::table;
-use crate::toolchain::which;
+use agent_testkit::moto::Moto;
+use agent_testkit::registry::Registry;
+use xtask::Context;
+use xtask::output::table;
 
 #[derive(clap::Args)]
 #[command(after_help = "Examples:
   cargo xtask bench deploy               one first deploy, 3 no-op deploys and plans
   cargo xtask bench deploy --runs 5 --json
 
-Needs moto_server, docker-registry and terraform; TF_PLUGIN_MIRROR (default /opt/tf-plugins) is
+Runs the pinned moto and registry the tests use, and terraform; TF_PLUGIN_MIRROR (default /opt/tf-plugins) is
 used when it holds the aws provider. Builds the agents enabled in dev for aarch64.")]
 pub struct Args {
     /// No-op deploys and bare plans to time; medians are reported.
@@ -40,10 +41,8 @@ struct Results {
 }
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
-    for tool in ["moto_server", "docker-registry", "terraform"] {
-        if which(tool).is_none() {
-            bail_help!("`{tool}` is not on PATH"; "`cargo xtask doctor` says how to install it");
-        }
+    if args.runs == 0 {
+        bail!("--runs 0 would measure nothing: pass --runs 1 or more (the default is 3)");
     }
     let scratch = tempfile::tempdir()?;
     // tests/ is an infrastructure root of its own: the test stacks (tests/stacks) and the real
@@ -54,33 +53,11 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         "{} has no stacks/ and envs/",
         infra.display()
     );
-    let moto = Server::start(
-        "moto_server",
-        &["-H", "127.0.0.1", "-p", "{port}"],
-        scratch.path(),
-    )?;
-    let registry_config = scratch.path().join("registry.yml");
-    let reg_port = free_port()?;
-    std::fs::write(
-        &registry_config,
-        format!(
-            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\n\
-             http:\n  addr: 127.0.0.1:{reg_port}\n",
-            scratch.path().join("storage").display()
-        ),
-    )?;
-    let registry = Server::start_on(
-        "docker-registry",
-        &["serve", &registry_config.display().to_string()],
-        reg_port,
-        scratch.path(),
-    )?;
+    let moto = Moto::start();
+    let registry = Registry::start();
 
     let mut env: Vec<(String, String)> = vec![
-        (
-            "AWS_ENDPOINT_URL".into(),
-            format!("http://127.0.0.1:{}", moto.port),
-        ),
+        ("AWS_ENDPOINT_URL".into(), moto.endpoint()),
         ("AWS_ACCESS_KEY_ID".into(), "bench".into()),
         ("AWS_SECRET_ACCESS_KEY".into(), "bench".into()),
         ("AWS_REGION".into(), "us-east-1".into()),
@@ -107,13 +84,13 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         )?;
         env.push(("TF_CLI_CONFIG_FILE".into(), rc.display().to_string()));
     }
-    let registry_flag = format!("127.0.0.1:{}/bench", registry.port);
+    let registry_flag = format!("{}/bench", registry.host());
+    let exe = crate::xtask_bin()?;
     let xtask = |args: &[&str]| -> duct::Expression {
-        let exe = std::env::current_exe().unwrap_or_else(|_| "cargo-xtask".into());
         let mut full = vec!["-C".to_string(), ctx.project.root.display().to_string()];
         full.extend(["--infra-dir".into(), infra.display().to_string()]);
         full.extend(args.iter().map(|s| s.to_string()));
-        let mut cmd = duct::cmd(exe, full).stdin_null();
+        let mut cmd = duct::cmd(&exe, full).stdin_null();
         for (k, v) in &env {
             cmd = cmd.env(k, v);
         }
@@ -139,7 +116,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         bail!("the first deploy failed: {}", first_deploy["error"]);
     }
 
-    let runs = args.runs.max(1);
+    let runs = args.runs;
     let mut noop = Vec::new();
     let mut plans = Vec::new();
     let work = ctx.project.root.join("target/xtask");
@@ -240,53 +217,4 @@ fn median(values: &[f64]) -> f64 {
     let mut v = values.to_vec();
     v.sort_by(f64::total_cmp);
     v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
-}
-
-fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}
-
-/// A local server process, killed when dropped.
-struct Server {
-    port: u16,
-    handle: duct::Handle,
-}
-
-impl Server {
-    fn start(program: &str, args: &[&str], log_dir: &Path) -> anyhow::Result<Server> {
-        Server::start_on(program, args, free_port()?, log_dir)
-    }
-
-    /// Starts `program` with `{port}` in `args` replaced, and waits until it listens.
-    fn start_on(program: &str, args: &[&str], port: u16, log_dir: &Path) -> anyhow::Result<Server> {
-        let args: Vec<String> = args
-            .iter()
-            .map(|a| a.replace("{port}", &port.to_string()))
-            .collect();
-        let log: PathBuf = log_dir.join(format!("{program}.log"));
-        let handle = duct::cmd(program, args)
-            .stderr_to_stdout()
-            .stdout_path(&log)
-            .start()?;
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if Instant::now() > deadline || handle.try_wait()?.is_some() {
-                let _ = handle.kill();
-                bail!(
-                    "{program} did not start on port {port}: see {}",
-                    log.display()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Ok(Server { port, handle })
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.handle.kill();
-    }
 }

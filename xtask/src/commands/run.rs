@@ -100,8 +100,8 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         bail_help!("port {port} on 127.0.0.1 is in use (is the agent already running?)"; "stop it, or pass --port <PORT>");
     }
     if args.arm64 {
-        let launcher = crate::build_agents::arm64_launcher(ctx)?;
-        let binary = crate::build_agents::packaged_binary(ctx, &agent)?;
+        let launcher = crate::ops::build_agents::arm64_launcher(ctx)?;
+        let binary = crate::ops::build_agents::packaged_binary(ctx, &agent)?;
         return serve(ctx, &agent, &binary, launcher.as_deref(), port, &env);
     }
     let binary = build_host(ctx, &agent, profile)?;

@@ -1,5 +1,6 @@
-//! `cargo xtask build-agents`: cross-compile agents for AgentCore (linux/arm64) and package each
-//! as an OCI image, without Docker.
+//! The operation behind `cargo xtask build-agents` (flags in `crate::commands::build_agents`):
+//! cross-compile agents for AgentCore (linux/arm64) and package each as an OCI image, without
+//! Docker.
 //!
 //! The steps, each in its own module:
 //! - `cargo`: ONE `cargo build --release --target aarch64-unknown-linux-musl -p a -p b …` with
@@ -8,7 +9,7 @@
 //! - `crates`: which crates each binary is made of (`cargo metadata` and the build's output);
 //! - `notices`: their licence texts, and the CA bundle's, as files of the image;
 //! - `sbom`: the binary's SPDX document;
-//! - `package`: a one-layer image (binary, CA bundle, notices) written by `crate::oci` as an
+//! - `package`: a one-layer image (binary, CA bundle, notices) written by the `oci-image` crate as an
 //!   OCI image layout at `target/oci/<agent>/`, the layer reused when none of its files
 //!   changed, with the SBOM attached as an OCI artifact;
 //! - `provenance`: timestamps and annotations from the source (SOURCE_DATE_EPOCH or the commit),
@@ -31,8 +32,6 @@ mod package;
 mod provenance;
 mod sbom;
 
-use std::process::ExitCode;
-
 use anyhow::Context as _;
 
 pub use arm64::{arm64_launcher, packaged_binary};
@@ -43,88 +42,12 @@ use crate::Context;
 use crate::toolchain;
 use blueprint::{self, Agent};
 
-#[derive(clap::Args)]
-#[command(after_help = "Examples:
-  cargo xtask build-agents                    every agent, one cargo build, one image each
-  cargo xtask build-agents assistant          just one agent
-  cargo xtask build-agents --json             digests and sizes for scripts
-  cargo xtask build-agents --dry-run          show the cargo command, build nothing
-  cargo xtask build-agents --builder docker   docker buildx + agents/<id>/Dockerfile instead
-  SOURCE_DATE_EPOCH=1700000000 cargo xtask build-agents   pin the image timestamps
-  cargo xtask build-agents --push dev         build, then push to dev's ECR
-  cargo xtask build-agents --remote dev       build and push on AWS CodeBuild (native ARM)
-
-Images are OCI image layouts at target/oci/<agent>/:
-  skopeo inspect oci:target/oci/assistant:latest
-  umoci unpack --rootless --image target/oci/assistant:latest /tmp/assistant")]
-pub struct Args {
-    /// Agents to build, by id (default: all agents).
-    #[arg(value_name = "AGENT")]
-    pub agents: Vec<String>,
-
-    /// What builds the images.
-    #[arg(long, value_enum, default_value_t = Builder::Native)]
-    pub builder: Builder,
-
-    /// Print what would run, build nothing.
-    #[arg(long)]
-    pub dry_run: bool,
-
-    /// Build on AWS CodeBuild (native ARM) for ENV instead of here (see `codebuild.rs`).
-    #[arg(long, value_name = "ENV", conflicts_with = "push")]
-    pub remote: Option<crate::environment::Env>,
-
-    /// Then push the images to ENV's registry, as `cargo xtask push ENV [AGENT...]` does.
-    #[arg(long, value_name = "ENV")]
-    pub push: Option<crate::environment::Env>,
-}
-
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Builder {
     /// Cross-compile here and assemble the images without Docker (reproducible).
     Native,
     /// `docker buildx --platform linux/arm64` with agents/<id>/Dockerfile; needs a Docker engine.
     Docker,
-}
-
-pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
-    if let Some(env) = args.remote {
-        return crate::codebuild::run(ctx, env, &args.agents, args.dry_run);
-    }
-    // With --push, check before a long build that the environment takes these agents.
-    let push_to = match args.push {
-        Some(env) => {
-            let environment = crate::environment::Environment::load(&ctx.project, env)?;
-            environment.named_agents(&args.agents)?;
-            Some(environment)
-        }
-        None => None,
-    };
-    let agents = ctx.project.select_agents(&args.agents)?;
-    if agents.is_empty() {
-        bail_help!("there are no agents to build (no agents/<id>/blueprint.yaml)"; "see README.md, \"Adding an agent\"");
-    }
-    let images = match args.builder {
-        Builder::Native => build(ctx, &agents, args.dry_run)?,
-        Builder::Docker => build_with_docker(ctx, &agents, args.dry_run)?,
-    };
-    if args.dry_run {
-        return Ok(ExitCode::SUCCESS);
-    }
-    report(ctx, &images);
-    if let Some(environment) = push_to {
-        let pushed = crate::push::push_built(
-            ctx,
-            &environment,
-            &crate::push::PushOptions::default(),
-            &images
-                .iter()
-                .map(|i| (i.agent.clone(), i.layout.clone()))
-                .collect::<Vec<_>>(),
-        )?;
-        crate::push::report_pushed(ctx, environment.env, &pushed);
-    }
-    Ok(ExitCode::SUCCESS)
 }
 
 /// Compiles `agents` in one cargo invocation and packages each; the library entry point for
@@ -272,7 +195,8 @@ fn paperwork<'a>(
     })
 }
 
-fn build_with_docker(
+/// The `--builder docker` alternative: `docker buildx` with each agent's Dockerfile.
+pub fn build_with_docker(
     ctx: &Context,
     agents: &[Agent],
     dry_run: bool,
@@ -327,44 +251,4 @@ fn dir_size(dir: &std::path::Path) -> anyhow::Result<u64> {
         };
     }
     Ok(total)
-}
-
-fn report(ctx: &Context, images: &[Packaged]) {
-    if ctx.out.json {
-        ctx.out
-            .print_json(&serde_json::json!({ "ok": true, "images": images }));
-        return;
-    }
-    let rows: Vec<Vec<String>> = images
-        .iter()
-        .map(|i| {
-            vec![
-                i.agent.clone(),
-                i.digest.clone(),
-                megabytes(i.size),
-                if i.binary_size > 0 {
-                    megabytes(i.binary_size)
-                } else {
-                    "-".into()
-                },
-                if i.cached {
-                    "reused (unchanged)".into()
-                } else {
-                    "packaged".into()
-                },
-                ctx.project.rel(&i.layout).display().to_string(),
-            ]
-        })
-        .collect();
-    println!(
-        "{}",
-        crate::output::table(
-            &["AGENT", "DIGEST", "IMAGE", "BINARY", "LAYER", "LAYOUT"],
-            &rows
-        )
-    );
-}
-
-fn megabytes(bytes: u64) -> String {
-    format!("{:.1} MB", bytes as f64 / 1_000_000.0)
 }

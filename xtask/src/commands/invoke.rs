@@ -232,11 +232,11 @@ impl SseParser {
 /// unless another agent's `run` has it (then that agent, not this one, would answer).
 fn local_url(ctx: &Context, agent: &blueprint::Agent) -> anyhow::Result<String> {
     let project = &ctx.project;
-    if let Some(port) = crate::run::local::port_of(project, agent.id()) {
+    if let Some(port) = crate::commands::run::local::port_of(project, agent.id()) {
         return Ok(format!("http://127.0.0.1:{port}"));
     }
     let port = agent.blueprint.runtime.port;
-    if let Some(other) = crate::run::local::agent_on(project, port) {
+    if let Some(other) = crate::commands::run::local::agent_on(project, port) {
         bail_help!(
             "`{}` is not running; 127.0.0.1:{port} serves `{other}`", agent.id();
             "start it with `cargo xtask run {}` (it takes the next free port), or pass --url",

@@ -21,11 +21,11 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 use serde::Serialize;
 
-use crate::Context;
-use crate::build_agents::shell_words;
-use crate::output::table;
-use crate::toolchain;
 use oci_image as oci;
+use xtask::Context;
+use xtask::ops::build_agents::shell_words;
+use xtask::output::table;
+use xtask::toolchain;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -87,7 +87,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let main_rs = agent.dir.join("src/main.rs");
     let source = Restore::take(&main_rs)?;
 
-    let xtask = std::env::current_exe().context("cannot find the xtask's own executable")?;
+    let xtask = crate::xtask_bin()?;
     let ours_argv = vec![xtask.display().to_string(), "build-agents".to_string()];
     let mut bare_argv: Vec<String> = vec![
         "cargo".into(),
@@ -155,12 +155,12 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         .join(agent.id());
     let binary_bytes =
         std::fs::read(&binary).with_context(|| format!("cannot read {}", binary.display()))?;
-    let ca = crate::build_agents::certs::ca_bundle();
+    let ca = xtask::ops::build_agents::certs::ca_bundle();
     let scratch = root.join("target/bench-build");
     let _ = std::fs::remove_dir_all(&scratch);
     let files_dir = scratch.join("files");
     let bin_path = files_dir.join("usr/local/bin").join(agent.id());
-    let ca_path = files_dir.join(crate::build_agents::certs::CA_BUNDLE_PATH);
+    let ca_path = files_dir.join(xtask::ops::build_agents::certs::CA_BUNDLE_PATH);
     for (path, bytes) in [(&bin_path, &binary_bytes), (&ca_path, &ca)] {
         std::fs::create_dir_all(path.parent().context("file has a parent")?)?;
         std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
@@ -182,7 +182,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
                 contents: &std::fs::read(&bin_path)?,
             },
             oci::Entry {
-                path: crate::build_agents::certs::CA_BUNDLE_PATH.into(),
+                path: xtask::ops::build_agents::certs::CA_BUNDLE_PATH.into(),
                 mode: 0o644,
                 contents: &std::fs::read(&ca_path)?,
             },

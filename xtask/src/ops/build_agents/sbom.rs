@@ -186,7 +186,7 @@ fn spdx_ids(crates: &[Crate]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::build_agents::crates::tests::{compiled, graph};
+    use crate::ops::build_agents::crates::tests::{compiled, graph};
 
     fn document_of_app() -> Value {
         let program = graph().program("app", &compiled()).expect("program");

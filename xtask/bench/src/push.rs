@@ -11,17 +11,18 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Context as _, bail};
 use indicatif::ProgressBar;
 use serde::Serialize;
 
-use crate::Context;
-use crate::error::HelpExt as _;
-use crate::push::target::{Credentials, Destination};
+use agent_testkit::registry::Registry as TestRegistry;
 use oci_image::Image;
 use oci_registry::Registry;
+use xtask::Context;
+use xtask::error::HelpExt as _;
+use xtask::ops::push::target::{Credentials, Destination};
 
 #[derive(clap::Args)]
 #[command(after_help = "Examples:
@@ -29,7 +30,7 @@ use oci_registry::Registry;
   cargo xtask bench push --agent assistant --runs 5
   cargo xtask bench push --layout /tmp/img      any OCI image layout with one image
 
-Needs docker-registry and skopeo on PATH (`cargo xtask doctor`).")]
+Runs the pinned registry and skopeo the tests use.")]
 pub struct Args {
     /// Push target/oci/<AGENT>/ (default: the first image found there).
     #[arg(long, value_name = "AGENT", conflicts_with = "layout")]
@@ -60,10 +61,8 @@ struct Results {
 }
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
-    for tool in ["docker-registry", "skopeo"] {
-        if which(tool).is_none() {
-            bail_help!("`{tool}` is not on PATH"; "`cargo xtask doctor` says how to install it");
-        }
+    if args.runs == 0 {
+        bail!("--runs 0 would measure nothing: pass --runs 1 or more (the default is 3)");
     }
     let dir = match (&args.layout, &args.agent) {
         (Some(dir), _) => dir.clone(),
@@ -78,12 +77,12 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         format!("oci:{}:{}", dir.display(), oci_image::REF_NAME)
     };
     image.referrers.clear();
-    let runs = args.runs.max(1);
+    let runs = args.runs;
     ctx.out.step(format!(
         "{} ({} blobs, {}), {runs} run(s)",
         ctx.project.rel(&dir).display(),
         image.blobs.len(),
-        crate::output::human_bytes(image.total_bytes())
+        xtask::output::human_bytes(image.total_bytes())
     ));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -93,10 +92,10 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let mut ours = Vec::new();
     let mut unchanged = (0, 0, 0);
     for i in 0..runs {
-        let target = LocalRegistry::start()?;
+        let target = TestRegistry::start();
         let start = Instant::now();
         let status = duct::cmd!(
-            "skopeo",
+            agent_testkit::tool("skopeo"),
             "copy",
             "--quiet",
             "--dest-tls-verify=false",
@@ -116,7 +115,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         }
         drop(target);
 
-        let target = LocalRegistry::start()?;
+        let target = TestRegistry::start();
         let registry = Registry::new(&[target.host().as_str()], oci_registry::retry::DEFAULT)?;
         let dest = destination(&target.host());
         let start = Instant::now();
@@ -124,15 +123,15 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         ours.push(start.elapsed().as_secs_f64());
 
         // Nothing changed: measure what a second push costs, on the wire and in requests.
-        let before = target.requests();
+        let before = requests(&target);
         let (sent, received) = runtime.block_on(async {
-            let relay = Relay::start(target.port).await?;
+            let relay = Relay::start(target.server.port).await?;
             let relay_host = format!("127.0.0.1:{}", relay.port);
             let registry = Registry::new(&[relay_host.as_str()], oci_registry::retry::DEFAULT)?;
             push(&registry, &image, &destination(&relay_host)).await?;
             anyhow::Ok(relay.totals())
         })?;
-        unchanged = (target.requests() - before, sent, received);
+        unchanged = (requests(&target) - before, sent, received);
         ctx.out.verbose(format!(
             "run {}: skopeo {:.3}s, xtask {:.3}s",
             i + 1,
@@ -182,7 +181,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         ];
         println!(
             "{}",
-            crate::output::table(&["MEASUREMENT (median)", "VALUE"], &rows)
+            xtask::output::table(&["MEASUREMENT (median)", "VALUE"], &rows)
         );
         println!(
             "(cargo xtask bench push --runs {runs}; {} blobs, {} bytes)",
@@ -235,68 +234,13 @@ fn median(values: &[f64]) -> f64 {
     sorted.get(sorted.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
-fn which(tool: &str) -> Option<PathBuf> {
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|p| p.join(tool))
-        .find(|p| p.is_file())
-}
-
-/// A throwaway `docker-registry` on a free port, stopped (by its own handle) when dropped.
-struct LocalRegistry {
-    port: u16,
-    handle: duct::Handle,
-    dir: tempfile::TempDir,
-}
-
-impl LocalRegistry {
-    fn start() -> anyhow::Result<LocalRegistry> {
-        let dir = tempfile::tempdir()?;
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port();
-        let config = dir.path().join("config.yml");
-        std::fs::write(
-            &config,
-            format!(
-                "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: false\n\
-                 storage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
-                dir.path().join("storage").display()
-            ),
-        )?;
-        let handle = duct::cmd!("docker-registry", "serve", &config)
-            // Outer redirections apply first: stdout goes to the file, then stderr joins it.
-            .stderr_to_stdout()
-            .stdout_path(dir.path().join("access.log"))
-            .start()?;
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if Instant::now() > deadline || handle.try_wait()?.is_some() {
-                let _ = handle.kill();
-                bail!("docker-registry did not start on port {port}");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Ok(LocalRegistry { port, handle, dir })
-    }
-
-    fn host(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
-    }
-
-    /// Requests served so far, from the access log.
-    fn requests(&self) -> usize {
-        std::fs::read_to_string(self.dir.path().join("access.log"))
-            .unwrap_or_default()
-            .lines()
-            .filter(|l| l.contains(" /v2/") && l.contains(" HTTP/1.1\" "))
-            .count()
-    }
-}
-
-impl Drop for LocalRegistry {
-    fn drop(&mut self) {
-        let _ = self.handle.kill();
-    }
+/// Requests the registry served so far, from its access log.
+fn requests(registry: &TestRegistry) -> usize {
+    registry
+        .log()
+        .lines()
+        .filter(|l| l.contains(" /v2/") && l.contains(" HTTP/1.1\" "))
+        .count()
 }
 
 /// A TCP relay that counts the bytes each way as they pass.

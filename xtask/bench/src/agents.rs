@@ -18,10 +18,12 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 use serde::Serialize;
 
-use crate::Context;
-use crate::output::table;
-use crate::run::{agent_env, cargo_build, executable_of};
+use agent_testkit::Server;
+use agent_testkit::agent::AgentProcess;
 use blueprint::{self, Agent};
+use xtask::Context;
+use xtask::commands::run::{agent_env, cargo_build, executable_of};
+use xtask::output::table;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -71,15 +73,6 @@ struct Size {
     path: PathBuf,
 }
 
-/// A process that is killed when dropped, so no agent outlives the benchmark.
-struct Running(duct::Handle);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-    }
-}
-
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     if args.connections == 0 || args.duration == 0 {
         bail!("--connections and --duration must be at least 1");
@@ -100,7 +93,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let standin_bin = executable_of(&messages, "converse-standin")
         .context("cargo built no `converse-standin` (agents/agent-testkit)")?;
 
-    let (standin, standin_url) = start_standin(&standin_bin)?;
+    let standin = start_standin(&standin_bin)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -109,10 +102,8 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     for agent in &agents {
         let binary = executable_of(&messages, agent.id())
             .with_context(|| format!("cargo built no binary `{}`", agent.id()))?;
-        let port = free_port()?;
-        let _agent = start_agent(agent, &binary, port, &standin_url)?;
-        let base = format!("http://127.0.0.1:{port}");
-        wait_listening(port)?;
+        let running = start_agent(agent, &binary, &standin.url());
+        let base = running.url("");
         for endpoint in [Endpoint::Ping, Endpoint::Invocations] {
             let timer = ctx.out.timed(format!(
                 "{}: {} for {} s",
@@ -256,25 +247,19 @@ fn trivial_payload(agent: &Agent) -> String {
     }
 }
 
-fn start_standin(binary: &std::path::Path) -> anyhow::Result<(Running, String)> {
-    let port = free_port()?;
-    let handle = duct::cmd(binary, [port.to_string()])
-        .stdout_null()
-        .start()
-        .with_context(|| format!("cannot start {}", binary.display()))?;
-    let running = Running(handle);
-    wait_listening(port)?;
-    Ok((running, format!("http://127.0.0.1:{port}")))
+/// The Converse stand-in as a process of its own, so that it does not share this process's
+/// runtime with the load it answers.
+fn start_standin(binary: &std::path::Path) -> anyhow::Result<Server> {
+    let port = agent_testkit::free_port();
+    let log = tempfile::NamedTempFile::new().context("no temporary file for the stand-in's log")?;
+    let mut cmd = std::process::Command::new(binary);
+    cmd.arg(port.to_string());
+    Ok(Server::start("converse-standin", cmd, port, log.path()))
 }
 
-fn start_agent(
-    agent: &Agent,
-    binary: &std::path::Path,
-    port: u16,
-    standin_url: &str,
-) -> anyhow::Result<Running> {
-    // The same environment `cargo xtask run` gives, pointed at the stand-in with dummy
-    // credentials; logs stay at `info`, as deployed, and go nowhere.
+/// The agent as deployed: the environment `cargo xtask run` gives, pointed at the stand-in with
+/// dummy credentials; logs at `info`.
+fn start_agent(agent: &Agent, binary: &std::path::Path, standin_url: &str) -> AgentProcess {
     let extra: Vec<(String, String)> = [
         ("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", standin_url),
         ("AWS_ACCESS_KEY_ID", "bench"),
@@ -285,44 +270,17 @@ fn start_agent(
     .iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
-    let env = agent_env(agent, Some("us-east-1".into()), &extra, port, |_| None);
-    let mut cmd = duct::cmd(binary, Vec::<String>::new())
-        .env_remove("AWS_PROFILE")
-        .env_remove("AWS_ENDPOINT_URL")
-        .stdout_null();
-    for (name, value) in &env {
-        cmd = cmd.env(name, value);
-    }
-    let handle = cmd
-        .start()
-        .with_context(|| format!("cannot start {}", binary.display()))?;
-    Ok(Running(handle))
+    // `AgentProcess` sets PORT to the free port it picks.
+    let env = agent_env(agent, Some("us-east-1".into()), &extra, 0, |_| None);
+    AgentProcess::start(binary, &env)
 }
 
-fn free_port() -> anyhow::Result<u16> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").context("no free port")?;
-    Ok(listener.local_addr()?.port())
-}
-
-fn wait_listening(port: u16) -> anyhow::Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if Instant::now() > deadline {
-            bail!("nothing listened on port {port} within 30 s");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Ok(())
-}
-
-/// Runs `cargo xtask build-agents` for the agents: the same build the images get. Through
-/// cargo, not this binary's own path: a rebuild of xtask meanwhile would have replaced it.
+/// Runs `cargo xtask build-agents` for the agents: the same build the images get.
 fn build_arm64(ctx: &Context, agents: &[Agent]) -> anyhow::Result<()> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut argv: Vec<String> = vec!["xtask".into(), "build-agents".into()];
+    let mut argv: Vec<String> = vec!["build-agents".into()];
     argv.extend(agents.iter().map(|a| a.id().to_string()));
-    ctx.out.verbose(format!("cargo {}", argv.join(" ")));
-    let output = duct::cmd(cargo, argv)
+    ctx.out.verbose(format!("cargo xtask {}", argv.join(" ")));
+    let output = duct::cmd(crate::xtask_bin()?, argv)
         .dir(&ctx.project.root)
         .stdout_to_stderr()
         .unchecked()

@@ -10,10 +10,10 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 
 use crate::Context;
-use crate::doctor::{self, Need};
+use crate::commands::doctor;
 use crate::toolchain::which;
 
 #[derive(clap::Args)]
@@ -116,29 +116,7 @@ const ALLOWED: &[&str] = &[
 ];
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
-    let needed = |c: &doctor::Check| matches!(c.need, Need::Build | Need::Tests);
-    let mut checks = doctor::checks(&ctx.project);
-    if !args.no_setup {
-        checks = doctor::fix(ctx, checks, needed)?;
-    }
-    let missing: Vec<String> = checks
-        .iter()
-        .filter(|c| !c.ok && (needed(c) || c.name == "terraform"))
-        .map(|c| {
-            format!(
-                "  {}: {}\n      fix: {}",
-                c.name,
-                c.detail,
-                c.fix.as_deref().unwrap_or("-")
-            )
-        })
-        .collect();
-    if !missing.is_empty() {
-        bail!(
-            "the tests need what this machine does not have:\n{}",
-            missing.join("\n")
-        );
-    }
+    doctor::require_test_tools(ctx, !args.no_setup)?;
 
     let tools = ctx.project.tools();
     let mut env: Vec<(String, std::ffi::OsString)> =

@@ -1,0 +1,112 @@
+//! The benchmarks: measurements, not tests, each figure beside its baseline measured in the
+//! same run. Each suite prints a table (or JSON with `--json`) and the command that produced
+//! it, for README.md.
+//!
+//! Run through `cargo xtask bench <suite>`, which installs the pinned tools the suites use and
+//! says where the `cargo xtask` binary is (`XTASK_BIN`): the suites measure that binary's
+//! commands as a user runs them. The stand-in servers (moto, the registry, the Converse
+//! stand-in) are `agent-testkit`'s, the same the tests start.
+//!
+//! Add a suite as a module here, a variant of `Suite`, and a match arm.
+
+mod agents;
+mod build;
+mod deploy;
+mod push;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+
+use xtask::project::Project;
+use xtask::{Context, EXIT_USAGE, output};
+
+#[derive(Parser)]
+#[command(
+    name = "cargo xtask bench",
+    bin_name = "cargo xtask bench",
+    about = "Measure a suite of the workspace's tooling and agents, each figure beside its baseline",
+    after_help = "Examples:
+  cargo xtask bench agents                       /ping and /invocations of every agent, sizes
+  cargo xtask bench agents --duration 10 -c 32   longer, with more connections
+  cargo xtask bench agents --json                for scripts
+  cargo xtask bench build --agent assistant      build-agents overhead, packaging, image size
+  cargo xtask bench push                         first push against skopeo, no-op push
+  cargo xtask bench deploy                       first deploy timeline, no-op deploy vs plans"
+)]
+struct Cli {
+    /// Print machine-readable JSON on stdout instead of a table.
+    #[arg(long, global = true)]
+    json: bool,
+
+    /// Say more: every external command before it runs.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+
+    /// The workspace (`cargo xtask bench` passes its own).
+    #[arg(short = 'C', long = "workspace", global = true, value_name = "DIR")]
+    workspace: Option<PathBuf>,
+
+    /// Where the Terraform lives, relative to the workspace root.
+    #[arg(long, global = true, value_name = "DIR", default_value = "infra")]
+    infra_dir: PathBuf,
+
+    #[command(subcommand)]
+    suite: Suite,
+}
+
+#[derive(Subcommand)]
+enum Suite {
+    /// Requests/s and p99 latency of each agent's /ping and a trivial /invocations (host,
+    /// release build, Bedrock answered by a local stand-in), and the aarch64 binary sizes.
+    Agents(agents::Args),
+    /// build-agents against bare cargo on a one-line change, packaging against `tar | gzip`,
+    /// image size against binary size.
+    Build(build::Args),
+    /// A first deploy's per-phase timeline, and a no-op deploy against the sum of bare
+    /// `terraform plan` runs of the same stacks (moto, a local registry, the test stacks).
+    Deploy(deploy::Args),
+    /// First push time against `skopeo copy` of the same OCI layout (ratio), and the requests
+    /// and bytes of a push when nothing changed.
+    Push(push::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return if err.use_stderr() {
+                ExitCode::from(EXIT_USAGE)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    let out = output::Output::new(cli.json, cli.verbose);
+    let project = match Project::discover(cli.workspace.as_deref(), &cli.infra_dir) {
+        Ok(project) => project,
+        Err(err) => return out.fail(&err),
+    };
+    let ctx = Context { project, out };
+    let result = match cli.suite {
+        Suite::Agents(args) => agents::run(&ctx, args),
+        Suite::Build(args) => build::run(&ctx, args),
+        Suite::Deploy(args) => deploy::run(&ctx, args),
+        Suite::Push(args) => push::run(&ctx, args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => ctx.out.fail(&err),
+    }
+}
+
+/// The `cargo xtask` binary whose commands the suites measure, as `cargo xtask bench` names it.
+fn xtask_bin() -> anyhow::Result<PathBuf> {
+    std::env::var_os("XTASK_BIN")
+        .map(PathBuf::from)
+        .filter(|p| p.is_file())
+        .context("XTASK_BIN does not name the xtask binary: run the benchmarks through `cargo xtask bench`")
+}
