@@ -8,12 +8,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use xtask::Context;
 use xtask::commands::{
     bench, bootstrap, build_agents, check, deploy, destroy, doctor, invoke, plan, promote, push,
     run, test,
 };
-use xtask::project::Project;
-use xtask::{Context, EXIT_USAGE, output};
 
 #[derive(Parser)]
 #[command(
@@ -28,27 +27,8 @@ use xtask::{Context, EXIT_USAGE, output};
     version
 )]
 struct Cli {
-    /// Print machine-readable JSON on stdout instead of text for people.
-    #[arg(long, global = true)]
-    json: bool,
-
-    /// Say more: every external command before it runs.
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
-    verbose: u8,
-
-    /// Run as if started in DIR (the workspace root or any folder below it).
-    #[arg(short = 'C', long = "workspace", global = true, value_name = "DIR")]
-    workspace: Option<std::path::PathBuf>,
-
-    /// Where the Terraform lives, relative to the workspace root.
-    #[arg(
-        long,
-        global = true,
-        value_name = "DIR",
-        env = "XTASK_INFRA_DIR",
-        default_value = "infra"
-    )]
-    infra_dir: std::path::PathBuf,
+    #[command(flatten)]
+    global: xtask::GlobalArgs,
 
     #[command(subcommand)]
     command: Command,
@@ -85,40 +65,23 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
-        Err(err) => {
-            let _ = err.print();
-            return if err.use_stderr() {
-                ExitCode::from(EXIT_USAGE)
-            } else {
-                ExitCode::SUCCESS // --help, --version
-            };
-        }
-    };
-    let out = output::Output::new(cli.json, cli.verbose);
-    let project = match Project::discover(cli.workspace.as_deref(), &cli.infra_dir) {
-        Ok(project) => project,
-        Err(err) => return out.fail(&err),
-    };
-    let ctx = Context { project, out };
-    let result = match cli.command {
-        Command::Bench(args) => bench::run(&ctx, args),
-        Command::Bootstrap(args) => bootstrap::run(&ctx, args),
-        Command::BuildAgents(args) => build_agents::run(&ctx, args),
-        Command::Check(args) => check::run(&ctx, args),
-        Command::Deploy(args) => deploy::run(&ctx, args),
-        Command::Destroy(args) => destroy::run(&ctx, args),
-        Command::Doctor(args) => doctor::run(&ctx, args),
-        Command::Invoke(args) => invoke::run(&ctx, args),
-        Command::Plan(args) => plan::run(&ctx, args),
-        Command::Promote(args) => promote::run(&ctx, args),
-        Command::Run(args) => run::run(&ctx, args),
-        Command::Test(args) => test::run(&ctx, args),
-        Command::Push(args) => push::run(&ctx, args),
-    };
-    match result {
-        Ok(code) => code,
-        Err(err) => ctx.out.fail(&err),
+    xtask::main(|cli: &Cli| &cli.global, dispatch)
+}
+
+fn dispatch(ctx: &Context, cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Bench(args) => bench::run(ctx, args),
+        Command::Bootstrap(args) => bootstrap::run(ctx, args),
+        Command::BuildAgents(args) => build_agents::run(ctx, args),
+        Command::Check(args) => check::run(ctx, args),
+        Command::Deploy(args) => deploy::run(ctx, args),
+        Command::Destroy(args) => destroy::run(ctx, args),
+        Command::Doctor(args) => doctor::run(ctx, args),
+        Command::Invoke(args) => invoke::run(ctx, args),
+        Command::Plan(args) => plan::run(ctx, args),
+        Command::Promote(args) => promote::run(ctx, args),
+        Command::Run(args) => run::run(ctx, args),
+        Command::Test(args) => test::run(ctx, args),
+        Command::Push(args) => push::run(ctx, args),
     }
 }

@@ -20,8 +20,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
-use xtask::project::Project;
-use xtask::{Context, EXIT_USAGE, output};
+use xtask::Context;
 
 #[derive(Parser)]
 #[command(
@@ -37,21 +36,8 @@ use xtask::{Context, EXIT_USAGE, output};
   cargo xtask bench deploy                       first deploy timeline, no-op deploy vs plans"
 )]
 struct Cli {
-    /// Print machine-readable JSON on stdout instead of a table.
-    #[arg(long, global = true)]
-    json: bool,
-
-    /// Say more: every external command before it runs.
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
-    verbose: u8,
-
-    /// The workspace (`cargo xtask bench` passes its own).
-    #[arg(short = 'C', long = "workspace", global = true, value_name = "DIR")]
-    workspace: Option<PathBuf>,
-
-    /// Where the Terraform lives, relative to the workspace root.
-    #[arg(long, global = true, value_name = "DIR", default_value = "infra")]
-    infra_dir: PathBuf,
+    #[command(flatten)]
+    global: xtask::GlobalArgs,
 
     #[command(subcommand)]
     suite: Suite,
@@ -74,32 +60,15 @@ enum Suite {
 }
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
-        Err(err) => {
-            let _ = err.print();
-            return if err.use_stderr() {
-                ExitCode::from(EXIT_USAGE)
-            } else {
-                ExitCode::SUCCESS
-            };
-        }
-    };
-    let out = output::Output::new(cli.json, cli.verbose);
-    let project = match Project::discover(cli.workspace.as_deref(), &cli.infra_dir) {
-        Ok(project) => project,
-        Err(err) => return out.fail(&err),
-    };
-    let ctx = Context { project, out };
-    let result = match cli.suite {
-        Suite::Agents(args) => agents::run(&ctx, args),
-        Suite::Build(args) => build::run(&ctx, args),
-        Suite::Deploy(args) => deploy::run(&ctx, args),
-        Suite::Push(args) => push::run(&ctx, args),
-    };
-    match result {
-        Ok(code) => code,
-        Err(err) => ctx.out.fail(&err),
+    xtask::main(|cli: &Cli| &cli.global, dispatch)
+}
+
+fn dispatch(ctx: &Context, cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.suite {
+        Suite::Agents(args) => agents::run(ctx, args),
+        Suite::Build(args) => build::run(ctx, args),
+        Suite::Deploy(args) => deploy::run(ctx, args),
+        Suite::Push(args) => push::run(ctx, args),
     }
 }
 
