@@ -84,22 +84,7 @@ pub fn chain(error: &anyhow::Error) -> String {
         .join(": ")
 }
 
-/// An error and its causes on one line, each cause once: the AWS SDK's and reqwest's own
-/// `Display` say only "service error" or "error sending request" and keep the useful part
-/// ("connection refused", the service's message) in the source chain.
-pub fn one_line(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
-}
+pub use diagnostics::one_line;
 
 /// Attaching a next step to a `Result`'s error.
 pub trait HelpExt<T> {

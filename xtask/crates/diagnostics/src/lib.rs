@@ -3,7 +3,8 @@
 //!
 //! Owns: the [`Diagnostic`] value, the [`Diagnostics`] error that carries every problem of a
 //! run (validation collects them all instead of stopping at the first, so one `cargo xtask
-//! check` shows everything to fix), and "did you mean". Knows nothing of what the files mean.
+//! check` shows everything to fix), "did you mean", and an error's cause chain told on one line.
+//! Knows nothing of what the files mean.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -181,6 +182,23 @@ pub fn suggestion(word: &str, candidates: &[&str]) -> String {
     did_you_mean(word, candidates)
         .map(|c| format!(" (did you mean `{c}`?)"))
         .unwrap_or_default()
+}
+
+/// An error and its causes on one line, each cause once: the AWS SDK's and reqwest's own
+/// `Display` say only "service error" or "error sending request" and keep the useful part
+/// ("connection refused", the service's message) in the source chain.
+pub fn one_line(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 #[cfg(test)]

@@ -60,21 +60,7 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
-/// An error and its causes on one line, each cause once: reqwest keeps the useful part
-/// ("connection refused") in the source chain.
-pub fn one_line(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
-}
+pub(crate) use diagnostics::one_line;
 
 /// Plain HTTP is used for registries on this machine only, like `skopeo --tls-verify=false`
 /// would; everything else is HTTPS.
