@@ -114,18 +114,8 @@ mod tests {
             1_700_000_000,
         )
         .expect("artifact");
-        let keep: Vec<&str> = image
-            .blobs
-            .iter()
-            .chain(&artifact.blobs)
-            .map(String::as_str)
-            .collect();
         layout
-            .set_index(
-                image.descriptor.clone(),
-                &[(artifact.descriptor.clone(), "sbom")],
-                &keep,
-            )
+            .index_written(&image, &[(&artifact, "sbom")])
             .expect("index");
 
         let read = |digest: &str| -> serde_json::Value {

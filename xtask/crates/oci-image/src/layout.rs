@@ -87,6 +87,26 @@ impl Layout {
         self.set_index(manifest, &[], keep)
     }
 
+    /// [`Layout::set_index`] for an image and artifacts this layout just wrote: every blob
+    /// they use is kept, the rest deleted.
+    pub fn index_written(
+        &self,
+        image: &crate::image::Image,
+        artifacts: &[(&crate::artifact::Artifact, &str)],
+    ) -> anyhow::Result<()> {
+        let keep: Vec<&str> = image
+            .blobs
+            .iter()
+            .chain(artifacts.iter().flat_map(|(a, _)| &a.blobs))
+            .map(String::as_str)
+            .collect();
+        let artifacts: Vec<(Descriptor, &str)> = artifacts
+            .iter()
+            .map(|(a, tag)| (a.descriptor.clone(), *tag))
+            .collect();
+        self.set_index(image.descriptor.clone(), &artifacts, &keep)
+    }
+
     /// Writes `index.json`: `image` tagged [`REF_NAME`], then `artifacts` (manifests whose
     /// `subject` is the image, such as its SBOM), each tagged with the name given beside it.
     /// Blobs that are neither in `keep` nor one of these manifests are deleted.

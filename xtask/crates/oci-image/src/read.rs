@@ -296,18 +296,8 @@ mod tests {
             0,
         )
         .expect("sbom");
-        let keep: Vec<&str> = image
-            .blobs
-            .iter()
-            .chain(&sbom.blobs)
-            .map(String::as_str)
-            .collect();
         layout
-            .set_index(
-                image.descriptor.clone(),
-                &[(sbom.descriptor.clone(), "sbom")],
-                &keep,
-            )
+            .index_written(&image, &[(&sbom, "sbom")])
             .expect("index");
         let path = dir.join("index.json");
         let mut index: serde_json::Value =

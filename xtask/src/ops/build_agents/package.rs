@@ -141,18 +141,8 @@ pub fn package(
         provenance.epoch,
     )
     .with_context(|| format!("cannot attach the SBOM of `{id}`"))?;
-    let keep: Vec<&str> = image
-        .blobs
-        .iter()
-        .chain(&sbom.blobs)
-        .map(String::as_str)
-        .collect();
     layout
-        .set_index(
-            image.descriptor.clone(),
-            &[(sbom.descriptor.clone(), sbom::REF_NAME)],
-            &keep,
-        )
+        .index_written(&image, &[(&sbom, sbom::REF_NAME)])
         .with_context(|| format!("cannot write the image layout of `{id}`"))?;
     Ok(Packaged {
         agent: id.to_string(),
