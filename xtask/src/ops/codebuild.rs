@@ -503,10 +503,10 @@ async fn stop_all(ctx: &Context, codebuild: &aws_sdk_codebuild::Client, ids: &[S
     for id in ids {
         match codebuild.stop_build().id(id).send().await {
             Ok(_) => ctx.out.step(format!("stopped {id}")),
-            Err(e) => eprintln!(
-                "warning: cannot stop {id}: {} (stop it in the console)",
+            Err(e) => ctx.out.warn(format!(
+                "cannot stop {id}: {} (stop it in the console)",
                 crate::error::one_line(&e)
-            ),
+            )),
         }
     }
 }

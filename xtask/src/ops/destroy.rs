@@ -63,12 +63,7 @@ pub fn destroy(
         &format!("cargo xtask destroy {env}"),
     ))?;
     let mut timeline = Vec::new();
-    let mut result = destroy_all(ctx, &stacks, &ORDER, &mut timeline);
-    if let Err(err) = runtime.block_on(held.release())
-        && result.is_ok()
-    {
-        result = Err(err);
-    }
+    let result = held.release_after(&runtime, destroy_all(ctx, &stacks, &ORDER, &mut timeline));
     Ok(Outcome {
         ok: result.is_ok(),
         env,

@@ -96,6 +96,17 @@ impl DeployLock {
             })?;
         Ok(())
     }
+
+    /// Releases the lock after the work it guarded, whatever that work's `result`: the work's
+    /// error comes first, a failed release is the error only when the work succeeded.
+    pub fn release_after(
+        self,
+        runtime: &tokio::runtime::Runtime,
+        result: anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        let released = runtime.block_on(self.release());
+        result.and(released)
+    }
 }
 
 impl Drop for DeployLock {

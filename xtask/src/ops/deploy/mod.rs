@@ -172,11 +172,8 @@ pub fn deploy(
         &mut timeline,
         &mut agent_images,
     );
-    if let Some(lock) = lock
-        && let Err(err) = runtime.block_on(lock.release())
-        && result.is_ok()
-    {
-        result = Err(err);
+    if let Some(lock) = lock {
+        result = lock.release_after(&runtime, result);
     }
     Ok(Outcome {
         ok: result.is_ok(),
