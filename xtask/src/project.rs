@@ -86,9 +86,15 @@ impl Project {
         self.images_dir().join(agent_id)
     }
 
-    /// The pinned tools the xtask installs (`target/xtask/tools/`).
+    /// The pinned tools the xtask installs: in `XTASK_TOOLS_DIR` if set (relative to the
+    /// root), so that checkouts and scratch copies can share one install; else in
+    /// `target/xtask/tools/`.
     pub fn tools(&self) -> pinned_tools::Tools {
-        pinned_tools::Tools::new(&self.root, &self.target_dir())
+        let dir = match std::env::var_os("XTASK_TOOLS_DIR") {
+            Some(dir) => self.root.join(dir),
+            None => self.target_dir().join("xtask/tools"),
+        };
+        pinned_tools::Tools::new(&self.root, dir)
     }
 
     /// `path` relative to the workspace root, for messages.

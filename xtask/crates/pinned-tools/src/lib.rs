@@ -140,13 +140,9 @@ pub struct Tools {
 }
 
 impl Tools {
-    /// The tools of the workspace at `root` whose cargo target dir is `target_dir`:
-    /// `XTASK_TOOLS_DIR` if set, else `<target_dir>/xtask/tools`.
-    pub fn new(root: &Path, target_dir: &Path) -> Tools {
-        let dir = match std::env::var_os("XTASK_TOOLS_DIR") {
-            Some(dir) => root.join(dir),
-            None => target_dir.join("xtask/tools"),
-        };
+    /// The tools of the workspace at `root`, installed into `dir` (where is the caller's
+    /// choice: the xtask's is in `Project::tools`).
+    pub fn new(root: &Path, dir: PathBuf) -> Tools {
         Tools {
             dir,
             root: root.to_path_buf(),

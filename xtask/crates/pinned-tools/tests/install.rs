@@ -168,7 +168,7 @@ fn the_hermetic_path_holds_the_tools_and_the_allowed_programs_only() {
     let dir = tempfile::tempdir().expect("tempdir");
     let root = dir.path().join("ws");
     std::fs::create_dir_all(&root).expect("mkdir");
-    let tools = Tools::new(&root, &root.join("target"));
+    let tools = Tools::new(&root, root.join("target/xtask/tools"));
     let sh = Path::new("/bin/sh").to_path_buf();
     let path = tools.hermetic_path(&[("sh", sh)]).expect("path");
     let dirs: Vec<_> = std::env::split_paths(&path).collect();
