@@ -58,19 +58,7 @@ fn add_agent(ws: &Scratch, folder: &str, blueprint: &str) {
 
 /// Runs `check` (plus `extra` args) and expects a failure that shows `needles`.
 fn fails_with(ws: &Scratch, extra: &[&str], needles: &[&str]) -> String {
-    let (out, text) = run(ws.xtask().arg("check").args(extra).env_clear_aws());
-    assert!(
-        !out.status.success(),
-        "check passed but should fail:\n{text}"
-    );
-    assert!(!text.contains("panicked"), "check panicked:\n{text}");
-    for needle in needles {
-        assert!(
-            text.contains(needle),
-            "`{needle}` is not in the output:\n{text}"
-        );
-    }
-    text
+    support::workspace::fails_with(ws.xtask().arg("check").args(extra).env_clear_aws(), needles)
 }
 
 /// The placeholder variables of the environment files must not leak in from the machine.
@@ -576,7 +564,11 @@ fn an_invalid_id_is_never_suggested_as_a_folder_name() {
 #[test]
 fn usage_errors_exit_64_apart_from_failures_and_drift() {
     let ws = workspace();
-    for args in [&["plan", "dvelopment"][..], &["plan", "dev", "--jsno"][..]] {
+    for args in [
+        &["plan", "dvelopment"][..],
+        &["plan", "dev", "--jsno"][..],
+        &["push", "dev", "--jobs", "0"][..],
+    ] {
         let (out, text) = run(ws.xtask().args(args));
         assert_eq!(out.status.code(), Some(64), "`{}`:\n{text}", args.join(" "));
     }

@@ -42,9 +42,10 @@ pub struct Args {
     #[arg(long)]
     pub dry_run: bool,
 
-    /// How many agents to push at the same time.
-    #[arg(long, value_name = "N", default_value_t = 4)]
-    pub jobs: usize,
+    /// How many agents to push at the same time (at least 1).
+    #[arg(long, value_name = "N", default_value_t = 4,
+          value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: u16,
 }
 
 impl Args {
@@ -53,15 +54,12 @@ impl Args {
             registry: self.registry.clone(),
             revision: self.revision.clone(),
             dry_run: self.dry_run,
-            jobs: self.jobs,
+            jobs: self.jobs.into(),
         }
     }
 }
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
-    if args.jobs == 0 {
-        bail_help!("--jobs 0 would push nothing"; "pass --jobs 1 or more (the default is 4)");
-    }
     let environment = Environment::load(&ctx.project, args.env)?;
     let layouts = layouts_of(ctx, &environment.named_agents(&args.agents)?);
     let report = push::push_report(ctx, &environment, &args.options(), &layouts)?;

@@ -222,7 +222,7 @@ async fn push_all(
             .verbose(format!("{:width$}  -> {}", d.name, d.url()));
     }
 
-    let jobs = args.jobs.max(1);
+    let jobs = args.jobs.max(1); // `buffered(0)` would never start a push
     let work = destinations.iter().zip(images).map(|(dest, image)| {
         let bar = bars.add(
             ProgressBar::new(0)
