@@ -41,7 +41,10 @@ fn a_benchmark_that_would_measure_nothing_is_refused() {
     ] {
         let (out, text) = run(xtask().args(args));
         assert_eq!(out.status.code(), Some(1), "`{}`:\n{text}", args.join(" "));
-        assert!(text.contains("would measure nothing") || text.contains("at least 1"), "{text}");
+        assert!(
+            text.contains("would measure nothing") || text.contains("at least 1"),
+            "{text}"
+        );
     }
     let (out, text) = run(xtask().args(["bench", "shipit"]));
     assert_eq!(out.status.code(), Some(64), "{text}");

@@ -8,19 +8,7 @@ use support::workspace::{Scratch, run};
 
 /// Runs `check` and expects a failure showing every one of `needles`.
 fn fails_with(ws: &Scratch, needles: &[&str]) -> String {
-    let (out, text) = run(ws.xtask().arg("check"));
-    assert!(
-        !out.status.success(),
-        "check passed but should fail:\n{text}"
-    );
-    assert!(!text.contains("panicked"), "check panicked:\n{text}");
-    for needle in needles {
-        assert!(
-            text.contains(needle),
-            "`{needle}` is not in the output:\n{text}"
-        );
-    }
-    text
+    support::workspace::fails_with(ws.xtask().arg("check"), needles)
 }
 
 /// The 1-based line of the first line of `rel` containing `needle`.

@@ -89,3 +89,18 @@ pub fn run(cmd: &mut Command) -> (Output, String) {
     );
     (out, text)
 }
+
+/// Runs `cmd` and expects a failure, without a panic, whose output shows every one of
+/// `needles`; gives the output.
+pub fn fails_with(cmd: &mut Command, needles: &[&str]) -> String {
+    let (out, text) = run(cmd);
+    assert!(!out.status.success(), "passed but should fail:\n{text}");
+    assert!(!text.contains("panicked"), "panicked:\n{text}");
+    for needle in needles {
+        assert!(
+            text.contains(needle),
+            "`{needle}` is not in the output:\n{text}"
+        );
+    }
+    text
+}
