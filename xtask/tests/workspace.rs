@@ -11,7 +11,14 @@ use support::workspace::repo_root;
 fn resolved(selection: &[&str]) -> BTreeSet<String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let out = Command::new(cargo)
-        .args(["tree", "--locked", "--prefix", "none", "--format", "{p} [{f}]"])
+        .args([
+            "tree",
+            "--locked",
+            "--prefix",
+            "none",
+            "--format",
+            "{p} [{f}]",
+        ])
         .args(selection)
         .current_dir(repo_root())
         .output()
