@@ -6,7 +6,8 @@
 //! Owns: starting them on free ports, stopping them by their own process id, and the pinned
 //! tools they run ([`tool`]). Stand-ins are reached the way a user redirects any AWS SDK,
 //! through the `AWS_ENDPOINT_URL*` variables and dummy credentials: no product code has a
-//! test-only branch.
+//! test-only branch. Knows nothing of the xtask or of any one agent: the xtask's tests, the
+//! agents' tests and the benchmarks use it; nothing that ships does.
 
 pub mod agent;
 pub mod converse;

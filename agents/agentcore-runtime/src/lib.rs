@@ -1,5 +1,10 @@
 //! The Amazon Bedrock AgentCore Runtime HTTP contract, written once for every agent here.
 //!
+//! Owns: the routes, the checks of a request before a handler sees it, streaming, health,
+//! shutdown, errors as the client sees them, logs. Knows nothing of any one agent or of
+//! Bedrock's API, and reads no blueprint: an agent brings its handler, and the model settings
+//! its `build.rs` compiled in arrive as plain values ([`ModelConfig`]).
+//!
 //! An agent is a binary that builds its state, then hands a handler to [`Runtime::serve`]:
 //!
 //! ```no_run

@@ -7,6 +7,9 @@
 //! commands as a user runs them. The stand-in servers (moto, the registry, the Converse
 //! stand-in) are `agent-testkit`'s, the same the tests start.
 //!
+//! Owns: the suites, their baselines and their tables. Knows nothing the xtask's library does
+//! not export, and measures the `cargo xtask` binary itself rather than its functions.
+//!
 //! Add a suite as a module here, a variant of `Suite`, and a match arm.
 
 mod agents;

@@ -1,6 +1,7 @@
 //! The programs the xtask runs that the README does not ask a machine to have, installed by the
 //! xtask itself: pinned (version + SHA-256, `pins.rs`), downloaded once, unpacked without root
-//! into `target/xtask/tools/` and always run by full path, never looked up on PATH.
+//! into a folder the caller names (the xtask's: `target/xtask/tools/`) and always run by full
+//! path, never looked up on PATH.
 //!
 //! Owns: the pins, download and verification, unpacking wheels and Debian packages, the
 //! hash-locked pip install, `bin/` and the hermetic PATH. Knows nothing of what the tools are
