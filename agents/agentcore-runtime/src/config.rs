@@ -11,9 +11,9 @@ use anyhow::{Context as _, bail};
 
 /// AgentCore sends HTTP agents their traffic on 8080.
 pub const DEFAULT_PORT: u16 = 8080;
-/// Large enough for a long prompt with context; small enough that one request cannot
-/// exhaust the microVM's memory.
-pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+/// InvokeAgentRuntime accepts payloads up to 100 MB: a smaller default would refuse what the
+/// platform delivers. An agent that wants less sets `MAX_BODY_BYTES`.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 100 * 1024 * 1024;
 
 #[derive(Debug, Clone)]
 pub struct Config {

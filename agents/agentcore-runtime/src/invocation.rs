@@ -2,16 +2,20 @@
 
 use std::pin::Pin;
 
+use axum::http::HeaderMap;
 use futures_util::{Stream, StreamExt};
 use serde::Serialize;
 
 use crate::error::HandlerError;
+use crate::headers::CUSTOM_HEADER_PREFIX;
 use crate::health::{BusyGuard, Health};
 
 /// The context of one `POST /invocations`.
 pub struct Invocation {
     pub(crate) session_id: Option<String>,
     pub(crate) request_id: String,
+    pub(crate) user_id: Option<String>,
+    pub(crate) headers: HeaderMap,
     pub(crate) health: Health,
 }
 
@@ -22,9 +26,29 @@ impl Invocation {
         self.session_id.as_deref()
     }
 
-    /// Unique per invocation; the client sees it in error bodies and the logs carry it.
+    /// AgentCore's request id (`X-Amzn-Bedrock-AgentCore-Runtime-Request-Id`), so that the
+    /// agent's logs match the platform's; a local one when the caller is not AgentCore. Error
+    /// bodies and every log line of the invocation carry it.
     pub fn request_id(&self) -> &str {
         &self.request_id
+    }
+
+    /// The `runtimeUserId` the caller gave InvokeAgentRuntime, if any.
+    pub fn user_id(&self) -> Option<&str> {
+        self.user_id.as_deref()
+    }
+
+    /// A caller's own header, by the name after `X-Amzn-Bedrock-AgentCore-Runtime-Custom-`
+    /// (any case): `custom_header("tenant")` reads `…-Custom-Tenant`.
+    pub fn custom_header(&self, name: &str) -> Option<&str> {
+        let full = format!("{CUSTOM_HEADER_PREFIX}{}", name.to_ascii_lowercase());
+        self.headers.get(full).and_then(|v| v.to_str().ok())
+    }
+
+    /// Every header of the request as received: the W3C trace context (`traceparent`,
+    /// `tracestate`, `baggage`), `Authorization` when the runtime passes it, the custom ones.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
     }
 
     /// Keeps `/ping` at `HealthyBusy` for work that outlives this request.

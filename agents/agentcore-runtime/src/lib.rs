@@ -30,14 +30,19 @@
 //!   busy while an invocation or a registered background task ([`Health::busy`]) runs;
 //! - `POST /invocations` → the handler's JSON, or a `text/event-stream` with one `data:` event
 //!   per chunk when the handler answers with [`Reply::stream`];
-//! - the `X-Amzn-Bedrock-AgentCore-Runtime-Session-Id` header as [`Invocation::session_id`];
-//! - JSON errors with a 4xx status for bad input, and a 500 that names no internals when the
-//!   handler fails (the cause goes to the log, with the request id the client also sees);
-//! - JSON logs on stdout, each with the session id of the invocation it belongs to;
+//! - every body read as JSON whatever its `Content-Type` (the platform's is optional), up to
+//!   100 MiB (InvokeAgentRuntime's limit is 100 MB);
+//! - the platform's headers as [`Invocation`] reads them: session id, AgentCore's request id,
+//!   user id, the caller's custom headers, the W3C trace context;
+//! - JSON errors with a 4xx status for bad input (syntax checked before shape), and a 500 that
+//!   names no internals when the handler fails (the cause goes to the log, with the request id
+//!   the client also sees);
+//! - JSON logs on stdout, each with the session and request ids of its invocation;
 //! - graceful shutdown on SIGTERM/SIGINT: no new connections, in-flight requests finish.
 
 mod config;
 mod error;
+mod headers;
 mod health;
 mod invocation;
 mod server;
@@ -45,7 +50,8 @@ mod telemetry;
 
 pub use config::{Config, ModelConfig, ModelDefaults};
 pub use error::HandlerError;
+pub use headers::{CUSTOM_HEADER_PREFIX, REQUEST_ID_HEADER, SESSION_HEADER, USER_ID_HEADER};
 pub use health::{BusyGuard, Health, Status};
 pub use invocation::{Invocation, Reply};
-pub use server::{Runtime, SESSION_HEADER};
+pub use server::Runtime;
 pub use telemetry::init_logging;

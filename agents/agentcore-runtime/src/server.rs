@@ -2,7 +2,6 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::Context as _;
 use axum::Router;
@@ -17,11 +16,9 @@ use tracing::Instrument;
 
 use crate::config::Config;
 use crate::error::{ApiError, HandlerError, Kind};
+use crate::headers::{Platform, SESSION_HEADER};
 use crate::health::{BusyGuard, Health};
 use crate::invocation::{ChunkStream, Invocation, Reply};
-
-/// The header through which AgentCore names the session of an invocation.
-pub const SESSION_HEADER: &str = "x-amzn-bedrock-agentcore-runtime-session-id";
 
 /// An agent's server: its configuration and health; [`Runtime::serve`] runs it.
 pub struct Runtime {
@@ -122,19 +119,13 @@ where
     F: Fn(T, Invocation) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<Reply, HandlerError>> + Send + 'static,
 {
-    let request_id = next_request_id();
-    let session_id = match headers.get(SESSION_HEADER).map(HeaderValue::to_str) {
-        None => None,
-        Some(Ok(id)) => Some(id.to_string()),
-        Some(Err(_)) => {
-            return ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_session_id",
-                "the session id header must be visible ASCII",
-            )
-            .with_request_id(&request_id)
-            .into_response();
-        }
+    let Platform {
+        session_id,
+        request_id,
+        user_id,
+    } = match Platform::read(&headers) {
+        Ok(platform) => platform,
+        Err(err) => return err.into_response(),
     };
     let span = tracing::info_span!(
         "invocation",
@@ -153,6 +144,8 @@ where
         let invocation = Invocation {
             session_id: session_id.clone(),
             request_id: request_id.clone(),
+            user_id,
+            headers,
             health: shared.health.clone(),
         };
         // Its own task, so that a panic in a handler is one failed request, not a dropped
@@ -252,32 +245,22 @@ fn sse_events(
 }
 
 /// Reads and decodes an invocation body, refusing what the handler should never see.
+///
+/// Every body is read as JSON, whatever its `Content-Type` says: InvokeAgentRuntime's content
+/// type is optional and passed through as the caller set it, and the official SDK's server
+/// parses the body regardless. A body that is not JSON gets the same 400 either way.
 async fn decode<T: DeserializeOwned>(
     headers: &HeaderMap,
     body: Body,
     limit: usize,
 ) -> Result<T, ApiError> {
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if !is_json(content_type) {
-        let got = if content_type.is_empty() {
-            "no Content-Type".to_string()
-        } else {
-            format!("Content-Type `{content_type}`")
-        };
-        return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            format!("{got}: send the payload as JSON with `Content-Type: application/json`"),
-        ));
-    }
     let too_large = || {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "payload_too_large",
-            format!("the payload is larger than this agent's limit of {limit} bytes"),
+            format!(
+                "the payload is larger than this agent's limit of {limit} bytes (MAX_BODY_BYTES)"
+            ),
         )
     };
     // A declared length over the limit is refused before reading a byte of it.
@@ -303,21 +286,36 @@ async fn decode<T: DeserializeOwned>(
         }
         bytes.extend_from_slice(&chunk);
     }
-    serde_json::from_slice(&bytes).map_err(|err| {
-        use serde_json::error::Category;
-        match err.classify() {
-            Category::Data => ApiError::new(
+    let malformed = |err: serde_json::Error| {
+        let content_type = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| !is_json(v));
+        let sent_as = content_type
+            .map(|v| format!(" (it was sent as `{v}`; every payload is read as JSON)"))
+            .unwrap_or_default();
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            format!("the payload is not valid JSON: {err}{sent_as}"),
+        )
+    };
+    match serde_json::from_slice(&bytes) {
+        Ok(request) => Ok(request),
+        Err(err) if err.classify() == serde_json::error::Category::Data => {
+            // Syntax before shape: a truncated document whose first key the agent does not
+            // take is still malformed JSON. Only a failed typed decode pays for this second pass.
+            if let Err(syntax) = serde_json::from_slice::<serde::de::IgnoredAny>(&bytes) {
+                return Err(malformed(syntax));
+            }
+            Err(ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid_payload",
                 format!("the payload is JSON but not what this agent takes: {err}"),
-            ),
-            Category::Syntax | Category::Eof | Category::Io => ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "malformed_json",
-                format!("the payload is not valid JSON: {err}"),
-            ),
+            ))
         }
-    })
+        Err(err) => Err(malformed(err)),
+    }
 }
 
 fn is_json(content_type: &str) -> bool {
@@ -326,16 +324,6 @@ fn is_json(content_type: &str) -> bool {
         || mime
             .rsplit_once('+')
             .is_some_and(|(_, suffix)| suffix.eq_ignore_ascii_case("json"))
-}
-
-fn next_request_id() -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let started = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_micros() as u64)
-        .unwrap_or(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    format!("{started:x}-{:x}-{n:x}", std::process::id())
 }
 
 async fn shutdown_signal() {

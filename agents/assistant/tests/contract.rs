@@ -83,21 +83,43 @@ fn ping_is_busy_until_a_stream_ends() {
 }
 
 #[test]
-fn the_session_header_reaches_the_handler_and_the_logs() {
+fn the_session_and_request_ids_reach_the_handler_and_every_log_line() {
     let standin = StandIn::start();
     let agent = start(&standin, &[]);
-    let response = agent.invoke(&json!({ "prompt": "hi" }), Some(SESSION));
+    let request_id = "7d1e0c3a-platform-request-id";
+    let response = http::post(
+        &agent.url("/invocations"),
+        &[
+            ("content-type", "application/json"),
+            (agent_testkit::SESSION_HEADER, SESSION),
+            ("X-Amzn-Bedrock-AgentCore-Runtime-Request-Id", request_id),
+        ],
+        json!({ "prompt": "hi" }).to_string().as_bytes(),
+    )
+    .unwrap();
     assert_eq!(response.status, 200, "{}", response.body);
     assert_eq!(response.json()["session_id"], SESSION);
     assert_eq!(
         response.header("x-amzn-bedrock-agentcore-runtime-session-id"),
         Some(SESSION)
     );
-    let logged = agent
+    let lines: Vec<_> = agent
         .log_lines()
         .into_iter()
-        .any(|line| line["span"]["session_id"] == SESSION && line["message"] == "answered");
-    assert!(logged, "no log line with the session id:\n{}", agent.logs());
+        .filter(|line| line["span"]["session_id"] == SESSION)
+        .collect();
+    assert!(
+        lines.iter().any(|line| line["message"] == "answered"),
+        "no log line with the session id:\n{}",
+        agent.logs()
+    );
+    assert!(
+        lines
+            .iter()
+            .all(|line| line["span"]["request_id"] == request_id),
+        "a line of the invocation without AgentCore's request id:\n{}",
+        agent.logs()
+    );
 }
 
 #[test]
@@ -137,23 +159,18 @@ fn a_payload_of_the_wrong_shape_is_a_422() {
 }
 
 #[test]
-fn a_wrong_or_missing_content_type_is_a_415() {
+fn any_content_type_is_read_as_json_and_a_non_json_body_is_told_why() {
+    // InvokeAgentRuntime's content type is optional: what the platform delivers is answered.
     let standin = StandIn::start();
     let agent = start(&standin, &[]);
     let url = agent.url("/invocations");
     let body = json!({ "prompt": "hi" }).to_string();
-    for headers in [vec![("content-type", "text/plain")], vec![]] {
-        let response = http::post(&url, &headers, body.as_bytes()).unwrap();
-        assert_eq!(response.status, 415, "{headers:?}: {}", response.body);
-        let error = &response.json()["error"];
-        assert_eq!(error["code"], "unsupported_media_type");
-        assert!(
-            error["message"]
-                .as_str()
-                .unwrap()
-                .contains("application/json")
-        );
-    }
+    let response = http::post(&url, &[("content-type", "text/plain")], body.as_bytes()).unwrap();
+    assert_eq!(response.status, 200, "{}", response.body);
+    let response = http::post(&url, &[("content-type", "text/plain")], b"hi there").unwrap();
+    assert_eq!(response.status, 400, "{}", response.body);
+    let message = response.json()["error"]["message"].to_string();
+    assert!(message.contains("sent as `text/plain`"), "{message}");
 }
 
 #[test]

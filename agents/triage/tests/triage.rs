@@ -5,6 +5,7 @@ use std::path::Path;
 
 use agent_testkit::agent::{AgentProcess, bedrock_env};
 use agent_testkit::converse::{Answer, StandIn};
+use agent_testkit::http;
 use serde_json::{Value, json};
 
 const MODEL: &str = "us.amazon.nova-micro-v1:0";
@@ -130,6 +131,15 @@ fn bad_requests_are_400s_that_say_what_to_send() {
             .to_string();
         assert!(message.contains(needle), "{message}");
     }
+    // Syntax before shape: truncated JSON is malformed even when its first key is not triage's.
+    let truncated = http::post(
+        &agent.url("/invocations"),
+        &[("content-type", "application/json")],
+        br#"{"prompt": "#,
+    )
+    .unwrap();
+    assert_eq!(truncated.status, 400, "{}", truncated.body);
+    assert_eq!(truncated.json()["error"]["code"], "malformed_json");
     assert!(standin.requests().is_empty());
 }
 

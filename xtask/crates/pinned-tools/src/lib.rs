@@ -48,8 +48,8 @@ pub enum Tool {
     Umoci,
     /// `docker-registry`, the CNCF distribution registry.
     Registry,
-    /// moto (`moto_server`), the AWS CLI (`aws`) and the SPDX validator (`pyspdxtools`), from
-    /// the hash-locked requirements.
+    /// moto (`moto_server`), the AWS CLI (`aws`), the SPDX validator (`pyspdxtools`) and the
+    /// official AgentCore SDK (`python3-pinned`), from the hash-locked requirements.
     Python,
 }
 
@@ -70,7 +70,7 @@ impl Tool {
             Tool::Skopeo => "skopeo",
             Tool::Umoci => "umoci",
             Tool::Registry => "docker-registry",
-            Tool::Python => "moto + aws CLI + spdx-tools",
+            Tool::Python => "moto + aws CLI + spdx-tools + bedrock-agentcore",
         }
     }
 
@@ -93,7 +93,10 @@ impl Tool {
             Tool::Skopeo => "reads images from outside (tests, `bench push`)",
             Tool::Umoci => "unpacks images like a container runtime (tests)",
             Tool::Registry => "a real OCI registry (tests, benchmarks)",
-            Tool::Python => "the AWS emulator and CLI, the SPDX validator (tests, benchmarks)",
+            Tool::Python => {
+                "the AWS emulator and CLI, the SPDX validator, the reference AgentCore server \
+                 (tests, benchmarks)"
+            }
         }
     }
 
@@ -105,7 +108,7 @@ impl Tool {
             Tool::Skopeo => &["skopeo"],
             Tool::Umoci => &["umoci"],
             Tool::Registry => &["docker-registry"],
-            Tool::Python => &["moto_server", "aws", "pyspdxtools"],
+            Tool::Python => &["moto_server", "aws", "pyspdxtools", python::INTERPRETER],
         }
     }
 

@@ -1,12 +1,19 @@
-//! The Python tools (moto, the AWS CLI, spdx-tools): a hash-locked `pip install --target` of
-//! `python/requirements.txt` (beside this crate) into a folder named after that file's hash, run
-//! with the python3 that installed them and nothing from the user's site-packages.
+//! The Python tools (moto, the AWS CLI, spdx-tools, the official AgentCore SDK): a hash-locked
+//! `pip install --target` of `python/requirements.txt` (beside this crate) into a folder named
+//! after that file's hash, run with the python3 that installed them and nothing from the user's
+//! site-packages. `python3-pinned` is that interpreter with those packages importable, for the
+//! tests' Python programs (the SDK's reference server).
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
 use super::{Log, Tool, Tools, quote, write_script};
+
+/// The packages' console scripts that get a command in `bin/`.
+pub const SCRIPTS: [&str; 3] = ["moto_server", "aws", "pyspdxtools"];
+/// The command that runs python3 with the pinned packages importable.
+pub const INTERPRETER: &str = "python3-pinned";
 
 /// The lock file, relative to the workspace root.
 pub const REQUIREMENTS: &str = "xtask/crates/pinned-tools/python/requirements.txt";
@@ -72,12 +79,16 @@ pub fn install(tools: &Tools, out: &dyn Log) -> anyhow::Result<()> {
         std::fs::write(dir.join(super::INSTALLED), "")
             .with_context(|| format!("cannot write {}", dir.display()))?;
     }
-    for command in Tool::Python.commands() {
+    let env = format!("PYTHONPATH={} PYTHONNOUSERSITE=1", quote(&dir));
+    write_script(
+        &tools.bin_dir().join(INTERPRETER),
+        &format!("{env} exec {} -s \"$@\"", quote(&python)),
+    )?;
+    for command in SCRIPTS {
         write_script(
             &tools.bin_dir().join(command),
             &format!(
-                "PYTHONPATH={} PYTHONNOUSERSITE=1 exec {} -s {} \"$@\"",
-                quote(&dir),
+                "{env} exec {} -s {} \"$@\"",
                 quote(&python),
                 quote(&dir.join("bin").join(command))
             ),
