@@ -2,7 +2,8 @@
 //! a stand-in for Bedrock's Converse API ([`converse::StandIn`]), a running agent binary with a
 //! small blocking HTTP client ([`agent::AgentProcess`]), moto ([`moto::Moto`]), the CNCF
 //! registry ([`registry::Registry`]), the official AgentCore SDK's server as the reference for
-//! the HTTP contract ([`reference::ReferenceAgent`]), and the harness they run in ([`Server`]).
+//! the HTTP contract ([`reference::ReferenceAgent`]), the official MCP client ([`mcp::run`]),
+//! and the harness they run in ([`Server`]).
 //!
 //! Owns: starting them on free ports, stopping them by their own process id, and the pinned
 //! tools they run ([`tool`]). Stand-ins are reached the way a user redirects any AWS SDK,
@@ -13,6 +14,7 @@
 pub mod agent;
 pub mod converse;
 pub mod http;
+pub mod mcp;
 pub mod moto;
 pub mod reference;
 pub mod registry;

@@ -10,7 +10,9 @@ use std::str::FromStr;
 use anyhow::{Context as _, bail};
 
 /// AgentCore sends HTTP agents their traffic on 8080.
-pub const DEFAULT_PORT: u16 = 8080;
+pub const HTTP_PORT: u16 = 8080;
+/// And MCP servers theirs on 8000.
+pub const MCP_PORT: u16 = 8000;
 /// InvokeAgentRuntime accepts payloads up to 100 MB: a smaller default would refuse what the
 /// platform delivers. An agent that wants less sets `MAX_BODY_BYTES`.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 100 * 1024 * 1024;
@@ -20,9 +22,10 @@ pub struct Config {
     /// `AGENT_ID`, or the agent's own name when run outside AgentCore.
     pub agent_id: String,
     /// `BIND_ADDRESS` (default `0.0.0.0`; not `HOST`, which shells and platforms set to a name)
-    /// and `PORT` (default 8080).
+    /// and `PORT` (unset: the protocol's port, [`HTTP_PORT`] or [`MCP_PORT`]; the image sets
+    /// the blueprint's `runtime.port`).
     pub host: IpAddr,
-    pub port: u16,
+    pub port: Option<u16>,
     /// `BEDROCK_REGION`: where Bedrock is called, which may differ from where the agent runs.
     /// Unset means the AWS SDK's own region chain (`AWS_REGION`, profile, …).
     pub bedrock_region: Option<String>,
@@ -31,6 +34,10 @@ pub struct Config {
     pub ssm_root_path: Option<String>,
     /// `MAX_BODY_BYTES`: larger invocation bodies get a 413.
     pub max_body_bytes: usize,
+    /// `MCP_SESSIONS=stateful` (the blueprint's `runtime.mcp_sessions`): an MCP server keeps a
+    /// session per client (`Mcp-Session-Id`); stateless by default, as AgentCore recommends,
+    /// since its own session routing already pins a client to one microVM.
+    pub mcp_stateful: bool,
 }
 
 impl Config {
@@ -49,12 +56,20 @@ impl Config {
         Ok(Config {
             agent_id: get("AGENT_ID").unwrap_or_else(|| default_agent_id.to_string()),
             host: parse_var(&lookup, "BIND_ADDRESS")?.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
-            port: parse_var(&lookup, "PORT")?.unwrap_or(DEFAULT_PORT),
+            port: parse_var(&lookup, "PORT")?,
             bedrock_region: get("BEDROCK_REGION"),
             memory_id: get("AGENTCORE_MEMORY_ID"),
             gateway_url: get("AGENTCORE_GATEWAY_URL"),
             ssm_root_path: get("SSM_ROOT_PATH"),
             max_body_bytes: parse_var(&lookup, "MAX_BODY_BYTES")?.unwrap_or(DEFAULT_MAX_BODY_BYTES),
+            mcp_stateful: match get("MCP_SESSIONS").as_deref().map(str::trim) {
+                None | Some("stateless") => false,
+                Some("stateful") => true,
+                Some(other) => bail!(
+                    "environment variable MCP_SESSIONS={other:?} is not valid: use `stateless` \
+                     or `stateful`"
+                ),
+            },
         })
     }
 }
@@ -139,7 +154,8 @@ mod tests {
     fn defaults_outside_agentcore() {
         let config = Config::from_lookup("assistant", vars(&[])).unwrap();
         assert_eq!(config.agent_id, "assistant");
-        assert_eq!(config.port, 8080);
+        assert_eq!(config.port, None);
+        assert!(!config.mcp_stateful);
         assert_eq!(config.host.to_string(), "0.0.0.0");
         assert_eq!(config.bedrock_region, None);
     }
@@ -157,9 +173,20 @@ mod tests {
         )
         .unwrap();
         assert_eq!(config.agent_id, "agentcore_dev_assistant");
-        assert_eq!(config.port, 9001);
+        assert_eq!(config.port, Some(9001));
         assert_eq!(config.bedrock_region.as_deref(), Some("us-west-2"));
         assert_eq!(config.ssm_root_path.as_deref(), Some("/platform/dev"));
+    }
+
+    #[test]
+    fn mcp_sessions_are_stateless_unless_said() {
+        let stateful = Config::from_lookup("a", vars(&[("MCP_SESSIONS", "stateful")])).unwrap();
+        assert!(stateful.mcp_stateful);
+        let err = Config::from_lookup("a", vars(&[("MCP_SESSIONS", "sticky")])).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("MCP_SESSIONS=\"sticky\""),
+            "{err:#}"
+        );
     }
 
     #[test]

@@ -45,13 +45,15 @@ mod error;
 mod headers;
 mod health;
 mod invocation;
+mod mcp;
 mod server;
 mod telemetry;
 
-pub use config::{Config, ModelConfig, ModelDefaults};
+pub use config::{Config, HTTP_PORT, MCP_PORT, ModelConfig, ModelDefaults};
 pub use error::HandlerError;
 pub use headers::{CUSTOM_HEADER_PREFIX, REQUEST_ID_HEADER, SESSION_HEADER, USER_ID_HEADER};
 pub use health::{BusyGuard, Health, Status};
 pub use invocation::{Invocation, Reply};
+pub use mcp::MCP_SESSION_HEADER;
 pub use server::Runtime;
 pub use telemetry::init_logging;

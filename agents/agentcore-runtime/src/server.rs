@@ -14,7 +14,7 @@ use futures_util::{Stream, StreamExt};
 use serde::de::DeserializeOwned;
 use tracing::Instrument;
 
-use crate::config::Config;
+use crate::config::{Config, HTTP_PORT};
 use crate::error::{ApiError, HandlerError, Kind};
 use crate::headers::{Platform, SESSION_HEADER};
 use crate::health::{BusyGuard, Health};
@@ -22,8 +22,8 @@ use crate::invocation::{ChunkStream, Invocation, Reply};
 
 /// An agent's server: its configuration and health; [`Runtime::serve`] runs it.
 pub struct Runtime {
-    config: Config,
-    health: Health,
+    pub(crate) config: Config,
+    pub(crate) health: Health,
 }
 
 impl Runtime {
@@ -49,20 +49,26 @@ impl Runtime {
         F: Fn(T, Invocation) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<Reply, HandlerError>> + Send + 'static,
     {
-        let addr = SocketAddr::new(self.config.host, self.config.port);
-        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
-            format!("cannot listen on {addr}; set PORT to a free port (default 8080)")
-        })?;
-        let local = listener.local_addr().unwrap_or(addr);
         let app = router(self.config.clone(), self.health.clone(), handler);
-        tracing::info!(agent_id = %self.config.agent_id, addr = %local, "listening");
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown_signal())
-            .await
-            .context("the HTTP server failed")?;
-        tracing::info!("stopped: every request in flight has finished");
-        Ok(())
+        listen(&self.config, HTTP_PORT, app).await
     }
+}
+
+/// Serves `app` on the configured address (`default_port` when `PORT` is unset) until SIGTERM
+/// or SIGINT, and returns once the requests in flight have finished (streams included).
+pub(crate) async fn listen(config: &Config, default_port: u16, app: Router) -> anyhow::Result<()> {
+    let addr = SocketAddr::new(config.host, config.port.unwrap_or(default_port));
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
+        format!("cannot listen on {addr}; set PORT to a free port (default {default_port})")
+    })?;
+    let local = listener.local_addr().unwrap_or(addr);
+    tracing::info!(agent_id = %config.agent_id, addr = %local, "listening");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("the HTTP server failed")?;
+    tracing::info!("stopped: every request in flight has finished");
+    Ok(())
 }
 
 fn router<T, F, Fut>(config: Config, health: Health, handler: F) -> Router
@@ -76,9 +82,8 @@ where
         health,
         handler,
     });
-    let ping_health = shared.health.clone();
     Router::new()
-        .route("/ping", get(move || ping(ping_health.clone())))
+        .route("/ping", ping_route(shared.health.clone()))
         .route(
             "/invocations",
             post(move |headers: HeaderMap, body: Body| {
@@ -108,9 +113,15 @@ struct Shared<F> {
     handler: F,
 }
 
-async fn ping(health: Health) -> Response {
-    let (status, time) = health.status();
-    axum::Json(serde_json::json!({ "status": status, "time_of_last_update": time })).into_response()
+/// `GET /ping`: AgentCore's health check, the same for every protocol.
+pub(crate) fn ping_route(health: Health) -> axum::routing::MethodRouter {
+    get(move || {
+        let (status, time) = health.status();
+        async move {
+            axum::Json(serde_json::json!({ "status": status, "time_of_last_update": time }))
+                .into_response()
+        }
+    })
 }
 
 async fn invoke<T, F, Fut>(shared: Arc<Shared<F>>, headers: HeaderMap, body: Body) -> Response
