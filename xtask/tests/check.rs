@@ -315,6 +315,23 @@ fn check_reserved_runtime_variable() {
 }
 
 #[test]
+fn check_a2a_is_refused_with_why_and_what_to_use() {
+    let ws = workspace();
+    ws.edit(DEMO, "protocol: HTTP", "protocol: A2A");
+    ws.edit(DEMO, "port: 8080", "port: 9000");
+    fails_with(
+        &ws,
+        &[],
+        &[
+            &format!("{DEMO}:12:13"),
+            "protocol A2A is not supported yet",
+            "use `HTTP` for an agent, or `MCP`",
+            "1 problem(s) found",
+        ],
+    );
+}
+
+#[test]
 fn check_missing_placeholder_values_are_all_named() {
     let ws = workspace();
     let text = fails_with(

@@ -207,10 +207,24 @@ fn check_rules(
     }
     let rt = &bp.runtime;
     let port = match rt.protocol {
-        Protocol::Http => 8080,
-        Protocol::Mcp => 8000,
+        Protocol::Http => Some(8080),
+        Protocol::Mcp => Some(8000),
+        Protocol::A2a => {
+            err(
+                "runtime.protocol",
+                "protocol A2A is not supported yet".into(),
+                "agents here serve the AgentCore HTTP contract through `agentcore-runtime`, which \
+                 has no A2A server (JSON-RPC 2.0 on port 9000 and an agent card): use `HTTP` for \
+                 an agent, or `MCP` (port 8000) to offer tools through the gateway (README.md, \
+                 \"Blueprints\")"
+                    .into(),
+            );
+            None
+        }
     };
-    if rt.port != port {
+    if let Some(port) = port
+        && rt.port != port
+    {
         err(
             "runtime.port",
             format!("port {} does not match protocol {:?}", rt.port, rt.protocol),
@@ -463,6 +477,39 @@ mod tests {
         ] {
             assert!(check_id(bad).is_err(), "{bad}");
         }
+    }
+
+    /// `agents/demo/` in a scratch workspace: a crate with the given blueprint.
+    fn load_demo(blueprint: &str) -> Result<Agent, Vec<Diagnostic>> {
+        let root = tempfile::tempdir().expect("temp dir");
+        let folder = root.path().join("agents/demo");
+        std::fs::create_dir_all(folder.join("src")).expect("agent folder");
+        std::fs::write(
+            folder.join("Cargo.toml"),
+            "[package]\nname = \"demo\"\nversion = \"0.1.0\"\n",
+        )
+        .expect("Cargo.toml");
+        std::fs::write(folder.join("src/main.rs"), "fn main() {}\n").expect("main.rs");
+        std::fs::write(folder.join(BLUEPRINT_FILE), blueprint).expect("blueprint");
+        load_agent(root.path(), &folder)
+    }
+
+    const HEAD: &str = "id: demo\nname: Demo\nversion: 0.1.0\nmodel:\n  provider: bedrock\n  \
+                        model_id: us.amazon.nova-lite-v1:0\nruntime:\n";
+
+    #[test]
+    fn a2a_is_refused_with_the_reason_and_what_to_use() {
+        let text = format!("{HEAD}  protocol: A2A\n  port: 9000\n");
+        let diags = match load_demo(&text) {
+            Ok(_) => panic!("A2A accepted"),
+            Err(diags) => diags,
+        };
+        assert_eq!(diags.len(), 1, "{diags:?}");
+        let d = &diags[0];
+        assert_eq!((d.line, d.column), (Some(8), Some(13)), "{d}");
+        assert!(d.message.contains("A2A is not supported"), "{d}");
+        let help = d.help.as_deref().unwrap_or_default();
+        assert!(help.contains("`HTTP`") && help.contains("`MCP`"), "{d}");
     }
 
     #[test]
