@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 pub use diagnostics::{Diagnostic, Diagnostics, Pos};
 pub use env::Env;
-pub use validate::{RESERVED_ENV, load_agent, load_all};
+pub use validate::{PLATFORM_ENV, RESERVED_ENV, load_agent, load_all};
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
