@@ -658,7 +658,10 @@ mod tests {
         let empty = (String::new(), "v".to_string());
         let found = problems(load_demo(&with_environment(&[empty])));
         assert_eq!(found.len(), 1, "{found:?}");
-        assert!(found[0].contains("not a valid environment variable name"), "{found:?}");
+        assert!(
+            found[0].contains("not a valid environment variable name"),
+            "{found:?}"
+        );
     }
 
     #[test]
@@ -682,7 +685,10 @@ mod tests {
         set.push(("AGENT_ID".into(), "other".into()));
         let found = problems(load_demo(&with_environment(&set)));
         assert_eq!(found.len(), 1, "{found:?}");
-        assert!(found[0].contains("`AGENT_ID` is set by the platform"), "{found:?}");
+        assert!(
+            found[0].contains("`AGENT_ID` is set by the platform"),
+            "{found:?}"
+        );
     }
 
     #[test]
