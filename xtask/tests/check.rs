@@ -315,6 +315,46 @@ fn check_reserved_runtime_variable() {
 }
 
 #[test]
+fn check_a2a_is_refused_with_why_and_what_to_use() {
+    let ws = workspace();
+    ws.edit(DEMO, "protocol: HTTP", "protocol: A2A");
+    ws.edit(DEMO, "port: 8080", "port: 9000");
+    fails_with(
+        &ws,
+        &[],
+        &[
+            &format!("{DEMO}:12:13"),
+            "protocol A2A is not supported yet",
+            "use `HTTP` for an agent, or `MCP`",
+            "1 problem(s) found",
+        ],
+    );
+}
+
+#[test]
+fn check_environment_beyond_agentcores_limits() {
+    let ws = workspace();
+    let many: String = (0..46).map(|i| format!("    VAR_{i}: x\n")).collect();
+    let long_value = "v".repeat(2049);
+    ws.edit(
+        DEMO,
+        "    LOG_LEVEL: info\n",
+        &format!("    LOG_LEVEL: {long_value}\n{many}"),
+    );
+    fails_with(
+        &ws,
+        &[],
+        &[
+            &format!("{DEMO}:14:3"),
+            "the runtime would get 52 environment variables",
+            "AgentCore accepts at most 50",
+            &format!("{DEMO}:15:16"),
+            "the value of `LOG_LEVEL` is 2049 characters long",
+        ],
+    );
+}
+
+#[test]
 fn check_missing_placeholder_values_are_all_named() {
     let ws = workspace();
     let text = fails_with(

@@ -4,7 +4,7 @@ terraform {
   required_providers {
     aws = {
       source  = "hashicorp/aws"
-      version = ">= 6.21"
+      version = ">= 6.48"
     }
   }
   # key = "<env>/agents.tfstate"

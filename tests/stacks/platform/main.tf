@@ -130,7 +130,7 @@ resource "aws_cloudwatch_log_group" "platform" {
 }
 
 locals {
-  # Stand-ins for what provider 5.100.0 cannot create (AgentCore, needs 6.21) or moto cannot
+  # Stand-ins for what provider 5.100.0 cannot create (AgentCore, needs 6.x) or moto cannot
   # serve (security group in an external VPC): same names and shapes as the real outputs.
   gateway_id = "${local.prefix}-gateway-0000000000"
   memory_id  = "${replace(local.prefix, "-", "_")}_memory-0000000000"

@@ -418,6 +418,34 @@ mod tests {
         assert_eq!(refs[0].1.line, 2);
     }
 
+    /// `check` counts the platform's variables toward AgentCore's limit of 50 and refuses them
+    /// in blueprints; the agents module is where they are really set.
+    #[test]
+    fn the_variables_the_agents_module_sets_are_the_ones_blueprints_count() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/modules/agents/main.tf");
+        let text = std::fs::read_to_string(&path).expect("infra/modules/agents/main.tf");
+        let body = hcl::parse(&text).expect("main.tf parses");
+        let expr = body
+            .blocks()
+            .filter(|b| b.identifier() == "locals")
+            .flat_map(|b| b.body().attributes())
+            .find(|a| a.key() == "platform_environment")
+            .map(|a| a.expr().clone())
+            .expect("locals.platform_environment");
+        // `{ for id, _ in var.agents : id => { KEY = … } }`
+        let hcl::Expression::ForExpr(for_expr) = expr else {
+            panic!("platform_environment is no longer a for expression: {expr:?}");
+        };
+        let hcl::Expression::Object(object) = for_expr.value_expr else {
+            panic!("platform_environment's value is no longer an object literal");
+        };
+        let mut keys: Vec<String> = object.keys().map(|k| k.to_string()).collect();
+        keys.sort();
+        let mut expected: Vec<&str> = blueprint::PLATFORM_ENV.to_vec();
+        expected.sort();
+        assert_eq!(keys, expected);
+    }
+
     #[test]
     fn strategy_kinds_print_as_in_blueprints() {
         assert_eq!(kind_name("UserPreference"), "USER_PREFERENCE");

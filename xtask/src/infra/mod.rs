@@ -10,7 +10,7 @@
 //!   strategies, VPC subnets), and every workflow names known agents ([`agents`]).
 //!
 //! `terraform validate` would cover part of this but needs the provider, and the shipped stacks
-//! need `hashicorp/aws` >= 6.21 (infra/README.md).
+//! need `hashicorp/aws` >= 6.48 (infra/README.md).
 
 mod agents;
 mod fmt;

@@ -3,7 +3,7 @@
 //! references, each with where it stands.
 //!
 //! `terraform validate` would find some of this too, but it needs the provider installed, and
-//! the shipped stacks need `hashicorp/aws` >= 6.21, which is not available everywhere the
+//! the shipped stacks need `hashicorp/aws` >= 6.48, which is not available everywhere the
 //! checks run. hcl-rs gives the structure; positions come from the text, since hcl-rs keeps none.
 
 use std::collections::BTreeMap;

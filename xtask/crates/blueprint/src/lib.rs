@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 pub use diagnostics::{Diagnostic, Diagnostics, Pos};
 pub use env::Env;
-pub use validate::{RESERVED_ENV, load_agent, load_all};
+pub use validate::{PLATFORM_ENV, RESERVED_ENV, load_agent, load_all};
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -112,6 +112,11 @@ pub enum Protocol {
     Http,
     #[serde(rename = "MCP")]
     Mcp,
+    /// AgentCore's third protocol (JSON-RPC 2.0 on port 9000, an agent card at
+    /// `/.well-known/agent-card.json`). Parsed only so that `check` can refuse it with the
+    /// reason: no agent of this workspace can serve it yet (README.md, "Blueprints").
+    #[serde(rename = "A2A")]
+    A2a,
 }
 
 /// Where the agent is deployed. Only dev is on by default: reaching staging and production is

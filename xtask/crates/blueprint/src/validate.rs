@@ -18,6 +18,24 @@ pub const RESERVED_ENV: &[&str] = &[
     "SSM_ROOT_PATH",
 ];
 
+/// The reserved variables that `infra/modules/agents` puts into the runtime's
+/// `environment_variables` beside the blueprint's own (`platform_environment` there; a test of
+/// the xtask keeps the two lists equal). They count toward AgentCore's limit; `AWS_REGION` is
+/// the runtime's own and does not.
+pub const PLATFORM_ENV: &[&str] = &[
+    "AGENT_ID",
+    "AGENTCORE_GATEWAY_URL",
+    "AGENTCORE_MEMORY_ID",
+    "BEDROCK_REGION",
+    "SSM_ROOT_PATH",
+];
+
+/// AgentCore's limits on a runtime's `environmentVariables` (CreateAgentRuntime): a deploy
+/// that breaks one fails at apply, after the images were built and pushed.
+const MAX_ENV_VARS: usize = 50;
+const MAX_ENV_KEY_CHARS: usize = 100;
+const MAX_ENV_VALUE_CHARS: usize = 2048;
+
 const MAX_ID_LEN: usize = 32;
 /// AgentCore's limit on session timeouts and lifetimes: 8 hours.
 const MAX_MINUTES: u32 = 480;
@@ -207,10 +225,24 @@ fn check_rules(
     }
     let rt = &bp.runtime;
     let port = match rt.protocol {
-        Protocol::Http => 8080,
-        Protocol::Mcp => 8000,
+        Protocol::Http => Some(8080),
+        Protocol::Mcp => Some(8000),
+        Protocol::A2a => {
+            err(
+                "runtime.protocol",
+                "protocol A2A is not supported yet".into(),
+                "agents here serve the AgentCore HTTP contract through `agentcore-runtime`, which \
+                 has no A2A server (JSON-RPC 2.0 on port 9000 and an agent card): use `HTTP` for \
+                 an agent, or `MCP` (port 8000) to offer tools through the gateway (README.md, \
+                 \"Blueprints\")"
+                    .into(),
+            );
+            None
+        }
     };
-    if rt.port != port {
+    if let Some(port) = port
+        && rt.port != port
+    {
         err(
             "runtime.port",
             format!("port {} does not match protocol {:?}", rt.port, rt.protocol),
@@ -249,6 +281,7 @@ fn check_rules(
             "make `idle_timeout_minutes` at most `max_lifetime_minutes`".into(),
         );
     }
+    check_environment_limits(file, &rt.environment, loc, diags);
     for name in rt.environment.keys() {
         let path = format!("runtime.environment.{name}");
         if RESERVED_ENV.contains(&name.as_str()) {
@@ -280,6 +313,86 @@ fn check_rules(
                 .help("give each strategy its own name"),
             );
         }
+    }
+}
+
+/// AgentCore's limits on what the runtime gets: the blueprint's variables plus the platform's.
+fn check_environment_limits(
+    file: &Path,
+    environment: &BTreeMap<String, String>,
+    loc: &Locations,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let own = environment
+        .keys()
+        .filter(|k| !PLATFORM_ENV.contains(&k.as_str()))
+        .count();
+    let total = own + PLATFORM_ENV.len();
+    if total > MAX_ENV_VARS {
+        diags.push(
+            Diagnostic::new(
+                file,
+                format!(
+                    "the runtime would get {total} environment variables: these {own} and the \
+                     platform's {}; AgentCore accepts at most {MAX_ENV_VARS}",
+                    PLATFORM_ENV.len()
+                ),
+            )
+            .at(loc.key("runtime.environment"))
+            .help(format!(
+                "remove {} of them, or put settings into one variable (JSON) or under the \
+                 environment's SSM_ROOT_PATH; the platform sets {}",
+                total - MAX_ENV_VARS,
+                PLATFORM_ENV.join(", ")
+            )),
+        );
+    }
+    for (name, value) in environment {
+        let path = format!("runtime.environment.{name}");
+        let chars = name.chars().count();
+        if chars > MAX_ENV_KEY_CHARS {
+            diags.push(
+                Diagnostic::new(
+                    file,
+                    format!(
+                        "variable name `{}` is {chars} characters long",
+                        shortened(name)
+                    ),
+                )
+                .at(loc.key(&path))
+                .help(format!(
+                    "AgentCore accepts names of 1 to {MAX_ENV_KEY_CHARS} characters"
+                )),
+            );
+        }
+        let chars = value.chars().count();
+        if chars > MAX_ENV_VALUE_CHARS {
+            diags.push(
+                Diagnostic::new(
+                    file,
+                    format!(
+                        "the value of `{}` is {chars} characters long",
+                        shortened(name)
+                    ),
+                )
+                .at(loc.value(&path))
+                .help(format!(
+                    "AgentCore accepts values of at most {MAX_ENV_VALUE_CHARS} characters; put \
+                     larger data in SSM (under SSM_ROOT_PATH) or S3 and read it when the agent \
+                     starts"
+                )),
+            );
+        }
+    }
+}
+
+/// A name short enough to quote in a message.
+fn shortened(name: &str) -> String {
+    const SHOWN: usize = 24;
+    if name.chars().count() <= SHOWN {
+        name.to_string()
+    } else {
+        format!("{}…", name.chars().take(SHOWN).collect::<String>())
     }
 }
 
@@ -462,6 +575,126 @@ mod tests {
             &"a".repeat(33),
         ] {
             assert!(check_id(bad).is_err(), "{bad}");
+        }
+    }
+
+    /// `agents/demo/` in a scratch workspace: a crate with the given blueprint.
+    fn load_demo(blueprint: &str) -> Result<Agent, Vec<Diagnostic>> {
+        let root = tempfile::tempdir().expect("temp dir");
+        let folder = root.path().join("agents/demo");
+        std::fs::create_dir_all(folder.join("src")).expect("agent folder");
+        std::fs::write(
+            folder.join("Cargo.toml"),
+            "[package]\nname = \"demo\"\nversion = \"0.1.0\"\n",
+        )
+        .expect("Cargo.toml");
+        std::fs::write(folder.join("src/main.rs"), "fn main() {}\n").expect("main.rs");
+        std::fs::write(folder.join(BLUEPRINT_FILE), blueprint).expect("blueprint");
+        load_agent(root.path(), &folder)
+    }
+
+    const HEAD: &str = "id: demo\nname: Demo\nversion: 0.1.0\nmodel:\n  provider: bedrock\n  \
+                        model_id: us.amazon.nova-lite-v1:0\nruntime:\n";
+
+    /// A blueprint whose `runtime.environment` holds `vars` (each `"KEY": "VALUE"` on its line).
+    fn with_environment(vars: &[(String, String)]) -> String {
+        let mut text = format!("{HEAD}  environment:\n");
+        for (k, v) in vars {
+            text.push_str(&format!("    \"{k}\": \"{v}\"\n"));
+        }
+        text
+    }
+
+    fn problems(result: Result<Agent, Vec<Diagnostic>>) -> Vec<String> {
+        match result {
+            Ok(_) => Vec::new(),
+            Err(diags) => diags.iter().map(|d| format!("{d}")).collect(),
+        }
+    }
+
+    #[test]
+    fn a2a_is_refused_with_the_reason_and_what_to_use() {
+        let text = format!("{HEAD}  protocol: A2A\n  port: 9000\n");
+        let diags = match load_demo(&text) {
+            Ok(_) => panic!("A2A accepted"),
+            Err(diags) => diags,
+        };
+        assert_eq!(diags.len(), 1, "{diags:?}");
+        let d = &diags[0];
+        assert_eq!((d.line, d.column), (Some(8), Some(13)), "{d}");
+        assert!(d.message.contains("A2A is not supported"), "{d}");
+        let help = d.help.as_deref().unwrap_or_default();
+        assert!(help.contains("`HTTP`") && help.contains("`MCP`"), "{d}");
+    }
+
+    fn vars(n: usize) -> Vec<(String, String)> {
+        (0..n).map(|i| (format!("VAR_{i}"), "x".into())).collect()
+    }
+
+    #[test]
+    fn fifty_variables_with_the_platforms_and_no_more() {
+        let fits = MAX_ENV_VARS - PLATFORM_ENV.len();
+        assert!(problems(load_demo(&with_environment(&vars(fits)))).is_empty());
+        let found = problems(load_demo(&with_environment(&vars(fits + 1))));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].contains(":8:3:"), "{found:?}");
+        assert!(
+            found[0].contains("51 environment variables: these 46 and the platform's 5"),
+            "{found:?}"
+        );
+        assert!(found[0].contains("remove 1 of them"), "{found:?}");
+    }
+
+    #[test]
+    fn names_of_one_to_a_hundred_characters() {
+        let longest = ("K".repeat(MAX_ENV_KEY_CHARS), "v".to_string());
+        assert!(problems(load_demo(&with_environment(&[longest]))).is_empty());
+        let too_long = ("K".repeat(MAX_ENV_KEY_CHARS + 1), "v".to_string());
+        let found = problems(load_demo(&with_environment(&[too_long])));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].contains(":9:5:"), "{found:?}");
+        assert!(found[0].contains("is 101 characters long"), "{found:?}");
+        assert!(found[0].contains("1 to 100 characters"), "{found:?}");
+        let empty = (String::new(), "v".to_string());
+        let found = problems(load_demo(&with_environment(&[empty])));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].contains("not a valid environment variable name"),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn values_of_at_most_2048_characters() {
+        // Characters, not bytes: `é` is two bytes.
+        let longest = ("BIG".to_string(), "é".repeat(MAX_ENV_VALUE_CHARS));
+        assert!(problems(load_demo(&with_environment(&[longest]))).is_empty());
+        let too_long = ("BIG".to_string(), "x".repeat(MAX_ENV_VALUE_CHARS + 1));
+        let found = problems(load_demo(&with_environment(&[too_long])));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].contains(":9:12:"), "{found:?}");
+        assert!(
+            found[0].contains("the value of `BIG` is 2049 characters long"),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn a_platform_variable_in_a_blueprint_is_refused_and_counted_once() {
+        let mut set = vars(MAX_ENV_VARS - PLATFORM_ENV.len());
+        set.push(("AGENT_ID".into(), "other".into()));
+        let found = problems(load_demo(&with_environment(&set)));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].contains("`AGENT_ID` is set by the platform"),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn the_platforms_variables_are_reserved() {
+        for name in PLATFORM_ENV {
+            assert!(RESERVED_ENV.contains(name), "{name}");
         }
     }
 
