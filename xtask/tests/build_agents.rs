@@ -127,10 +127,6 @@ fn images_are_arm64_annotated_and_their_entrypoint_answers_ping() {
             run_config["ExposedPorts"],
             serde_json::json!({"8080/tcp": {}})
         );
-        let entrypoint = run_config["Entrypoint"][0]
-            .as_str()
-            .expect("entrypoint")
-            .to_string();
         let env: Vec<String> = run_config["Env"]
             .as_array()
             .expect("Env")
@@ -140,45 +136,59 @@ fn images_are_arm64_annotated_and_their_entrypoint_answers_ping() {
         assert!(env.contains(&format!("AGENT_ID={agent}")), "{env:?}");
 
         // The root file system, as a container runtime would lay it out.
-        let unpacked = tempfile::tempdir().expect("tempdir");
-        let bundle = unpacked.path().join("bundle");
-        let (out, text) = run(Command::new(support::tool("umoci"))
-            .args(["unpack", "--rootless", "--image"])
-            .arg(format!("{}:latest", layout.display()))
-            .arg(&bundle));
-        assert!(out.status.success(), "umoci unpack failed:\n{text}");
-        let rootfs = bundle.join("rootfs");
-        let bundle_ca = rootfs.join("etc/ssl/certs/ca-certificates.crt");
+        let mut running = RunningImage::start(&layout, &config);
+        let bundle_ca = running.rootfs.join("etc/ssl/certs/ca-certificates.crt");
         let ca = std::fs::read_to_string(&bundle_ca).expect("the image has a CA bundle");
         assert!(ca.matches("BEGIN CERTIFICATE").count() > 100);
+        assert!(env.contains(&"PORT=8080".to_string()), "{env:?}");
 
         // Its entrypoint, with the image's own environment, answers AgentCore's health check.
-        let port = support::free_port();
-        let program = rootfs.join(entrypoint.trim_start_matches('/'));
-        // By full path: the image's PATH below is not the host's.
-        let mut cmd = Command::new(support::tool("qemu-aarch64-static"));
-        cmd.arg(&program).current_dir(&rootfs).env_clear();
-        for pair in &env {
-            if let Some((k, v)) = pair.split_once('=') {
-                cmd.env(k, v);
-            }
-        }
-        cmd.env("PORT", port.to_string())
-            .env("AWS_REGION", "us-east-1");
-        let log = unpacked.path().join("agent.log");
-        let log_file = std::fs::File::create(&log).expect("log");
-        let child = cmd
-            .stdin(Stdio::null())
-            .stdout(log_file.try_clone().expect("log"))
-            .stderr(log_file)
-            .spawn()
-            .expect("start the agent under qemu");
-        let mut agent_process = Killed(child);
-        let (status, body) = get_when_up(port, "/ping", &mut agent_process, &log);
+        let (port, log) = (running.port, running.log.clone());
+        let (status, body) = get_when_up(port, "/ping", &mut running.process, &log);
         assert_eq!(status, 200, "{agent}: {body}");
         let ping: Value = serde_json::from_str(&body).expect("ping answers JSON");
         assert_eq!(ping["status"], "Healthy", "{body}");
     }
+}
+
+#[test]
+fn the_mcp_agents_arm64_image_answers_the_official_mcp_client() {
+    let root = repo_root();
+    let _turn = lock_checkout();
+    build(&root, &["toolbox"], &[]);
+    let layout = root.join("target/oci/toolbox");
+    let reference = format!("oci:{}:latest", layout.display());
+    let config = tool_json("skopeo", &["inspect", "--config", &reference]);
+    let run_config = &config["config"];
+    assert_eq!(
+        run_config["ExposedPorts"],
+        serde_json::json!({"8000/tcp": {}})
+    );
+    let env = run_config["Env"].to_string();
+    assert!(
+        env.contains("\"PORT=8000\"") && env.contains("\"MCP_SESSIONS=stateless\""),
+        "{env}"
+    );
+
+    let mut running = RunningImage::start(&layout, &config);
+    let (port, log) = (running.port, running.log.clone());
+    let (status, body) = get_when_up(port, "/ping", &mut running.process, &log);
+    assert_eq!(status, 200, "{body}");
+    let steps = serde_json::json!([
+        { "op": "list_tools" },
+        { "op": "call", "name": "business_days",
+          "arguments": { "start": "2026-12-01", "end": "2026-12-15" } },
+    ]);
+    let url = format!("http://127.0.0.1:{port}/mcp");
+    let report =
+        agent_testkit::mcp::run(&url, &[("Mcp-Session-Id", "qemu-session")], "auto", &steps);
+    let tools = report["steps"][0]["tools"].as_array().expect("tools");
+    assert_eq!(tools.len(), 4, "{report}");
+    assert_eq!(
+        report["steps"][1]["structured"],
+        serde_json::json!({ "business_days": 10 }),
+        "{report}"
+    );
 }
 
 #[test]
@@ -511,6 +521,59 @@ fn copy_tree(from: &Path, to: &Path) {
             copy_tree(&entry.path(), &target);
         } else {
             std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+/// An image's entrypoint running under qemu in the root file system umoci unpacked from its
+/// OCI layout, with the image's own environment (its `PORT` moved to a free one).
+struct RunningImage {
+    process: Killed,
+    port: u16,
+    rootfs: PathBuf,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl RunningImage {
+    fn start(layout: &Path, config: &Value) -> RunningImage {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let bundle = dir.path().join("bundle");
+        let (out, text) = run(Command::new(support::tool("umoci"))
+            .args(["unpack", "--rootless", "--image"])
+            .arg(format!("{}:latest", layout.display()))
+            .arg(&bundle));
+        assert!(out.status.success(), "umoci unpack failed:\n{text}");
+        let rootfs = bundle.join("rootfs");
+        let run_config = &config["config"];
+        let entrypoint = run_config["Entrypoint"][0].as_str().expect("entrypoint");
+        let port = support::free_port();
+        // By full path: the image's PATH below is not the host's.
+        let program = rootfs.join(entrypoint.trim_start_matches('/'));
+        let mut cmd = Command::new(support::tool("qemu-aarch64-static"));
+        cmd.arg(&program).current_dir(&rootfs).env_clear();
+        let env = run_config["Env"].as_array().expect("Env");
+        for pair in env.iter().filter_map(Value::as_str) {
+            if let Some((k, v)) = pair.split_once('=') {
+                cmd.env(k, v);
+            }
+        }
+        cmd.env("PORT", port.to_string())
+            .env("AWS_REGION", "us-east-1");
+        let log = dir.path().join("agent.log");
+        let log_file = std::fs::File::create(&log).expect("log");
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(log_file.try_clone().expect("log"))
+            .stderr(log_file)
+            .spawn()
+            .expect("start the agent under qemu");
+        RunningImage {
+            process: Killed(child),
+            port,
+            rootfs,
+            log,
+            _dir: dir,
         }
     }
 }

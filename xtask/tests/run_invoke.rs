@@ -184,6 +184,13 @@ fn invoke_reports_bad_payloads_and_absent_agents_clearly() {
     let (out, text) = run(xtask().args(["invoke", "asistant", "--payload", "{}"]));
     assert!(!out.status.success());
     assert!(text.contains("did you mean `assistant`"), "{text}");
+
+    let (out, text) = run(xtask().args(["invoke", "toolbox", "--payload", "{}"]));
+    assert!(!out.status.success());
+    assert!(
+        text.contains("`toolbox` is an MCP server") && text.contains(":8000/mcp"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -208,6 +215,12 @@ fn run_refuses_a_busy_port_and_shows_its_environment_on_dry_run() {
     assert_eq!(plan["env"]["BIND_ADDRESS"], "127.0.0.1");
     assert_eq!(plan["env"]["SSM_ROOT_PATH"], "/platform/dev");
     assert_eq!(plan["env"]["EXTRA"], "1");
+
+    let (out, text) = run(xtask().args(["run", "toolbox", "--dry-run", "--json"]));
+    assert!(out.status.success(), "{text}");
+    let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(plan["env"]["PORT"], "8000");
+    assert_eq!(plan["env"]["MCP_SESSIONS"], "stateless");
 }
 
 #[test]

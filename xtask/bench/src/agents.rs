@@ -104,7 +104,11 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("cargo built no binary `{}`", agent.id()))?;
         let running = start_agent(agent, &binary, &standin.url());
         let base = running.url("");
-        for endpoint in [Endpoint::Ping, Endpoint::Invocations] {
+        let work = match agent.blueprint.runtime.protocol {
+            blueprint::Protocol::Mcp => Endpoint::McpToolCall,
+            _ => Endpoint::Invocations,
+        };
+        for endpoint in [Endpoint::Ping, work] {
             let timer = ctx.out.timed(format!(
                 "{}: {} for {} s",
                 agent.id(),
@@ -228,6 +232,8 @@ fn print_human(report: &Report) {
 enum Endpoint {
     Ping,
     Invocations,
+    /// An MCP server's `tools/call`, stateless (no `initialize`), as AgentCore's gateway sends it.
+    McpToolCall,
 }
 
 impl Endpoint {
@@ -235,14 +241,17 @@ impl Endpoint {
         match self {
             Endpoint::Ping => "GET /ping",
             Endpoint::Invocations => "POST /invocations",
+            Endpoint::McpToolCall => "POST /mcp tools/call",
         }
     }
 }
 
-/// The smallest payload each agent accepts; the stand-in answers it at once.
+/// The smallest payload each agent accepts; the stand-in answers it at once. An MCP server
+/// gets a call of its first deterministic tool.
 fn trivial_payload(agent: &Agent) -> String {
     match agent.id() {
         "triage" => r#"{"text":"ping"}"#.into(),
+        "toolbox" => r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"due_date","arguments":{"start":"2026-12-04","business_days":1}}}"#.into(),
         _ => r#"{"prompt":"ping"}"#.into(),
     }
 }
@@ -340,6 +349,7 @@ async fn load(
         let (url, payload) = match endpoint {
             Endpoint::Ping => (format!("{base}/ping"), None),
             Endpoint::Invocations => (format!("{base}/invocations"), Some(payload.clone())),
+            Endpoint::McpToolCall => (format!("{base}/mcp"), Some(payload.clone())),
         };
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
@@ -354,6 +364,8 @@ async fn load(
                     Some(body) => client
                         .post(&url)
                         .header("content-type", "application/json")
+                        // What Streamable HTTP requires of a client; ignored by /invocations.
+                        .header("accept", "application/json, text/event-stream")
                         .body(body.clone()),
                 };
                 let ok = match request.send().await {

@@ -47,6 +47,15 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         .clone()
         .map(Ok)
         .unwrap_or_else(|| local_url(ctx, &agent))?;
+    if agent.blueprint.runtime.protocol == blueprint::Protocol::Mcp {
+        bail_help!(
+            "`{}` is an MCP server: it serves tools at {}/mcp, not invocations",
+            agent.blueprint.id,
+            base.trim_end_matches('/');
+            "call its tools with any MCP client over Streamable HTTP (the MCP Inspector, or the \
+             `mcp` Python SDK as agents/agent-testkit/python/mcp_client.py does)"
+        );
+    }
     let url = format!("{}/invocations", base.trim_end_matches('/'));
     let payload = read_payload(&args.payload)?;
     ctx.out.verbose(format!("POST {url}"));

@@ -76,6 +76,11 @@ pub struct Runtime {
     pub idle_timeout_minutes: u32,
     #[serde(default = "default_max_lifetime")]
     pub max_lifetime_minutes: u32,
+    /// MCP servers only: whether the server keeps a session per client (`Mcp-Session-Id`).
+    /// Stateless by default: AgentCore already routes a session to one microVM. Reaches the
+    /// agent as `MCP_SESSIONS` in its image.
+    #[serde(default)]
+    pub mcp_sessions: McpSessions,
     /// Extra environment for the runtime, on top of what the platform sets.
     #[serde(default)]
     pub environment: BTreeMap<String, String>,
@@ -89,6 +94,7 @@ impl Default for Runtime {
             port: default_port(),
             idle_timeout_minutes: default_idle_timeout(),
             max_lifetime_minutes: default_max_lifetime(),
+            mcp_sessions: McpSessions::default(),
             environment: BTreeMap::new(),
         }
     }
@@ -117,6 +123,23 @@ pub enum Protocol {
     /// reason: no agent of this workspace can serve it yet (README.md, "Blueprints").
     #[serde(rename = "A2A")]
     A2a,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum McpSessions {
+    #[default]
+    Stateless,
+    Stateful,
+}
+
+impl McpSessions {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            McpSessions::Stateless => "stateless",
+            McpSessions::Stateful => "stateful",
+        }
+    }
 }
 
 /// Where the agent is deployed. Only dev is on by default: reaching staging and production is

@@ -6,15 +6,19 @@ use std::path::Path;
 use diagnostics::{Diagnostic, Pos, did_you_mean};
 
 use super::locate::Locations;
-use super::{Agent, BLUEPRINT_FILE, Blueprint, Protocol};
+use super::{Agent, BLUEPRINT_FILE, Blueprint, McpSessions, Protocol};
 
-/// Variables the platform sets on every runtime; a blueprint may not override them.
+/// Variables the platform sets on every runtime, or the image from the blueprint's own fields
+/// (`PORT` from `runtime.port`, `MCP_SESSIONS` from `runtime.mcp_sessions`); a blueprint's
+/// `environment` may not override them.
 pub const RESERVED_ENV: &[&str] = &[
     "AGENT_ID",
     "AGENTCORE_GATEWAY_URL",
     "AGENTCORE_MEMORY_ID",
     "AWS_REGION",
     "BEDROCK_REGION",
+    "MCP_SESSIONS",
+    "PORT",
     "SSM_ROOT_PATH",
 ];
 
@@ -252,6 +256,13 @@ fn check_rules(
             ),
         );
     }
+    if rt.mcp_sessions == McpSessions::Stateful && rt.protocol != Protocol::Mcp {
+        err(
+            "runtime.mcp_sessions",
+            format!("`mcp_sessions: stateful` on a {:?} agent", rt.protocol),
+            "only MCP servers keep MCP sessions: remove it, or set `protocol: MCP`".into(),
+        );
+    }
     for (field, value) in [
         ("idle_timeout_minutes", rt.idle_timeout_minutes),
         ("max_lifetime_minutes", rt.max_lifetime_minutes),
@@ -288,7 +299,13 @@ fn check_rules(
             diags.push(
                 Diagnostic::new(file, format!("`{name}` is set by the platform"))
                     .at(loc.key(&path))
-                    .help("remove it: every runtime gets it from its environment's settings"),
+                    .help(match name.as_str() {
+                        "PORT" => "remove it: the image sets it from `runtime.port`",
+                        "MCP_SESSIONS" => {
+                            "remove it: the image sets it from `runtime.mcp_sessions`"
+                        }
+                        _ => "remove it: every runtime gets it from its environment's settings",
+                    }),
             );
         } else if !is_env_name(name) {
             diags.push(
@@ -625,6 +642,22 @@ mod tests {
         assert!(d.message.contains("A2A is not supported"), "{d}");
         let help = d.help.as_deref().unwrap_or_default();
         assert!(help.contains("`HTTP`") && help.contains("`MCP`"), "{d}");
+    }
+
+    #[test]
+    fn mcp_sessions_belong_to_mcp_servers_and_port_to_the_blueprint() {
+        let mcp = format!("{HEAD}  protocol: MCP\n  port: 8000\n  mcp_sessions: stateful\n");
+        let agent = load_demo(&mcp).expect("a stateful MCP server");
+        assert_eq!(agent.blueprint.runtime.mcp_sessions, McpSessions::Stateful);
+        let http = format!("{HEAD}  mcp_sessions: stateful\n");
+        let found = problems(load_demo(&http));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].contains("on a Http agent"), "{found:?}");
+        let found = problems(load_demo(&with_environment(&[("PORT".into(), "9".into())])));
+        assert!(
+            found.len() == 1 && found[0].contains("from `runtime.port`"),
+            "{found:?}"
+        );
     }
 
     fn vars(n: usize) -> Vec<(String, String)> {

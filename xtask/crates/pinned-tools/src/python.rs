@@ -33,12 +33,17 @@ fn install_dir(tools: &Tools) -> anyhow::Result<PathBuf> {
         .join(format!("python-{}", &digest[..12])))
 }
 
+/// Installed, and the commands in `bin/` run this install: another checkout (or commit) with
+/// another lock file shares `bin/` and may have pointed them at its own.
 pub fn is_installed(tools: &Tools) -> bool {
-    install_dir(tools).is_ok_and(|dir| dir.join(super::INSTALLED).is_file())
-        && Tool::Python
-            .commands()
-            .iter()
-            .all(|c| tools.bin_dir().join(c).exists())
+    let Ok(dir) = install_dir(tools) else {
+        return false;
+    };
+    let ours = quote(&dir);
+    dir.join(super::INSTALLED).is_file()
+        && Tool::Python.commands().iter().all(|c| {
+            std::fs::read_to_string(tools.bin_dir().join(c)).is_ok_and(|text| text.contains(&ours))
+        })
 }
 
 pub fn install(tools: &Tools, out: &dyn Log) -> anyhow::Result<()> {

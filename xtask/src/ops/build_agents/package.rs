@@ -179,7 +179,13 @@ fn image_spec(agent: &Agent, provenance: &Provenance) -> ImageSpec {
         "PATH=/usr/local/bin".to_string(),
         format!("SSL_CERT_FILE=/{}", super::certs::CA_BUNDLE_PATH),
         format!("AGENT_ID={}", bp.id),
+        // AgentCore calls HTTP agents on 8080 and MCP servers on 8000: the blueprint's port,
+        // checked against its protocol, so the image listens where the platform calls.
+        format!("PORT={}", bp.runtime.port),
     ];
+    if bp.runtime.protocol == blueprint::Protocol::Mcp {
+        env.push(format!("MCP_SESSIONS={}", bp.runtime.mcp_sessions.as_str()));
+    }
     // The blueprint's defaults (the model is compiled into the agent from its blueprint); the
     // runtime's environment, set by the agents stack, overrides them.
     env.extend(
