@@ -7,13 +7,17 @@
 //! - every module input is wired, every argument is an input, every `var.`/`module.` reference
 //!   resolves ([`wiring`]);
 //! - every enabled agent fits what the agents stack makes of it (AgentCore name limits, memory
-//!   strategies, VPC subnets), and every workflow names known agents ([`agents`]).
+//!   strategies, VPC subnets), and every workflow names known agents ([`agents`]);
+//! - every resource and data source uses only what the provider's published schema has, at the
+//!   declared floor and at the newest release extracted, and the floor declared is the one
+//!   checked ([`provider_schema`]).
 //!
 //! `terraform validate` would cover part of this but needs the provider, and the shipped stacks
 //! need `hashicorp/aws` >= 6.48 (infra/README.md).
 
 mod agents;
 mod fmt;
+pub mod provider_schema;
 mod stacks;
 mod tf;
 mod wiring;
@@ -40,6 +44,7 @@ pub fn check(project: &Project, agents: &[Agent], envs: &[Tfvars], diags: &mut V
     stacks::check_backends(project, diags);
     wiring::check(project, &stacks, diags);
     agents::check(project, agents, envs, diags);
+    provider_schema::check(project, diags);
 }
 
 /// The environment files of `project` that load without errors.

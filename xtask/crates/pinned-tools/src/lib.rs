@@ -9,7 +9,8 @@
 //!
 //! - the cross toolchain: zig and cargo-zigbuild's `zig cc` adapter;
 //! - qemu-user (`run --arm64`), and what the tests and benchmarks use: skopeo, umoci, the CNCF
-//!   registry (Debian packages), moto, the AWS CLI and spdx-tools (a hash-locked pip install).
+//!   registry (Debian packages), moto, the AWS CLI and spdx-tools (a hash-locked pip install),
+//!   and the prebuilt `hashicorp/aws` bindings whose schemas the infra's extracts come from.
 //!
 //! What the README does ask for (rustup, python3 with pip, git, a host C compiler) and what no
 //! reachable registry serves (terraform and its aws provider) are found, never installed:
@@ -51,16 +52,20 @@ pub enum Tool {
     /// moto (`moto_server`), the AWS CLI (`aws`), the SPDX validator (`pyspdxtools`) and the
     /// official AgentCore SDK (`python3-pinned`), from the hash-locked requirements.
     Python,
+    /// The published `hashicorp/aws` schemas: prebuilt CDK-for-Terraform bindings, of which
+    /// only the jsii assembly is unpacked. Data for a test, no command.
+    ProviderSchemas,
 }
 
 impl Tool {
-    pub const ALL: [Tool; 6] = [
+    pub const ALL: [Tool; 7] = [
         Tool::Zig,
         Tool::Qemu,
         Tool::Skopeo,
         Tool::Umoci,
         Tool::Registry,
         Tool::Python,
+        Tool::ProviderSchemas,
     ];
 
     pub fn name(self) -> &'static str {
@@ -71,6 +76,7 @@ impl Tool {
             Tool::Umoci => "umoci",
             Tool::Registry => "docker-registry",
             Tool::Python => "moto + aws CLI + spdx-tools + bedrock-agentcore",
+            Tool::ProviderSchemas => "cdktn-provider-aws (hashicorp/aws schemas)",
         }
     }
 
@@ -82,6 +88,11 @@ impl Tool {
             Tool::Umoci => pins::UMOCI.version.into(),
             Tool::Registry => pins::DOCKER_REGISTRY.version.into(),
             Tool::Python => python::REQUIREMENTS.into(),
+            Tool::ProviderSchemas => pins::PROVIDER_SCHEMAS
+                .iter()
+                .map(|p| p.version)
+                .collect::<Vec<_>>()
+                .join(" + "),
         }
     }
 
@@ -97,6 +108,9 @@ impl Tool {
                 "the AWS emulator and CLI, the SPDX validator, the reference AgentCore server \
                  (tests, benchmarks)"
             }
+            Tool::ProviderSchemas => {
+                "the published provider schemas infra/schema/ is derived from (tests)"
+            }
         }
     }
 
@@ -109,6 +123,7 @@ impl Tool {
             Tool::Umoci => &["umoci"],
             Tool::Registry => &["docker-registry"],
             Tool::Python => &["moto_server", "aws", "pyspdxtools", python::INTERPRETER],
+            Tool::ProviderSchemas => &[],
         }
     }
 
@@ -132,6 +147,7 @@ impl Tool {
             Tool::Umoci => vec![&pins::UMOCI],
             Tool::Registry => vec![&pins::DOCKER_REGISTRY],
             Tool::Python => Vec::new(),
+            Tool::ProviderSchemas => pins::PROVIDER_SCHEMAS.to_vec(),
         }
     }
 }
@@ -293,7 +309,7 @@ impl Tools {
             .with_context(|| format!("cannot create {}", bin.display()))?;
         let dir = |pin: &Pin| -> anyhow::Result<PathBuf> { Ok(self.require_pin_dir(pin)?.0) };
         match tool {
-            Tool::Zig | Tool::Python => {}
+            Tool::Zig | Tool::Python | Tool::ProviderSchemas => {}
             Tool::Qemu => link(
                 &dir(&pins::QEMU_USER_STATIC)?.join("usr/bin/qemu-aarch64-static"),
                 &bin.join("qemu-aarch64-static"),
@@ -364,8 +380,9 @@ impl Tools {
 /// The marker of a finished install.
 const INSTALLED: &str = ".installed";
 
-/// What is taken out of wheels: zig's compiler and library, cargo-zigbuild's binary.
-const WHEEL_MEMBERS: &[&str] = &["ziglang/", "cargo_zigbuild-"];
+/// What is taken out of wheels: zig's compiler and library, cargo-zigbuild's binary, the
+/// provider bindings' jsii assembly (46 MB of their 64–71 MB; the Python code is not needed).
+const WHEEL_MEMBERS: &[&str] = &["ziglang/", "cargo_zigbuild-", "cdktn_provider_aws/_jsii/"];
 
 /// What is taken out of Debian packages: programs and shared libraries, no docs or man pages.
 const DEB_MEMBERS: &[&str] = &[

@@ -233,3 +233,83 @@ pub const DOCKER_REGISTRY: Pin = deb!(
     "d/docker-registry/docker-registry_2.8.2+ds1-1_amd64.deb",
     "a9bd06c0e006854608f8469b4371743f40604ad90975532bb3b7ceeb72fe2913"
 );
+
+/// A wheel for every host (`py3-none-any`): data, not a program.
+macro_rules! any_host {
+    ($path:literal, $sha256:literal) => {
+        &[
+            (
+                Host::LinuxX86_64,
+                Download {
+                    url: pypi!($path),
+                    sha256: $sha256,
+                },
+            ),
+            (
+                Host::LinuxAarch64,
+                Download {
+                    url: pypi!($path),
+                    sha256: $sha256,
+                },
+            ),
+            (
+                Host::MacosX86_64,
+                Download {
+                    url: pypi!($path),
+                    sha256: $sha256,
+                },
+            ),
+            (
+                Host::MacosAarch64,
+                Download {
+                    url: pypi!($path),
+                    sha256: $sha256,
+                },
+            ),
+        ]
+    };
+}
+
+/// The prebuilt CDK-for-Terraform bindings of `hashicorp/aws`, for the provider schema they
+/// embed (the extracts in `infra/schema/` are derived from them, and checked against them by
+/// `xtask/tests/provider_schema.rs`). Each binding release is generated from one provider
+/// release, named in its `package.json`; the version here is the binding's.
+///
+/// hashicorp/aws 6.48.0: the floor the stacks declare (the first with a gateway target's
+/// `gateway_iam_role { service, region }`).
+pub const CDKTN_PROVIDER_AWS_6_48: Pin = Pin {
+    name: "cdktn-provider-aws",
+    version: "24.4.0",
+    files: any_host!(
+        "fb/0a/b07b40b664ad02c6bf197bda28824e39a2e2faca5562ad6ccd685270b990/cdktn_provider_aws-24.4.0-py3-none-any.whl",
+        "0366d03480efde85c0382edbfedfaccb2c091a777717f64d8060742e4c402406"
+    ),
+};
+
+/// hashicorp/aws 6.69.1: the newest release with a published binding when last moved.
+pub const CDKTN_PROVIDER_AWS_6_69: Pin = Pin {
+    name: "cdktn-provider-aws",
+    version: "25.8.1",
+    files: any_host!(
+        "90/4c/4a5124a2cae9ef9a57cbd62f4021dabfd57c641c91d9c1048ec016824b70/cdktn_provider_aws-25.8.1-py3-none-any.whl",
+        "2ffa579cb88b063cb3a9937e43c519391e876845768f51638a848bdf2ce9f354"
+    ),
+};
+
+/// hashicorp/aws 6.47.0, the release before the floor: the test shows the check refuses the
+/// stacks against it, so the floor is not lower than it must be.
+pub const CDKTN_PROVIDER_AWS_6_47: Pin = Pin {
+    name: "cdktn-provider-aws",
+    version: "24.3.0",
+    files: any_host!(
+        "58/51/451201f140e144b3c43f7f67e74ce061ec1c0da7de423cf131513961ab38/cdktn_provider_aws-24.3.0-py3-none-any.whl",
+        "204c6ec59d895b22bb038a86a7e45b7f2c5395f707e0c46e17734bf9a885a229"
+    ),
+};
+
+/// Every binding above, as `Tool::ProviderSchemas` installs them.
+pub const PROVIDER_SCHEMAS: [&Pin; 3] = [
+    &CDKTN_PROVIDER_AWS_6_47,
+    &CDKTN_PROVIDER_AWS_6_48,
+    &CDKTN_PROVIDER_AWS_6_69,
+];
