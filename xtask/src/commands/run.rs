@@ -238,7 +238,10 @@ pub fn agent_env(
     env.push(("MODEL_MAX_TOKENS".into(), bp.model.max_tokens.to_string()));
     env.push(("MODEL_TEMPERATURE".into(), bp.model.temperature.to_string()));
     if bp.runtime.protocol == blueprint::Protocol::Mcp {
-        env.push(("MCP_SESSIONS".into(), bp.runtime.mcp_sessions.as_str().into()));
+        env.push((
+            "MCP_SESSIONS".into(),
+            bp.runtime.mcp_sessions.as_str().into(),
+        ));
     }
     env.extend(bp.runtime.environment.clone());
     env.extend(extra.iter().cloned());
