@@ -324,7 +324,7 @@ fn unknown_agent_and_missing_docker_engine_are_explained() {
         "{text}"
     );
     assert!(
-        text.contains("-p assistant -p triage"),
+        text.contains("-p assistant -p toolbox -p triage"),
         "one cargo invocation for all: {text}"
     );
 
