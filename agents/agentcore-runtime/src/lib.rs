@@ -5,7 +5,8 @@
 //! Bedrock's API, and reads no blueprint: an agent brings its handler, and the model settings
 //! its `build.rs` compiled in arrive as plain values ([`ModelConfig`]).
 //!
-//! An agent is a binary that builds its state, then hands a handler to [`Runtime::serve`]:
+//! An agent is a binary that builds its state, then hands a handler to [`Runtime::serve`] (or,
+//! for an MCP server, its tools to [`Runtime::serve_mcp`]):
 //!
 //! ```no_run
 //! use agentcore_runtime::{Config, HandlerError, Invocation, Reply, Runtime};
@@ -14,8 +15,11 @@
 //! struct Request { prompt: String }
 //!
 //! #[tokio::main]
-//! async fn main() -> anyhow::Result<()> {
-//!     agentcore_runtime::init_logging();
+//! async fn main() -> std::process::ExitCode {
+//!     agentcore_runtime::run_agent("echo", run()).await
+//! }
+//!
+//! async fn run() -> anyhow::Result<()> {
 //!     let config = Config::from_env("echo")?;
 //!     Runtime::new(config)
 //!         .serve(|req: Request, _inv: Invocation| async move {
@@ -42,6 +46,7 @@
 
 mod config;
 mod error;
+mod exit;
 mod headers;
 mod health;
 mod invocation;
@@ -51,6 +56,7 @@ mod telemetry;
 
 pub use config::{Config, HTTP_PORT, MCP_PORT, ModelConfig, ModelDefaults};
 pub use error::HandlerError;
+pub use exit::run_agent;
 pub use headers::{CUSTOM_HEADER_PREFIX, REQUEST_ID_HEADER, SESSION_HEADER, USER_ID_HEADER};
 pub use health::{BusyGuard, Health, Status};
 pub use invocation::{Invocation, Reply};

@@ -210,15 +210,7 @@ impl ServerHandler for Toolbox {
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    agentcore_runtime::init_logging();
-    match run().await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(err) => {
-            tracing::error!(error = format!("{err:#}"), "toolbox stopped");
-            eprintln!("error: {err:#}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    agentcore_runtime::run_agent(env!("CARGO_PKG_NAME"), run()).await
 }
 
 async fn run() -> anyhow::Result<()> {

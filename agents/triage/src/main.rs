@@ -38,15 +38,7 @@ struct Request {
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    agentcore_runtime::init_logging();
-    match run().await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(err) => {
-            tracing::error!(error = format!("{err:#}"), "triage stopped");
-            eprintln!("error: {err:#}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    agentcore_runtime::run_agent(env!("CARGO_PKG_NAME"), run()).await
 }
 
 async fn run() -> anyhow::Result<()> {
