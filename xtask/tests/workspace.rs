@@ -50,3 +50,46 @@ fn cargo_xtask_and_the_workspace_tests_build_the_xtasks_dependencies_alike() {
          (`cargo tree --workspace -e normal,build,dev -f '{{p}} [{{f}}]'` shows them)"
     );
 }
+
+/// An agent's bytes must not depend on which other agents share its build: cargo unifies
+/// features over the packages of one invocation, so a crate only one agent uses could turn on
+/// features of crates every agent links (ARCHITECTURE.md, "No neighbours").
+#[test]
+fn each_agent_resolves_the_same_features_alone_as_with_every_other_agent() {
+    let root = repo_root();
+    let mut agents: Vec<String> = std::fs::read_dir(root.join("agents"))
+        .expect("agents/")
+        .filter_map(Result::ok)
+        .filter(|e| e.path().join("blueprint.yaml").is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    agents.sort();
+    assert!(agents.len() >= 2, "{agents:?}");
+    let selection = |ids: &[String]| -> Vec<String> {
+        let mut args: Vec<String> = [
+            "--target",
+            "aarch64-unknown-linux-musl",
+            "--edges",
+            "normal,build",
+        ]
+        .map(String::from)
+        .to_vec();
+        for id in ids {
+            args.extend(["--package".to_string(), id.clone()]);
+        }
+        args
+    };
+    let together = {
+        let args = selection(&agents);
+        resolved(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    for agent in &agents {
+        let args = selection(std::slice::from_ref(agent));
+        let alone = resolved(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        let differ: Vec<&String> = alone.difference(&together).collect();
+        assert!(
+            differ.is_empty(),
+            "{agent} built alone gets other features than built with {agents:?}:\n{differ:#?}"
+        );
+    }
+}
