@@ -41,6 +41,16 @@ impl World {
             );
         }
         copy_dir(&ws.file("infra/envs"), &ws.file("testinfra/envs"));
+        // The release path with the HTTP agents: the MCP server would be one more aarch64
+        // build (minutes of CI) through the same code, and the test stacks have no gateway
+        // for it to be a target of.
+        let toolbox = ws.read("agents/toolbox/blueprint.yaml");
+        let off = toolbox.replace(
+            "  dev: true\n  staging: true\n",
+            "  dev: false\n  staging: false\n",
+        );
+        assert_ne!(off, toolbox, "toolbox's execution_modes changed shape");
+        ws.write("agents/toolbox/blueprint.yaml", &off);
         // Terraform writes its lock file beside each root module: the repository ignores the
         // test stacks' (tests/stacks), and so does this copy of them. An untracked file that is
         // not ignored makes the tree dirty.
