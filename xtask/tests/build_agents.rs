@@ -248,7 +248,11 @@ fn same_commit_same_digest_on_another_machine_and_after_other_builds() {
     );
     std::fs::write(
         &main_rs,
-        text.replacen("ask the assistant something", "ask the assistant anything", 1),
+        text.replacen(
+            "ask the assistant something",
+            "ask the assistant anything",
+            1,
+        ),
     )
     .expect("edit main.rs");
     let changed = build(clone.path(), &AGENTS, &elsewhere.env());
