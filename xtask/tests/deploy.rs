@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use agent_testkit::converse::{Answer, StandIn};
 use support::images::git_commit_all;
 use support::moto::Moto;
 use support::registry::Registry;
@@ -22,6 +23,11 @@ use support::workspace::{Scratch, repo_root, run};
 const BUCKET: &str = "agentcore-tfstate-test";
 
 struct World {
+    /// The environments' AgentCore data plane (`cargo xtask dataplane`): every command reaches
+    /// it through AWS_ENDPOINT_URL_BEDROCK_AGENTCORE, as a user would redirect the SDK.
+    plane: std::cell::OnceCell<DataPlane>,
+    /// Bedrock, for the agents the data plane runs.
+    converse: StandIn,
     ws: Scratch,
     moto: Moto,
     registry: Registry,
@@ -63,6 +69,8 @@ impl World {
         let tf = tempfile::tempdir().expect("tempdir");
         let cli_config = support::terraform::cli_config(tf.path());
         let world = World {
+            plane: std::cell::OnceCell::new(),
+            converse: StandIn::start(),
             ws,
             moto: Moto::start(),
             registry: Registry::start(),
@@ -71,7 +79,15 @@ impl World {
         };
         let (out, text) = run(&mut world.xtask(&["bootstrap", "dev"]));
         assert!(out.status.success(), "bootstrap failed:\n{text}");
+        // Each agent gets what it asks for: text, or the record its forced tool describes.
+        world.converse.answer(Answer::Auto);
+        let plane = DataPlane::start(&world, world.converse.url());
+        assert!(world.plane.set(plane).is_ok());
         world
+    }
+
+    fn plane(&self) -> &DataPlane {
+        self.plane.get().expect("the data plane runs")
     }
 
     /// `cargo xtask --infra-dir testinfra ARGS` on the scratch workspace, reaching moto through
@@ -80,6 +96,9 @@ impl World {
         let mut cmd = self.ws.xtask();
         cmd.args(["--infra-dir", "testinfra"]).args(args);
         self.moto.configure(&mut cmd);
+        if let Some(plane) = self.plane.get() {
+            cmd.env("AWS_ENDPOINT_URL_BEDROCK_AGENTCORE", &plane.url);
+        }
         cmd.env("TF_CLI_CONFIG_FILE", &self.cli_config)
             // Share compiled dependencies with the workspace's own build.
             .env("CARGO_TARGET_DIR", repo_root().join("target"))
@@ -329,6 +348,8 @@ fn deploy_promote_and_guard_production() {
     );
     assert_eq!(text.matches("no changes").count(), 3, "{text}");
 
+    operate_dev(&w, &dev_agents);
+
     // plan: 0 without drift, 2 with.
     let (out, text) = run(&mut w.xtask(&["plan", "dev"]));
     assert_eq!(out.status.code(), Some(0), "{text}");
@@ -436,6 +457,45 @@ fn deploy_promote_and_guard_production() {
     );
     w.ok(&["deploy", "dev", "--registry", &reg]);
 
+    // rollback: the image dev ran before serves again, through Terraform (state stays true:
+    // plan is clean), and the current one can be served again by its digest.
+    let current = w.ssm_value(&format!("/platform/dev/agents/{first}/image"));
+    assert_ne!(
+        digest(&current),
+        digest(&image),
+        "the new commit gave no new image"
+    );
+    let text = w.ok(&["rollback", "dev", first, "--list"]);
+    assert!(
+        text.contains(digest(&current))
+            && text.contains(digest(&image))
+            && text.contains("current"),
+        "{text}"
+    );
+    w.ok(&["rollback", "dev", first]);
+    let back = w.ssm_value(&format!("/platform/dev/agents/{first}/image"));
+    assert_eq!(
+        digest(&back),
+        digest(&image),
+        "rollback served another image"
+    );
+    let (out, text) = run(&mut w.xtask(&["plan", "dev"]));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "plan is not clean after a rollback:\n{text}"
+    );
+    w.fails(
+        &["rollback", "dev", first, "--to", "999"],
+        &["never ran version `999`", digest(&current)],
+    );
+    let hex12 = &digest(&current)["sha256:".len().."sha256:".len() + 12];
+    w.ok(&["rollback", "dev", first, "--to", hex12]);
+    assert_eq!(
+        digest(&w.ssm_value(&format!("/platform/dev/agents/{first}/image"))),
+        digest(&current)
+    );
+
     // promote dev → staging copies dev's bytes and builds nothing (no cargo on PATH).
     support::images::git_commit_all(&w.ws);
     let (out, text) = run(&mut w.xtask(&["bootstrap", "staging"]));
@@ -462,6 +522,19 @@ fn deploy_promote_and_guard_production() {
             "staging runs other bytes than dev for {id}"
         );
         assert!(staged.contains("/agentcore/staging/"), "{staged}");
+    }
+    // status: staging runs dev's bytes.
+    let (out, text) = run(&mut w.xtask(&["--json", "status", "dev", "staging"]));
+    assert!(out.status.success(), "{text}");
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    for (id, _) in &dev_digests {
+        let row = status["agents"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|r| r["agent"] == id.as_str() && r["env"] == "staging")
+            .unwrap_or_else(|| panic!("no row for {id} in staging: {status}"));
+        assert_eq!(row["behind_dev"], "same", "{row}");
     }
 
     // Production: confirmation, a clean tree, and only what staging runs.
@@ -493,15 +566,49 @@ fn deploy_promote_and_guard_production() {
         ],
     );
 
-    // Promoted, production runs staging's bytes.
-    w.ok(&[
+    // A smoke check that fails in staging (Bedrock is down: the agents answer 5xx) fails the
+    // checks, shows the answer, and keeps those digests out of production: production is not
+    // touched.
+    w.converse.answer(Answer::Fail {
+        status: 503,
+        error_type: "ServiceUnavailableException".into(),
+        message: "Bedrock is down".into(),
+    });
+    w.fails(
+        &["deploy", "staging", "--only", "smoke"],
+        &[
+            "smoke checks failed in staging",
+            &format!("{first} / answers"),
+            "Received error (5",
+        ],
+    );
+    let to_production = [
         "promote",
         "staging",
         "production",
         "--yes",
         "--registry",
         &reg,
-    ]);
+    ];
+    w.fails(
+        &to_production,
+        &[
+            "smoke checks did not pass in staging",
+            &format!("{first} / answers"),
+            "cargo xtask deploy staging --only smoke",
+        ],
+    );
+    assert!(
+        w.ssm(&format!("/platform/production/agents/{first}/image"))
+            .is_none(),
+        "production was touched"
+    );
+    w.converse.answer(Answer::Auto);
+    let text = w.ok(&["deploy", "staging", "--only", "smoke"]);
+    assert!(text.contains("check(s) passed"), "{text}");
+
+    // Promoted, production runs staging's bytes.
+    w.ok(&to_production);
     let staged = w.ssm_value(&format!("/platform/staging/agents/{first}/image"));
     let live = w.ssm_value(&format!("/platform/production/agents/{first}/image"));
     assert_eq!(digest(&live), digest(&staged));
@@ -529,14 +636,7 @@ fn deploy_promote_and_guard_production() {
     // Taking an agent out of production destroys its runtime: not without --allow-destroy.
     // Its image repository (platform phase) stays: repositories outlive runtimes. (Production
     // first catches up with staging, so that only the removal is in the way.)
-    w.ok(&[
-        "promote",
-        "staging",
-        "production",
-        "--yes",
-        "--registry",
-        &reg,
-    ]);
+    w.ok(&to_production);
     let live = w.ssm_value(&format!("/platform/production/agents/{first}/image"));
     assert_eq!(digest(&live), digest(&restaged));
     w.ws.edit(
@@ -558,6 +658,324 @@ fn deploy_promote_and_guard_production() {
         w.ssm_value(&format!("/platform/production/agents/{first}/image")),
         live,
         "production changed"
+    );
+
+    // Stopping the data plane stops every session's process.
+    let status = w.plane().stop();
+    assert!(status.success(), "{}", w.plane().stderr());
+    let root = w.ws.path().to_string_lossy().to_string();
+    let left: Vec<String> = processes_with(&root)
+        .into_iter()
+        .filter(|p| p.contains("qemu-aarch64-static"))
+        .collect();
+    assert!(
+        left.is_empty(),
+        "sessions outlived the data plane: {left:?}"
+    );
+}
+
+fn strs(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
+}
+
+/// A session id of the length AgentCore requires (33 to 256 characters).
+const SESSION: &str = "deploy-test-session-0000000000000001";
+
+/// `cargo xtask dataplane` in the background, stopped with SIGTERM when dropped; its stderr is
+/// collected as it comes (agents' lines, sessions started and stopped).
+struct DataPlane {
+    child: std::sync::Mutex<std::process::Child>,
+    url: String,
+    stderr: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl DataPlane {
+    fn start(w: &World, converse: &str) -> DataPlane {
+        let mut child = w
+            .xtask(&["--json", "dataplane", "--port", "0", "--idle-timeout", "4"])
+            .env("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", converse)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start the data plane");
+        let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let lines = BufReader::new(child.stderr.take().expect("stderr"));
+        let collected = stderr.clone();
+        std::thread::spawn(move || {
+            for line in lines.lines().map_while(Result::ok) {
+                let mut text = collected.lock().unwrap();
+                text.push_str(&line);
+                text.push('\n');
+            }
+        });
+        // `--json` prints one JSON document (pretty) once the port is open.
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut text = String::new();
+        let serving: serde_json::Value = loop {
+            let mut line = String::new();
+            let read = stdout
+                .read_line(&mut line)
+                .expect("read the data plane's stdout");
+            text.push_str(&line);
+            if let Ok(value) = serde_json::from_str(&text) {
+                break value;
+            }
+            assert!(
+                read > 0,
+                "the data plane printed no JSON: {text:?}\n{}",
+                stderr.lock().unwrap()
+            );
+        };
+        let url = serving["url"].as_str().expect("url").to_string();
+        DataPlane {
+            child: std::sync::Mutex::new(child),
+            url,
+            stderr,
+        }
+    }
+
+    fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// Waits until its stderr holds `needle`.
+    fn wait_for(&self, needle: &str, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if self.stderr().contains(needle) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        false
+    }
+
+    /// SIGTERM, then its exit status.
+    fn stop(&self) -> std::process::ExitStatus {
+        let mut child = self.child.lock().unwrap();
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        child.wait().expect("wait for the data plane")
+    }
+}
+
+impl Drop for DataPlane {
+    fn drop(&mut self) {
+        let running = self
+            .child
+            .get_mut()
+            .is_ok_and(|c| matches!(c.try_wait(), Ok(None)));
+        if running {
+            self.stop();
+        }
+    }
+}
+
+/// The processes whose command line holds `needle` (e.g. an image digest's hex).
+fn processes_with(needle: &str) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+        .map(|raw| String::from_utf8_lossy(&raw).replace('\0', " "))
+        .filter(|cmdline| cmdline.contains(needle))
+        .collect()
+}
+
+/// Operating what dev runs, through the commands a user runs and the AWS SDK's real path:
+/// the local data plane serves InvokeAgentRuntime from the arm64 image the registry holds,
+/// `invoke --env` reaches it through AWS_ENDPOINT_URL_BEDROCK_AGENTCORE, `logs` reads what the
+/// agent printed from CloudWatch Logs (moto), `status` shows what runs.
+fn operate_dev(w: &World, dev_agents: &[String]) {
+    let agent = "assistant";
+    assert!(dev_agents.iter().any(|a| a == agent), "{dev_agents:?}");
+    let image = w.ssm_value(&format!("/platform/dev/agents/{agent}/image"));
+    let hex = digest(&image).trim_start_matches("sha256:").to_string();
+    let pulls = || {
+        w.registry
+            .log()
+            .matches(&format!(
+                "GET /v2/agentcore/dev/{agent}/manifests/sha256:{hex}"
+            ))
+            .count()
+    };
+    let calls_before = w.converse.requests().len();
+    // The data plane pulled the digest the state pins, from the registry, when the deploy
+    // changed it (and ran the smoke checks through it).
+    assert!(
+        pulls() > 0,
+        "the image was not pulled by digest:\n{}\n{}",
+        w.plane().stderr(),
+        w.registry.log()
+    );
+    let plane = w.plane();
+    let converse = &w.converse;
+    let sessions_before = plane.stderr().matches("started (pid").count();
+
+    let invoke = |env: &str, extra: &[&str], payload: &str| -> Vec<String> {
+        let mut args = vec!["invoke", agent, "--env", env];
+        args.extend(extra);
+        args.extend(["--payload", payload]);
+        args.into_iter().map(str::to_string).collect()
+    };
+    let fails = |args: Vec<String>, needles: &[&str]| {
+        w.fails(&strs(&args), needles);
+    };
+    let runs = |args: Vec<String>| run(&mut w.xtask(&strs(&args)));
+
+    // JSON: the arm64 binary of the image answers, under qemu, with dev's settings.
+    let mut json = vec!["--json".to_string()];
+    json.extend(invoke(
+        "dev",
+        &["--session", SESSION],
+        r#"{"prompt": "Hello"}"#,
+    ));
+    let (out, text) = runs(json);
+    assert!(out.status.success(), "{text}\n{}", plane.stderr());
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON answer");
+    assert_eq!(answer["answer"], "Hello from the stand-in.", "{text}");
+    assert_eq!(answer["session_id"], SESSION);
+    let running = processes_with(&hex);
+    assert!(
+        running.iter().any(|p| p.contains("qemu-aarch64-static")),
+        "no process runs the image's entrypoint under qemu: {running:?}"
+    );
+    let call = &converse.requests()[calls_before];
+    assert!(
+        call.authorization.contains("/us-west-2/bedrock/"),
+        "dev's bedrock_region did not reach the runtime: {}",
+        call.authorization
+    );
+
+    // Streamed, as it arrives; the same session reaches the same process.
+    converse.stream_chunks(&["Hello ", "again"]);
+    let (out, text) = runs(invoke(
+        "dev",
+        &["--session", SESSION],
+        r#"{"prompt": "Hi", "stream": true}"#,
+    ));
+    assert!(out.status.success(), "{text}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).starts_with("Hello again\n"),
+        "{text}"
+    );
+    assert_eq!(
+        plane.stderr().matches("started (pid").count(),
+        sessions_before + 1,
+        "one session, one process:\n{}",
+        plane.stderr()
+    );
+
+    // Without --session a new one is made (and printed); it is a new process.
+    let (out, text) = runs(invoke("dev", &[], r#"{"prompt": "New"}"#));
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("--session xtask-"), "{text}");
+
+    // Bad input: each refused with what to do.
+    fails(
+        invoke("dev", &["--session", "short"], "{}"),
+        &["AgentCore takes 33 to 256"],
+    );
+    fails(
+        invoke("dev", &[], r#"{"prompt": 5}"#),
+        &[
+            "Received error (422) from runtime",
+            &format!("cargo xtask logs {agent} --env dev"),
+        ],
+    );
+    fails(
+        invoke("dev", &["--endpoint", "canary"], "{}"),
+        &["endpoint `canary`"],
+    );
+    fails(
+        invoke("production", &[], "{}"),
+        &["not enabled in production", "execution_modes.production"],
+    );
+    fails(
+        invoke("staging", &[], "{}"),
+        &["staging was never deployed", "cargo xtask deploy staging"],
+    );
+    let (out, text) = run(w
+        .xtask(&["invoke", agent, "--env", "dev", "--payload", "{}"])
+        .env(
+            "AWS_ENDPOINT_URL_BEDROCK_AGENTCORE",
+            format!("http://127.0.0.1:{}", support::free_port()),
+        ));
+    assert!(!out.status.success());
+    assert!(text.contains("cargo xtask dataplane dev"), "{text}");
+
+    // logs: what the agent printed, from the runtime's log group, one session's lines.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let lines = loop {
+        let (out, text) = run(&mut w.xtask(&[
+            "--json",
+            "logs",
+            agent,
+            "--env",
+            "dev",
+            "--session",
+            SESSION,
+        ]));
+        assert!(out.status.success(), "{text}");
+        let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+            .collect();
+        if lines.len() >= 2 || Instant::now() > deadline {
+            break lines;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    assert!(
+        lines.len() >= 2
+            && lines
+                .iter()
+                .all(|l| l["message"]["span"]["session_id"] == SESSION
+                    || l["stream"].as_str().is_some_and(|s| s.ends_with(SESSION))),
+        "{lines:#?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["group"].as_str().is_some_and(|g| g.ends_with("-live"))),
+        "{lines:#?}"
+    );
+    let text = w.ok(&["logs", agent, "--env", "dev", "--session", SESSION]);
+    assert!(text.contains(&format!("[{SESSION} ")), "{text}");
+
+    // status: the digest the registry holds, the commit it was built from.
+    let (out, text) = run(&mut w.xtask(&["--json", "status", "dev"]));
+    assert!(out.status.success(), "{text}");
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let row = status["agents"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|r| r["agent"] == agent && r["env"] == "dev")
+        .unwrap_or_else(|| panic!("no row for {agent} in dev: {status}"));
+    assert_eq!(row["digest"], digest(&image));
+    let head = Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(w.ws.path())
+        .output()
+        .expect("git");
+    assert_eq!(
+        row["revision"].as_str(),
+        Some(String::from_utf8_lossy(&head.stdout).trim()),
+        "{row}"
+    );
+
+    // Idle sessions are stopped: the session above has no process after its idle timeout.
+    assert!(
+        plane.wait_for(
+            &format!("session {} stopped (idle timeout)", &SESSION[..8]),
+            Duration::from_secs(30)
+        ),
+        "{}",
+        plane.stderr()
     );
 }
 

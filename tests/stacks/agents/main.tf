@@ -60,6 +60,15 @@ resource "aws_ssm_parameter" "image" {
   }
 }
 
+# The parameter's version as SSM has it after this apply: the resource's own `version` attribute
+# keeps its old value in the state after an update (provider 5.x), which the next plan would
+# report as an output change. Read after the parameter changed, this one is fresh.
+data "aws_ssm_parameter" "image" {
+  for_each   = aws_ssm_parameter.image
+  name       = each.value.name
+  depends_on = [aws_ssm_parameter.image]
+}
+
 resource "aws_ssm_parameter" "runtime_arn" {
   for_each       = local.enabled_agents
   name           = "${var.ssm_root_path}/agents/${each.key}/runtime_arn"
@@ -106,9 +115,10 @@ resource "aws_iam_role_policy" "runtime" {
   })
 }
 
+# As infra/modules/agents: one group per endpoint (DEFAULT and live), named by the runtime id.
 resource "aws_cloudwatch_log_group" "runtime" {
-  for_each          = local.enabled_agents
-  name              = "/aws/bedrock-agentcore/runtimes/${local.runtime_names[each.key]}-DEFAULT"
+  for_each          = { for pair in setproduct(keys(local.enabled_agents), ["DEFAULT", "live"]) : "${pair[0]}/${pair[1]}" => { agent = pair[0], endpoint = pair[1] } }
+  name              = "/aws/bedrock-agentcore/runtimes/${element(split("/", local.runtime_arns[each.value.agent]), 1)}-${each.value.endpoint}"
   retention_in_days = var.log_retention_days
   tags              = local.tags
 }

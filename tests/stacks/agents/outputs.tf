@@ -9,7 +9,8 @@ output "runtime_arns" {
 }
 
 output "runtime_versions" {
-  value = { for id, p in aws_ssm_parameter.image : id => tostring(p.version) }
+  description = "Agent id => the version the live endpoint serves (here: the image parameter's)."
+  value       = { for id, p in data.aws_ssm_parameter.image : id => tostring(p.version) }
 }
 
 output "codebuild_projects" {

@@ -11,9 +11,14 @@ use std::process::ExitCode;
 use anyhow::{Context as _, bail};
 
 use crate::Context;
+use crate::environment::{Env, Environment};
+use crate::ops::deployed::{Deployed, MANAGED_ENDPOINT};
+use crate::ops::invoke::sse::{Event, SseParser};
+use crate::ops::invoke::{self, CUSTOM_HEADER_PREFIX, InvokeOptions};
 
 /// AgentCore's session header; the agent reads the session id from it.
 const SESSION_HEADER: &str = "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id";
+const USER_ID_HEADER: &str = "X-Amzn-Bedrock-AgentCore-Runtime-User-Id";
 
 #[derive(clap::Args)]
 #[command(after_help = "Examples:
@@ -21,7 +26,13 @@ const SESSION_HEADER: &str = "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id";
   cargo xtask invoke assistant --payload '{\"prompt\": \"Tell a story\", \"stream\": true}'
   echo '{\"text\": \"I was charged twice\"}' | cargo xtask invoke triage --payload -
   cargo xtask invoke triage --payload @ticket.json --session my-session-id --json
-  cargo xtask invoke assistant --url http://127.0.0.1:9090 --payload '{\"prompt\": \"hi\"}'")]
+  cargo xtask invoke assistant --url http://127.0.0.1:9090 --payload '{\"prompt\": \"hi\"}'
+
+Deployed agents (InvokeAgentRuntime through the AWS SDK, on the runtime the environment's state
+names; AWS_PROFILE, AWS_REGION and AWS_ENDPOINT_URL_BEDROCK_AGENTCORE apply as to any SDK call):
+  cargo xtask invoke assistant --env dev --payload '{\"prompt\": \"Hello\"}'
+  cargo xtask invoke assistant --env dev --session <ID printed by the first call> --payload ...
+  cargo xtask invoke triage --env staging --user-id alice --header tenant=acme --payload @t.json")]
 pub struct Args {
     /// The agent to invoke, by id (its blueprint gives the default port).
     #[arg(value_name = "AGENT")]
@@ -32,38 +43,134 @@ pub struct Args {
     pub payload: String,
 
     /// The agent's base URL (default: http://127.0.0.1:<the blueprint's port>).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "env")]
     pub url: Option<String>,
 
-    /// Session id, sent as the X-Amzn-Bedrock-AgentCore-Runtime-Session-Id header.
+    /// Invoke the agent deployed in this environment instead of a local one.
+    #[arg(long)]
+    pub env: Option<Env>,
+
+    /// The runtime endpoint to invoke through (with --env; `DEFAULT` serves the newest version).
+    #[arg(long, requires = "env", default_value = MANAGED_ENDPOINT)]
+    pub endpoint: String,
+
+    /// Session id (33 to 256 characters with --env, where a new one is made and printed when
+    /// absent), sent as X-Amzn-Bedrock-AgentCore-Runtime-Session-Id.
     #[arg(long)]
     pub session: Option<String>,
+
+    /// The end user the invocation is for (X-Amzn-Bedrock-AgentCore-Runtime-User-Id).
+    #[arg(long, value_name = "ID")]
+    pub user_id: Option<String>,
+
+    /// A custom header for the agent, NAME=VALUE (sent as
+    /// X-Amzn-Bedrock-AgentCore-Runtime-Custom-NAME); repeatable.
+    #[arg(long = "header", value_name = "NAME=VALUE", value_parser = parse_header)]
+    pub headers: Vec<(String, String)>,
 }
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let agent = ctx.project.agent(&args.agent)?;
-    let base = args
-        .url
-        .clone()
-        .map(Ok)
-        .unwrap_or_else(|| local_url(ctx, &agent))?;
     if agent.blueprint.runtime.protocol == blueprint::Protocol::Mcp {
+        let at = match (&args.env, &args.url) {
+            (Some(env), _) => format!("through its runtime in {env}"),
+            (None, Some(url)) => format!("at {}/mcp", url.trim_end_matches('/')),
+            (None, None) => format!("at http://127.0.0.1:{}/mcp", agent.blueprint.runtime.port),
+        };
         bail_help!(
-            "`{}` is an MCP server: it serves tools at {}/mcp, not invocations",
-            agent.blueprint.id,
-            base.trim_end_matches('/');
+            "`{}` is an MCP server: it serves tools {at}, not invocations",
+            agent.blueprint.id;
             "call its tools with any MCP client over Streamable HTTP (the MCP Inspector, or the \
              `mcp` Python SDK as agents/agent-testkit/python/mcp_client.py does)"
         );
     }
-    let url = format!("{}/invocations", base.trim_end_matches('/'));
     let payload = read_payload(&args.payload)?;
-    ctx.out.verbose(format!("POST {url}"));
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(send(ctx, &agent.blueprint.id, &url, payload, args.session))
+    if let Some(env) = args.env {
+        return deployed(ctx, &runtime, env, payload, args);
+    }
+    let base = match args.url.clone() {
+        Some(url) => url,
+        None => local_url(ctx, &agent)?,
+    };
+    let url = format!("{}/invocations", base.trim_end_matches('/'));
+    ctx.out.verbose(format!("POST {url}"));
+    runtime.block_on(send(ctx, &agent.blueprint.id, &url, payload, &args))
+}
+
+/// `--env`: InvokeAgentRuntime on the runtime the environment's agents stack names.
+fn deployed(
+    ctx: &Context,
+    runtime: &tokio::runtime::Runtime,
+    env: Env,
+    payload: String,
+    args: Args,
+) -> anyhow::Result<ExitCode> {
+    let environment = Environment::load(&ctx.project, env)?;
+    let deployed = runtime.block_on(Deployed::read(&ctx.project, &environment))?;
+    let target = deployed.agent(&environment, &args.agent)?;
+    let session = match args.session {
+        Some(session) => session,
+        None => {
+            let session = invoke::new_session_id();
+            ctx.out.note(format!(
+                "session {session} (continue the conversation with --session {session})"
+            ));
+            session
+        }
+    };
+    let options = InvokeOptions {
+        env,
+        agent: args.agent,
+        endpoint: args.endpoint,
+        payload,
+        session,
+        user_id: args.user_id,
+        headers: args.headers,
+    };
+    ctx.out.verbose(format!(
+        "InvokeAgentRuntime {} (endpoint {})",
+        target.runtime_arn, options.endpoint
+    ));
+    runtime.block_on(async {
+        let config = environment.aws().await;
+        let mut answer = invoke::invoke(config, target, &options).await?;
+        let mut printer = Printer::new(ctx.out.json, answer.is_stream());
+        while let Some(bytes) = answer
+            .body
+            .try_next()
+            .await
+            .context("the answer broke off")?
+        {
+            printer.chunk(&bytes)?;
+        }
+        printer.finish(ctx)
+    })
+}
+
+/// `NAME=VALUE` of `--header`.
+fn parse_header(text: &str) -> Result<(String, String), String> {
+    let (name, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("`{text}` is not NAME=VALUE"))?;
+    let name = name.trim();
+    let name = name
+        .get(..CUSTOM_HEADER_PREFIX.len())
+        .filter(|p| p.eq_ignore_ascii_case(CUSTOM_HEADER_PREFIX))
+        .map_or(name, |_| &name[CUSTOM_HEADER_PREFIX.len()..]);
+    if name.is_empty()
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(format!(
+            "`{name}` is not a header name (letters, digits, `-`, `_`)"
+        ));
+    }
+    Ok((name.to_string(), value.to_string()))
 }
 
 /// The payload text, checked to be JSON.
@@ -92,7 +199,7 @@ async fn send(
     agent: &str,
     url: &str,
     payload: String,
-    session: Option<String>,
+    args: &Args,
 ) -> anyhow::Result<ExitCode> {
     let client = reqwest::Client::new();
     let mut request = client
@@ -100,8 +207,14 @@ async fn send(
         .header("content-type", "application/json")
         .header("accept", "application/json, text/event-stream")
         .body(payload);
-    if let Some(id) = &session {
+    if let Some(id) = &args.session {
         request = request.header(SESSION_HEADER, id);
+    }
+    if let Some(id) = &args.user_id {
+        request = request.header(USER_ID_HEADER, id);
+    }
+    for (name, value) in &args.headers {
+        request = request.header(format!("{CUSTOM_HEADER_PREFIX}{name}"), value);
     }
     let mut response = request.send().await.map_err(|err| {
         if err.is_connect() {
@@ -139,37 +252,70 @@ async fn send(
         }
         bail!("{agent} answered {status}: {message}");
     }
-    if !is_stream {
-        let body = response.text().await.context("the answer broke off")?;
-        match serde_json::from_str::<serde_json::Value>(&body) {
-            Ok(value) if ctx.out.json => ctx.out.print_json(&value),
-            Ok(value) => println!("{}", serde_json::to_string_pretty(&value)?),
-            Err(_) => println!("{body}"),
+    let mut printer = Printer::new(ctx.out.json, is_stream);
+    while let Some(bytes) = response.chunk().await.context("the answer broke off")? {
+        printer.chunk(&bytes)?;
+    }
+    printer.finish(ctx)
+}
+
+/// Prints an answer as it arrives: a JSON answer once complete, events one by one.
+struct Printer {
+    json: bool,
+    /// `None` for a JSON answer, which is kept whole.
+    events: Option<SseParser>,
+    body: Vec<u8>,
+    failed: bool,
+    mid_line: bool,
+}
+
+impl Printer {
+    fn new(json: bool, is_stream: bool) -> Printer {
+        Printer {
+            json,
+            events: is_stream.then(SseParser::default),
+            body: Vec::new(),
+            failed: false,
+            mid_line: false,
         }
-        return Ok(ExitCode::SUCCESS);
     }
 
-    let mut events = SseParser::default();
-    let mut stdout = std::io::stdout();
-    let mut failed = false;
-    let mut mid_line = false;
-    while let Some(bytes) = response.chunk().await.context("the stream broke off")? {
-        for event in events.push(&bytes) {
-            failed |= event.name.as_deref() == Some("error");
-            let line = render(&event, ctx.out.json);
-            mid_line = !ctx.out.json && !line.ends_with('\n');
+    fn chunk(&mut self, bytes: &[u8]) -> anyhow::Result<()> {
+        let Some(events) = &mut self.events else {
+            self.body.extend_from_slice(bytes);
+            return Ok(());
+        };
+        let mut stdout = std::io::stdout();
+        for event in events.push(bytes) {
+            self.failed |= event.name.as_deref() == Some("error");
+            let line = render(&event, self.json);
+            self.mid_line = !self.json && !line.ends_with('\n');
             write!(stdout, "{line}")?;
             stdout.flush()?;
         }
+        Ok(())
     }
-    if mid_line {
-        writeln!(stdout)?;
+
+    /// Success unless the stream carried an `error` event.
+    fn finish(self, ctx: &Context) -> anyhow::Result<ExitCode> {
+        if self.events.is_none() {
+            let body = String::from_utf8_lossy(&self.body);
+            match serde_json::from_str::<serde_json::Value>(&body) {
+                Ok(value) if ctx.out.json => ctx.out.print_json(&value),
+                Ok(value) => println!("{}", serde_json::to_string_pretty(&value)?),
+                Err(_) => println!("{body}"),
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        if self.mid_line {
+            println!();
+        }
+        Ok(if self.failed {
+            ExitCode::FAILURE
+        } else {
+            ExitCode::SUCCESS
+        })
     }
-    Ok(if failed {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
 }
 
 /// How one event is shown: NDJSON for scripts; for people, text deltas inline.
@@ -196,47 +342,6 @@ fn render(event: &Event, json: bool) -> String {
     }
 }
 
-#[derive(Debug, PartialEq)]
-struct Event {
-    name: Option<String>,
-    data: String,
-}
-
-/// Server-sent events from a byte stream split anywhere.
-#[derive(Default)]
-struct SseParser {
-    buffer: Vec<u8>,
-    name: Option<String>,
-    data: Vec<String>,
-}
-
-impl SseParser {
-    fn push(&mut self, bytes: &[u8]) -> Vec<Event> {
-        self.buffer.extend_from_slice(bytes);
-        let mut events = Vec::new();
-        while let Some(end) = self.buffer.iter().position(|b| *b == b'\n') {
-            let line: Vec<u8> = self.buffer.drain(..=end).collect();
-            let line = String::from_utf8_lossy(&line);
-            let line = line.trim_end_matches(['\n', '\r']);
-            if line.is_empty() {
-                if !self.data.is_empty() {
-                    events.push(Event {
-                        name: self.name.take(),
-                        data: std::mem::take(&mut self.data).join("\n"),
-                    });
-                }
-                self.name = None;
-            } else if let Some(data) = line.strip_prefix("data:") {
-                self.data
-                    .push(data.strip_prefix(' ').unwrap_or(data).to_string());
-            } else if let Some(name) = line.strip_prefix("event:") {
-                self.name = Some(name.trim().to_string());
-            }
-        }
-        events
-    }
-}
-
 /// Where `cargo xtask run` serves `agent` now; without a running `run`, the blueprint's port,
 /// unless another agent's `run` has it (then that agent, not this one, would answer).
 fn local_url(ctx: &Context, agent: &blueprint::Agent) -> anyhow::Result<String> {
@@ -258,19 +363,6 @@ fn local_url(ctx: &Context, agent: &blueprint::Agent) -> anyhow::Result<String> 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parses_events_split_anywhere() {
-        let stream = b"data: {\"delta\":\"He\"}\n\ndata: {\"delta\":\"llo\"}\r\n\r\nevent: error\ndata: {\"error\":1}\n\n";
-        let mut parser = SseParser::default();
-        let mut events = Vec::new();
-        for piece in stream.chunks(5) {
-            events.extend(parser.push(piece));
-        }
-        assert_eq!(events.len(), 3);
-        assert_eq!(events[1].data, "{\"delta\":\"llo\"}");
-        assert_eq!(events[2].name.as_deref(), Some("error"));
-    }
 
     #[test]
     fn deltas_print_inline_for_people() {

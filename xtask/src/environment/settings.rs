@@ -19,6 +19,8 @@ pub struct Settings {
     pub ssm_root: String,
     /// `aws_region` when its placeholder has a value; otherwise the SDK's default chain decides.
     pub region: Option<String>,
+    /// `bedrock_region`: where the agents call Bedrock (`BEDROCK_REGION` of every runtime).
+    pub bedrock_region: Option<String>,
     pub project_name: String,
 }
 
@@ -41,11 +43,16 @@ impl Settings {
         let ssm_root = value("ssm_root_path")?
             .with_context(|| format!("{}: `ssm_root_path` is not set", tfvars.file.display()))?;
         let region = value("aws_region").ok().flatten().filter(|r| !r.is_empty());
+        let bedrock_region = value("bedrock_region")
+            .ok()
+            .flatten()
+            .filter(|r| !r.is_empty());
         let project_name = value("project_name")?.unwrap_or_else(|| DEFAULT_PROJECT_NAME.into());
         Ok(Settings {
             env,
             ssm_root: ssm_root.trim_end_matches('/').to_string(),
             region,
+            bedrock_region,
             project_name,
         })
     }

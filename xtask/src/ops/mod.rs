@@ -3,7 +3,13 @@
 
 pub mod build_agents;
 pub mod codebuild;
+pub mod dataplane;
 pub mod deploy;
+pub mod deployed;
 pub mod destroy;
+pub mod invoke;
 pub mod promote;
 pub mod push;
+pub mod rollback;
+pub mod runtime_env;
+pub mod smoke;

@@ -42,6 +42,50 @@ pub struct Blueprint {
     pub memory: Memory,
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
+    /// Checks `deploy` and `promote` run against an environment once its agents are applied:
+    /// a failing one fails the command, and production takes only digests whose checks passed
+    /// in staging.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub smoke: Vec<SmokeCheck>,
+}
+
+/// One invocation and what its answer must hold.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmokeCheck {
+    pub name: String,
+    /// The payload, written as YAML and sent as JSON.
+    pub payload: serde_yaml::Value,
+    #[serde(default)]
+    pub expect: Expect,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    /// The agent's HTTP status.
+    #[serde(default = "default_status")]
+    pub status: u16,
+    /// Fields the JSON answer must have (not null), as dotted paths: `answer`, `record.category`.
+    #[serde(default)]
+    pub fields: Vec<String>,
+    /// The answer is a server-sent event stream that ends, with no `error` event.
+    #[serde(default)]
+    pub stream: bool,
+    /// Text the answer must contain.
+    #[serde(default)]
+    pub contains: Option<String>,
+}
+
+impl Default for Expect {
+    fn default() -> Expect {
+        Expect {
+            status: default_status(),
+            fields: Vec::new(),
+            stream: false,
+            contains: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -220,6 +264,9 @@ fn default_idle_timeout() -> u32 {
 }
 fn default_max_lifetime() -> u32 {
     480
+}
+fn default_status() -> u16 {
+    200
 }
 
 /// A blueprint together with where it came from.

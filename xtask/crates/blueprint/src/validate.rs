@@ -318,6 +318,7 @@ fn check_rules(
             );
         }
     }
+    check_smoke(file, bp, loc, diags);
     let mut names = std::collections::BTreeSet::new();
     for (i, s) in bp.memory.strategies.iter().enumerate() {
         if !names.insert(&s.name) {
@@ -330,6 +331,84 @@ fn check_rules(
                 .help("give each strategy its own name"),
             );
         }
+    }
+}
+
+/// Smoke checks are invocations: an MCP server takes none, and each must be sendable and
+/// answerable as written.
+fn check_smoke(file: &Path, bp: &Blueprint, loc: &Locations, diags: &mut Vec<Diagnostic>) {
+    let mut names = std::collections::BTreeSet::new();
+    for (i, check) in bp.smoke.iter().enumerate() {
+        let at = |field: &str| loc.value(&format!("smoke.{i}.{field}"));
+        let mut err = |pos: Option<Pos>, message: String, help: &str| {
+            diags.push(Diagnostic::new(file, message).at(pos).help(help));
+        };
+        if bp.runtime.protocol != Protocol::Http {
+            err(
+                at("name"),
+                format!(
+                    "smoke check `{}` on a {:?} agent",
+                    check.name, bp.runtime.protocol
+                ),
+                "smoke checks are invocations of an HTTP agent; an MCP server is checked through \
+                 the agents that call its tools",
+            );
+        }
+        if check.name.trim().is_empty() {
+            err(
+                at("name"),
+                "a smoke check without a name".into(),
+                "name it: the name is what a failure reports",
+            );
+        } else if !names.insert(check.name.as_str()) {
+            err(
+                at("name"),
+                format!("smoke check `{}` is defined twice", check.name),
+                "give each check its own name",
+            );
+        }
+        if let Err(why) = json_like(&check.payload) {
+            err(
+                at("payload"),
+                format!(
+                    "the payload of `{}` cannot be sent as JSON: {why}",
+                    check.name
+                ),
+                "write it as JSON-like YAML: string keys, no tags",
+            );
+        }
+        let expect = &check.expect;
+        if !(100..=599).contains(&expect.status) {
+            err(
+                at("expect.status"),
+                format!("status {} is not an HTTP status", expect.status),
+                "use 200, or the 4xx the agent answers on purpose",
+            );
+        }
+        if expect.stream && !expect.fields.is_empty() {
+            err(
+                at("expect.fields"),
+                format!("`{}` expects a stream and JSON fields", check.name),
+                "fields are read from a JSON answer; a stream's events are checked with `contains`",
+            );
+        }
+    }
+}
+
+/// Whether a YAML value has a JSON form: string keys, finite numbers, no tags.
+fn json_like(value: &serde_yaml::Value) -> Result<(), String> {
+    use serde_yaml::Value;
+    match value {
+        Value::Mapping(map) => map.iter().try_for_each(|(k, v)| match k {
+            Value::String(_) => json_like(v),
+            other => Err(format!("the key {other:?} is not a string")),
+        }),
+        Value::Sequence(items) => items.iter().try_for_each(json_like),
+        Value::Tagged(tagged) => Err(format!("the tag {} has no JSON form", tagged.tag)),
+        Value::Number(n) if n.as_f64().is_some_and(|f| !f.is_finite()) => {
+            Err(format!("{n} is not a JSON number"))
+        }
+        _ => Ok(()),
     }
 }
 
@@ -642,6 +721,45 @@ mod tests {
         assert!(d.message.contains("A2A is not supported"), "{d}");
         let help = d.help.as_deref().unwrap_or_default();
         assert!(help.contains("`HTTP`") && help.contains("`MCP`"), "{d}");
+    }
+
+    #[test]
+    fn smoke_checks_are_sendable_invocations_of_an_http_agent() {
+        let good = format!(
+            "{HEAD}  port: 8080\nsmoke:\n  - name: answers\n    payload: {{prompt: hi}}\n    \
+             expect:\n      fields: [answer]\n"
+        );
+        let agent = load_demo(&good).expect("a smoke check");
+        assert_eq!(agent.blueprint.smoke[0].expect.status, 200);
+        assert_eq!(agent.blueprint.smoke[0].expect.fields, ["answer"]);
+
+        let bad = format!(
+            "{HEAD}  port: 8080\nsmoke:\n  - name: a\n    payload: {{1: x}}\n  - name: a\n    \
+             payload: {{}}\n    expect:\n      status: 42\n      stream: true\n      \
+             fields: [answer]\n"
+        );
+        let found = problems(load_demo(&bad));
+        assert_eq!(found.len(), 4, "{found:#?}");
+        for (needle, line) in [
+            ("cannot be sent as JSON", ":11:"),
+            ("defined twice", ":12:"),
+            ("not an HTTP status", ":15:"),
+            ("a stream and JSON fields", ":17:"),
+        ] {
+            assert!(
+                found.iter().any(|f| f.contains(needle) && f.contains(line)),
+                "{needle} at {line}: {found:#?}"
+            );
+        }
+
+        let mcp = format!(
+            "{HEAD}  protocol: MCP\n  port: 8000\nsmoke:\n  - name: tools\n    payload: {{}}\n"
+        );
+        let found = problems(load_demo(&mcp));
+        assert!(
+            found.len() == 1 && found[0].contains("on a Mcp agent"),
+            "{found:?}"
+        );
     }
 
     #[test]

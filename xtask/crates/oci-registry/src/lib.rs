@@ -24,7 +24,7 @@ pub mod retry;
 use std::fmt;
 
 pub use image_ref::ImageRef;
-pub use pull::pull;
+pub use pull::{pull, revision};
 pub use push::{Pushed, Registry};
 
 /// Where an image goes: a repository of a registry, and what it is called in messages.

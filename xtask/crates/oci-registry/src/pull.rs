@@ -20,33 +20,8 @@ pub async fn pull(
     dir: &Path,
 ) -> anyhow::Result<Option<String>> {
     let uri = image.to_string();
-    let reference: Reference = uri
-        .parse()
-        .with_context(|| format!("`{uri}` is not an image reference"))?;
-    let Some(digest) = reference.digest().map(str::to_string) else {
-        bail!("`{uri}` is not pinned by digest");
-    };
-    let host = reference.resolve_registry().to_string();
-    let mut config = oci_client::client::ClientConfig::default();
-    if is_loopback(&host) {
-        config.protocol = oci_client::client::ClientProtocol::HttpsExcept(vec![host.clone()]);
-    }
-    let client = Client::new(config);
-    let auth = credentials.to_registry_auth();
-    let (manifest_bytes, got) = client
-        .pull_manifest_raw(
-            &reference,
-            &auth,
-            &[OCI_IMAGE_MEDIA_TYPE, IMAGE_MANIFEST_MEDIA_TYPE],
-        )
-        .await
-        .with_context(|| format!("cannot read the manifest of {uri}"))?;
-    anyhow::ensure!(
-        got == digest && oci_image::sha256_digest(&manifest_bytes) == digest,
-        "the registry returned another manifest for {uri} (got {got})"
-    );
-    let manifest: ImageManifest = serde_json::from_slice(&manifest_bytes)
-        .with_context(|| format!("the manifest of {uri} is not an OCI image manifest"))?;
+    let (client, reference, auth) = connect(image, credentials)?;
+    let (manifest_bytes, manifest) = manifest_of(&client, &reference, &auth, &uri).await?;
 
     let layout = Layout::create(dir)?;
     let mut keep = Vec::new();
@@ -82,9 +57,71 @@ pub async fn pull(
     );
     let keep: Vec<&str> = keep.iter().map(String::as_str).collect();
     layout.set_image(descriptor, &keep)?;
-    Ok(manifest
+    Ok(revision_of(&manifest))
+}
+
+/// The commit `image` was built from (its manifest's `org.opencontainers.image.revision`),
+/// reading only the manifest: what `status` shows beside a digest.
+pub async fn revision(
+    image: &ImageRef,
+    credentials: &Credentials,
+) -> anyhow::Result<Option<String>> {
+    let (client, reference, auth) = connect(image, credentials)?;
+    let (_, manifest) = manifest_of(&client, &reference, &auth, &image.to_string()).await?;
+    Ok(revision_of(&manifest))
+}
+
+fn revision_of(manifest: &ImageManifest) -> Option<String> {
+    manifest
         .annotations()
         .as_ref()
         .and_then(|a| a.get(oci_spec::image::ANNOTATION_REVISION))
-        .cloned())
+        .cloned()
+}
+
+fn connect(
+    image: &ImageRef,
+    credentials: &Credentials,
+) -> anyhow::Result<(Client, Reference, oci_client::secrets::RegistryAuth)> {
+    let uri = image.to_string();
+    let reference: Reference = uri
+        .parse()
+        .with_context(|| format!("`{uri}` is not an image reference"))?;
+    let host = reference.resolve_registry().to_string();
+    let mut config = oci_client::client::ClientConfig::default();
+    if is_loopback(&host) {
+        config.protocol = oci_client::client::ClientProtocol::HttpsExcept(vec![host.clone()]);
+    }
+    Ok((
+        Client::new(config),
+        reference,
+        credentials.to_registry_auth(),
+    ))
+}
+
+/// The image manifest `reference` pins, its digest verified.
+async fn manifest_of(
+    client: &Client,
+    reference: &Reference,
+    auth: &oci_client::secrets::RegistryAuth,
+    uri: &str,
+) -> anyhow::Result<(Vec<u8>, ImageManifest)> {
+    let Some(digest) = reference.digest().map(str::to_string) else {
+        bail!("`{uri}` is not pinned by digest");
+    };
+    let (manifest_bytes, got) = client
+        .pull_manifest_raw(
+            reference,
+            auth,
+            &[OCI_IMAGE_MEDIA_TYPE, IMAGE_MANIFEST_MEDIA_TYPE],
+        )
+        .await
+        .with_context(|| format!("cannot read the manifest of {uri}"))?;
+    anyhow::ensure!(
+        got == digest && oci_image::sha256_digest(&manifest_bytes) == digest,
+        "the registry returned another manifest for {uri} (got {got})"
+    );
+    let manifest: ImageManifest = serde_json::from_slice(&manifest_bytes)
+        .with_context(|| format!("the manifest of {uri} is not an OCI image manifest"))?;
+    Ok((manifest_bytes.to_vec(), manifest))
 }

@@ -6,9 +6,9 @@ use std::io::{BufRead, IsTerminal, Write};
 
 use anyhow::bail;
 
-use super::stacks::EnvStacks;
 use crate::Context;
 use crate::environment::{Env, Environment};
+use crate::ops::deployed::Deployed;
 use oci_registry::ImageRef;
 
 /// Proof that production's guards were passed: a deploy applies production only with one, and
@@ -58,9 +58,8 @@ pub fn confirm(env: Env, yes: bool, yes_allowed: bool, action: &str) -> anyhow::
 
 /// Every image production would run must be exactly what staging runs now (same digest).
 pub fn same_as_staging(ctx: &Context, images: &BTreeMap<String, ImageRef>) -> anyhow::Result<()> {
-    let staging = Environment::load_for_terraform(&ctx.project, Env::Staging)?;
-    let stacks = EnvStacks::new(&ctx.project, &staging)?;
-    let running = stacks.deployed(ctx)?;
+    let staging = Environment::load(&ctx.project, Env::Staging)?;
+    let running = Deployed::images(&ctx.project, &staging)?;
     let mut wrong = Vec::new();
     for (agent, image) in images {
         match running.get(agent) {

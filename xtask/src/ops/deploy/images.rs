@@ -2,9 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use super::stacks::EnvStacks;
 use crate::Context;
 use crate::environment::{Env, Environment};
+use crate::ops::deployed::Deployed;
 use oci_registry::ImageRef;
 
 pub enum Source {
@@ -14,6 +14,9 @@ pub enum Source {
     Deployed,
     /// Images copied from another environment by `promote`.
     Given(BTreeMap<String, ImageRef>),
+    /// Images the environment itself ran before (`rollback`): each was deployed here already,
+    /// past production's guard, so the guard is the environment's own history, not staging.
+    Previous(BTreeMap<String, ImageRef>),
 }
 
 /// Agent id → image for every agent enabled in the environment. With `plan_only`, built images
@@ -22,7 +25,6 @@ pub enum Source {
 pub fn resolve(
     ctx: &Context,
     environment: &Environment,
-    stacks: &EnvStacks,
     source: &Source,
     plan_only: bool,
 ) -> anyhow::Result<BTreeMap<String, ImageRef>> {
@@ -32,8 +34,8 @@ pub fn resolve(
         Source::Build { registry } => {
             build_and_push(ctx, environment, registry.clone(), plan_only)?
         }
-        Source::Deployed => stacks.deployed(ctx)?,
-        Source::Given(images) => images.clone(),
+        Source::Deployed => Deployed::images(&ctx.project, environment)?,
+        Source::Given(images) | Source::Previous(images) => images.clone(),
     };
     let images: BTreeMap<String, ImageRef> = agents
         .iter()
@@ -44,7 +46,7 @@ pub fn resolve(
                 .ok_or_else(|| missing_image(env, a.id()))
         })
         .collect::<anyhow::Result<_>>()?;
-    if env == Env::Production {
+    if env == Env::Production && !matches!(source, Source::Previous(_)) {
         super::guards::same_as_staging(ctx, &images)?;
     }
     Ok(images)

@@ -18,6 +18,8 @@ use serde::Serialize;
 
 use crate::Context;
 use crate::environment::{Env, Environment};
+use crate::ops::deployed::Deployed;
+use crate::ops::smoke;
 use crate::output::{Report, table};
 use oci_registry::ImageRef;
 use stacks::{EnvStacks, Outputs, Phase};
@@ -211,9 +213,8 @@ fn run_phases(
                 } else {
                     &images::Source::Deployed
                 };
-                *agent_images =
-                    images::resolve(ctx, environment, stacks, source, options.plan_only)
-                        .with_context(|| format!("phase `images` of {env} failed"))?;
+                *agent_images = images::resolve(ctx, environment, source, options.plan_only)
+                    .with_context(|| format!("phase `images` of {env} failed"))?;
                 outputs.insert("agent_images".into(), serde_json::to_value(&*agent_images)?);
                 if selected {
                     timeline.push(PhaseRun {
@@ -224,6 +225,17 @@ fn run_phases(
                         seconds: start.elapsed().as_secs_f64(),
                     });
                 }
+            }
+            continue;
+        }
+        if phase == Phase::Smoke {
+            if selected && !options.plan_only {
+                let run = smoke(ctx, environment, options, timeline)
+                    .with_context(|| format!("phase `smoke` of {env} failed"))?;
+                timeline.push(PhaseRun {
+                    seconds: start.elapsed().as_secs_f64(),
+                    ..run
+                });
             }
             continue;
         }
@@ -306,6 +318,54 @@ fn run_phases(
     Ok(())
 }
 
+/// The smoke checks of what the agents phase left running: all of them when it applied
+/// changes (or `--only smoke` asks), else only those of digests with no passing record here.
+/// A failing check fails the phase: the workflows are not applied.
+fn smoke(
+    ctx: &Context,
+    environment: &Environment,
+    options: &DeployOptions,
+    timeline: &[PhaseRun],
+) -> anyhow::Result<PhaseRun> {
+    let env = environment.env;
+    let agents_changed = timeline
+        .iter()
+        .any(|r| r.phase == Phase::Agents && r.applied);
+    let all = agents_changed || options.only == Some(Phase::Smoke);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let deployed = runtime.block_on(Deployed::read(&ctx.project, environment))?;
+    let declared = smoke::checked_agents(environment, &deployed).len();
+    let t = ctx.out.timed(format!("{env} / smoke"));
+    let records = runtime.block_on(smoke::run(environment, &deployed, !all))?;
+    t.done();
+    let failed: Vec<&smoke::Record> = records.iter().filter(|r| !r.passed).collect();
+    if !failed.is_empty() {
+        let failures: Vec<String> = failed.iter().map(|r| r.failures()).collect();
+        let agent = &failed[0].agent;
+        bail_help!(
+            "smoke checks failed in {env}:\n  {}", failures.join("\n  ");
+            "the agents stay applied and the workflows were not: fix the agent and deploy again, \
+             or roll it back (`cargo xtask rollback {env} {agent}`); its log: `cargo xtask logs \
+             {agent} --env {env}`"
+        );
+    }
+    let checks: usize = records.iter().map(|r| r.checks.len()).sum();
+    let result = match (declared, records.len()) {
+        (0, _) => "no checks declared".to_string(),
+        (_, 0) => "passed before for these images".to_string(),
+        _ => format!("{checks} check(s) passed"),
+    };
+    Ok(PhaseRun {
+        phase: Phase::Smoke,
+        result,
+        plan: None,
+        applied: false,
+        seconds: 0.0,
+    })
+}
+
 /// A help for a Terraform failure the xtask knows what to do about: a state lock held by a run
 /// that is gone, or an interruption (the next run continues).
 pub fn lock_help(err: anyhow::Error, env: Env) -> anyhow::Error {
@@ -352,6 +412,13 @@ pub fn dry_run(
         .filter(|p| only.is_none_or(|o| o == *p))
     {
         match stacks.stack(phase) {
+            None if phase == Phase::Smoke => {
+                if !plan_only {
+                    lines.push(
+                        "# smoke: the blueprints' smoke checks, through InvokeAgentRuntime".into(),
+                    );
+                }
+            }
             None => lines.push(format!(
                 "# images: build the enabled agents, push them{}, pin their digests",
                 registry.map(|r| format!(" to {r}")).unwrap_or_default()

@@ -3,31 +3,30 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::Context as _;
 use serde::Serialize;
 
-use crate::Context;
 use crate::environment::{Env, Environment};
 use crate::project::Project;
-use oci_registry::ImageRef;
 use terraform::{Stack, StackSpec};
 
 /// The deployment phases, in the order the seed requires: the platform first, then the images
-/// the agents pin, then the agents, then the workflows that chain them.
+/// the agents pin, then the agents, their smoke checks, then the workflows that chain them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Phase {
     Platform,
     Images,
     Agents,
+    Smoke,
     Workflows,
 }
 
 impl Phase {
-    pub const ALL: [Phase; 4] = [
+    pub const ALL: [Phase; 5] = [
         Phase::Platform,
         Phase::Images,
         Phase::Agents,
+        Phase::Smoke,
         Phase::Workflows,
     ];
 
@@ -36,13 +35,14 @@ impl Phase {
             Phase::Platform => "platform",
             Phase::Images => "images",
             Phase::Agents => "agents",
+            Phase::Smoke => "smoke",
             Phase::Workflows => "workflows",
         }
     }
 
-    /// Phases that are a Terraform stack (`images` is not).
+    /// Phases that are a Terraform stack (`images` and `smoke` are not).
     pub fn is_stack(self) -> bool {
-        self != Phase::Images
+        !matches!(self, Phase::Images | Phase::Smoke)
     }
 }
 
@@ -87,30 +87,6 @@ impl EnvStacks {
             ));
         }
         Ok(EnvStacks { env, stacks })
-    }
-
-    /// The images the environment runs: what its agents stack was last applied with (its
-    /// `agent_images` output). Nothing for an environment never deployed.
-    pub fn deployed(&self, ctx: &Context) -> anyhow::Result<BTreeMap<String, ImageRef>> {
-        let env = self.env;
-        let stack = self
-            .stack(Phase::Agents)
-            .context("the environment has no agents stack")?;
-        stack.init(&ctx.out)?;
-        let outputs = stack.outputs()?;
-        match outputs.get("agent_images") {
-            Some(value) => serde_json::from_value(value.clone()).with_context(|| {
-                format!(
-                    "the agents stack of {env} outputs `agent_images` that are not images \
-                     pinned by digest"
-                )
-            }),
-            None if outputs.is_empty() => Ok(BTreeMap::new()),
-            None => {
-                bail_help!("the agents stack of {env} has no `agent_images` output"; "it must output the \
-                 images it runs (see infra/stacks/agents/outputs.tf)")
-            }
-        }
     }
 
     /// The state keys of the stacks (whose Terraform locks are `<key>.tflock`).

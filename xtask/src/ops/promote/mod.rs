@@ -12,10 +12,11 @@ use anyhow::{Context as _, bail};
 use crate::Context;
 use crate::environment::{Env, Environment};
 use crate::ops::deploy::images::Source;
-use crate::ops::deploy::stacks::EnvStacks;
 use crate::ops::deploy::{self, DeployOptions, Outcome, guards};
+use crate::ops::deployed::Deployed;
 use crate::ops::push::PushOptions;
-use crate::ops::push::target::{self, Credentials};
+use crate::ops::push::target;
+use crate::ops::smoke;
 use oci_registry::ImageRef;
 
 /// What a promotion is asked to do.
@@ -50,7 +51,7 @@ pub fn promote(ctx: &Context, options: &PromoteOptions) -> anyhow::Result<Outcom
         None
     };
 
-    let running = EnvStacks::new(&ctx.project, &from_env)?.deployed(ctx)?;
+    let running = Deployed::images(&ctx.project, &from_env)?;
     let selected: BTreeMap<String, ImageRef> = if options.agents.is_empty() {
         running
     } else {
@@ -74,6 +75,21 @@ pub fn promote(ctx: &Context, options: &PromoteOptions) -> anyhow::Result<Outcom
         bail_help!("{from} runs no agents: nothing to promote"; "`cargo xtask deploy {from}` first");
     }
 
+    if to == Env::Production {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("cannot start the async runtime")?;
+        let refused = runtime.block_on(smoke::unproven_in_staging(&from_env, &selected))?;
+        if !refused.is_empty() {
+            bail_help!(
+                "refusing to promote to production: smoke checks did not pass in staging for\n  {}",
+                refused.join("\n  ");
+                "production takes only digests whose checks passed in staging: fix the agent and \
+                 deploy staging, or run the checks again (`cargo xtask deploy staging --only smoke`)"
+            );
+        }
+    }
     let copied = copy_images(ctx, &to_env, options, &selected)?;
 
     let mut edited = Vec::new();
@@ -94,7 +110,7 @@ pub fn promote(ctx: &Context, options: &PromoteOptions) -> anyhow::Result<Outcom
     to_env.all_agents = ctx.project.agents()?;
 
     // Agents enabled in `to` but not promoted now keep what `to` runs.
-    let mut images = EnvStacks::new(&ctx.project, &to_env)?.deployed(ctx)?;
+    let mut images = Deployed::images(&ctx.project, &to_env)?;
     images.extend(copied);
     let deploy_options = DeployOptions {
         only: None,
@@ -142,7 +158,9 @@ fn copy_images(
     for (agent, image) in images {
         let t = ctx.out.timed(format!("{agent}: pulling {image}"));
         let dir = work.join(agent);
-        let credentials = runtime.block_on(source_credentials(options.from, image.host()))?;
+        let credentials = runtime
+            .block_on(target::pull_credentials(image.host()))
+            .with_context(|| format!("cannot read {}'s images", options.from))?;
         let revision = runtime
             .block_on(oci_registry::pull(image, &credentials, &dir))
             .with_context(|| format!("cannot copy agent `{agent}` from {}", options.from))?;
@@ -176,15 +194,4 @@ fn copy_images(
         );
     }
     Ok(pushed.into_iter().map(|p| (p.name, p.image)).collect())
-}
-
-async fn source_credentials(from: Env, host: &str) -> anyhow::Result<Credentials> {
-    if !target::is_ecr_host(host) {
-        return Ok(Credentials::Anonymous);
-    }
-    // The source registry's region is in its host name; the credential chain is the usual one.
-    let config = crate::environment::aws_config(target::ecr_region(host)).await;
-    target::ecr_credentials(&aws_sdk_ecr::Client::new(&config), host)
-        .await
-        .with_context(|| format!("cannot read {from}'s images"))
 }

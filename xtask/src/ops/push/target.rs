@@ -179,6 +179,16 @@ pub async fn ecr_credentials(ecr: &aws_sdk_ecr::Client, host: &str) -> anyhow::R
     })
 }
 
+/// What reading an image from `host` takes: ECR's token for an ECR host (in the region its name
+/// gives, with the usual credential chain), nothing for any other registry.
+pub async fn pull_credentials(host: &str) -> anyhow::Result<Credentials> {
+    if !is_ecr_host(host) {
+        return Ok(Credentials::Anonymous);
+    }
+    let config = crate::environment::aws_config(ecr_region(host)).await;
+    ecr_credentials(&aws_sdk_ecr::Client::new(&config), host).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -189,6 +199,7 @@ mod tests {
             env: Env::Dev,
             ssm_root: "/platform/dev".into(),
             region: None,
+            bedrock_region: None,
             project_name: "agentcore".into(),
         }
     }

@@ -1,0 +1,176 @@
+//! Invoking an agent an environment runs: `InvokeAgentRuntime` through the AWS SDK, on the
+//! runtime and endpoint the agents stack's state names, so `AWS_ENDPOINT_URL_BEDROCK_AGENTCORE`
+//! (the local data plane) or a profile redirects it exactly as it would any other SDK call.
+
+pub mod sse;
+
+use aws_sdk_bedrockagentcore::config::http::HttpResponse;
+use aws_sdk_bedrockagentcore::error::{DisplayErrorContext, ProvideErrorMetadata as _, SdkError};
+use aws_sdk_bedrockagentcore::operation::invoke_agent_runtime::InvokeAgentRuntimeError;
+use aws_sdk_bedrockagentcore::primitives::{Blob, ByteStream};
+
+use crate::environment::Env;
+use crate::ops::deployed::DeployedAgent;
+
+/// What AgentCore accepts as a session id.
+pub const SESSION_ID_LENGTH: std::ops::RangeInclusive<usize> = 33..=256;
+/// The prefix AgentCore passes through to the agent (`Invocation::custom_header`).
+pub const CUSTOM_HEADER_PREFIX: &str = "X-Amzn-Bedrock-AgentCore-Runtime-Custom-";
+
+pub struct InvokeOptions {
+    pub env: Env,
+    pub agent: String,
+    /// The endpoint (qualifier), e.g. `live`.
+    pub endpoint: String,
+    /// JSON, checked by the caller.
+    pub payload: String,
+    pub session: String,
+    pub user_id: Option<String>,
+    /// `(name, value)`; the name without the custom-header prefix.
+    pub headers: Vec<(String, String)>,
+}
+
+/// The start of an answer: the rest arrives through `body` as the agent sends it.
+pub struct Answer {
+    /// The agent's HTTP status.
+    pub status: u16,
+    pub content_type: String,
+    pub session: String,
+    pub body: ByteStream,
+}
+
+impl Answer {
+    pub fn is_stream(&self) -> bool {
+        self.content_type.starts_with("text/event-stream")
+    }
+}
+
+/// A session id for a new conversation: `xtask-` and 32 hex digits (38 characters).
+pub fn new_session_id() -> String {
+    format!("xtask-{:032x}", fastrand::u128(..))
+}
+
+/// Sends the invocation; the SDK retries throttling and transient errors with its standard
+/// policy. Errors say what the service said and what to do.
+pub async fn invoke(
+    config: &aws_config::SdkConfig,
+    agent: &DeployedAgent,
+    options: &InvokeOptions,
+) -> anyhow::Result<Answer> {
+    let (env, id) = (options.env, options.agent.as_str());
+    if !SESSION_ID_LENGTH.contains(&options.session.len()) {
+        bail_help!(
+            "the session id has {} characters; AgentCore takes {} to {}",
+            options.session.len(), SESSION_ID_LENGTH.start(), SESSION_ID_LENGTH.end();
+            "leave --session out for a new one (it is printed), or pass a longer id"
+        );
+    }
+    let client = aws_sdk_bedrockagentcore::Client::new(config);
+    let headers: Vec<(String, String)> = options
+        .headers
+        .iter()
+        .map(|(name, value)| (format!("{CUSTOM_HEADER_PREFIX}{name}"), value.clone()))
+        .collect();
+    let sent = client
+        .invoke_agent_runtime()
+        .agent_runtime_arn(&agent.runtime_arn)
+        .qualifier(&options.endpoint)
+        .runtime_session_id(&options.session)
+        .set_runtime_user_id(options.user_id.clone())
+        .content_type("application/json")
+        .accept("application/json, text/event-stream")
+        .payload(Blob::new(options.payload.as_bytes()))
+        .customize()
+        .mutate_request(move |request| {
+            for (name, value) in &headers {
+                request.headers_mut().insert(name.clone(), value.clone());
+            }
+        })
+        .send()
+        .await;
+    let output = match sent {
+        Ok(output) => output,
+        Err(err) => return Err(explain(err, env, id, agent, &options.endpoint)),
+    };
+    Ok(Answer {
+        status: output
+            .status_code()
+            .and_then(|s| u16::try_from(s).ok())
+            .unwrap_or(200),
+        content_type: output.content_type().to_string(),
+        session: output
+            .runtime_session_id()
+            .unwrap_or(&options.session)
+            .to_string(),
+        body: output.response,
+    })
+}
+
+/// The status of the agent's own error answer, when AgentCore refused the invocation because
+/// of it: the service says `Received error (<status>) from runtime` (RuntimeClientError).
+pub fn agent_error_status(err: &anyhow::Error) -> Option<u16> {
+    let text = format!("{err:#}");
+    let rest = text.split("Received error (").nth(1)?;
+    rest.split(')').next()?.parse().ok()
+}
+
+/// The service's error, with what to do about it.
+fn explain(
+    err: SdkError<InvokeAgentRuntimeError, HttpResponse>,
+    env: Env,
+    id: &str,
+    agent: &DeployedAgent,
+    endpoint: &str,
+) -> anyhow::Error {
+    let logs = format!("`cargo xtask logs {id} --env {env} --since 10m`");
+    let service = match err {
+        SdkError::ServiceError(service) => service.into_err(),
+        failure @ SdkError::DispatchFailure(_) => {
+            let target = std::env::var("AWS_ENDPOINT_URL_BEDROCK_AGENTCORE")
+                .or_else(|_| std::env::var("AWS_ENDPOINT_URL"))
+                .ok();
+            return match target {
+                Some(url) => helped!(
+                    "cannot reach the AgentCore data plane at {url}: {}", DisplayErrorContext(&failure);
+                    "AWS_ENDPOINT_URL_BEDROCK_AGENTCORE (or AWS_ENDPOINT_URL) sends the call there: \
+                     is `cargo xtask dataplane {env}` running?"
+                ),
+                None => {
+                    anyhow::anyhow!("cannot reach AgentCore: {}", DisplayErrorContext(&failure))
+                }
+            };
+        }
+        other => {
+            return anyhow::Error::new(other)
+                .context(format!("the invocation of `{id}` in {env} failed"));
+        }
+    };
+    let message = service.message().unwrap_or("no message").to_string();
+    match &service {
+        InvokeAgentRuntimeError::RuntimeClientError(_) => helped!(
+            "`{id}` in {env} failed: {message}"; "its log: {logs}"
+        ),
+        InvokeAgentRuntimeError::ResourceNotFoundException(_) => helped!(
+            "AgentCore has no runtime {} with endpoint `{endpoint}`: {message}", agent.runtime_arn;
+            "the agents stack's state names it: was it changed outside Terraform? `cargo xtask plan \
+             {env}` shows drift; `cargo xtask status {env}` what is deployed"
+        ),
+        InvokeAgentRuntimeError::ThrottlingException(_)
+        | InvokeAgentRuntimeError::ServiceQuotaExceededException(_) => helped!(
+            "AgentCore still refuses `{id}` in {env} after the SDK's retries: {message}";
+            "wait and try again, or raise the runtime's quota"
+        ),
+        InvokeAgentRuntimeError::AccessDeniedException(_) => helped!(
+            "not allowed to invoke `{id}` in {env}: {message}";
+            "the caller needs bedrock-agentcore:InvokeAgentRuntime on {}", agent.runtime_arn
+        ),
+        InvokeAgentRuntimeError::ValidationException(_) => helped!(
+            "AgentCore refused the invocation of `{id}` in {env}: {message}";
+            "check the payload and the session id (33 to 256 characters)"
+        ),
+        _ => anyhow::anyhow!(
+            "the invocation of `{id}` in {env} failed: {}: {message}",
+            service.code().unwrap_or("error")
+        ),
+    }
+}

@@ -1,0 +1,51 @@
+//! The environment AgentCore gives an agent's process, as the agents stack sets it on the
+//! runtime: `cargo xtask run` gives it to a host build, the local data plane to the image's
+//! entrypoint.
+
+use std::net::Ipv4Addr;
+
+use blueprint::Agent;
+
+/// The variables the agent gets on top of this process's environment, in the order they apply;
+/// `extra` (`-e`) overrides all but `PORT` and `BIND_ADDRESS`.
+pub fn agent_env(
+    agent: &Agent,
+    bedrock_region: Option<String>,
+    extra: &[(String, String)],
+    port: u16,
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Vec<(String, String)> {
+    let bp = &agent.blueprint;
+    let mut env: Vec<(String, String)> = vec![("AGENT_ID".into(), bp.id.clone())];
+    let region = bedrock_region.or_else(|| {
+        ["BEDROCK_REGION", "AWS_BEDROCK_REGION", "AWS_REGION"]
+            .into_iter()
+            .find_map(|name| lookup(name).filter(|v| !v.is_empty()))
+    });
+    if let Some(region) = region {
+        env.push(("BEDROCK_REGION".into(), region));
+    }
+    for name in [
+        "AGENTCORE_MEMORY_ID",
+        "AGENTCORE_GATEWAY_URL",
+        "SSM_ROOT_PATH",
+    ] {
+        if let Some(value) = lookup(name) {
+            env.push((name.into(), value));
+        }
+    }
+    env.push(("MODEL_ID".into(), bp.model.model_id.clone()));
+    env.push(("MODEL_MAX_TOKENS".into(), bp.model.max_tokens.to_string()));
+    env.push(("MODEL_TEMPERATURE".into(), bp.model.temperature.to_string()));
+    if bp.runtime.protocol == blueprint::Protocol::Mcp {
+        env.push((
+            "MCP_SESSIONS".into(),
+            bp.runtime.mcp_sessions.as_str().into(),
+        ));
+    }
+    env.extend(bp.runtime.environment.clone());
+    env.extend(extra.iter().cloned());
+    env.push(("PORT".into(), port.to_string()));
+    env.push(("BIND_ADDRESS".into(), Ipv4Addr::LOCALHOST.to_string()));
+    env
+}
