@@ -47,16 +47,6 @@ impl World {
             );
         }
         copy_dir(&ws.file("infra/envs"), &ws.file("testinfra/envs"));
-        // The release path with the HTTP agents: the MCP server would be one more aarch64
-        // build (minutes of CI) through the same code, and the test stacks have no gateway
-        // for it to be a target of.
-        let toolbox = ws.read("agents/toolbox/blueprint.yaml");
-        let off = toolbox.replace(
-            "  dev: true\n  staging: true\n",
-            "  dev: false\n  staging: false\n",
-        );
-        assert_ne!(off, toolbox, "toolbox's execution_modes changed shape");
-        ws.write("agents/toolbox/blueprint.yaml", &off);
         // Terraform writes its lock file beside each root module: the repository ignores the
         // test stacks' (tests/stacks), and so does this copy of them. An untracked file that is
         // not ignored makes the tree dirty.
@@ -906,6 +896,32 @@ fn operate_dev(w: &World, dev_agents: &[String]) {
         ));
     assert!(!out.status.success());
     assert!(text.contains("cargo xtask dataplane dev"), "{text}");
+
+    // An MCP server's tools, through InvokeAgentRuntime: listed, and one called.
+    let (out, text) =
+        run(&mut w.xtask(&["--json", "invoke", "toolbox", "--env", "dev", "--tools"]));
+    assert!(out.status.success(), "{text}\n{}", plane.stderr());
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert!(
+        listed["tools"]
+            .as_array()
+            .is_some_and(|t| t.iter().any(|t| t["name"] == "due_date")),
+        "{listed}"
+    );
+    let (out, text) = run(&mut w.xtask(&[
+        "invoke",
+        "toolbox",
+        "--env",
+        "dev",
+        "--tool",
+        "due_date",
+        "--payload",
+        r#"{"start": "2026-12-04", "business_days": 1}"#,
+    ]));
+    assert!(out.status.success(), "{text}");
+    let due: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("the structured result");
+    assert_eq!(due["due"], "2026-12-07", "{due}");
 
     // logs: what the agent printed, from the runtime's log group, one session's lines.
     let deadline = Instant::now() + Duration::from_secs(20);

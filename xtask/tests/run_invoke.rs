@@ -188,9 +188,62 @@ fn invoke_reports_bad_payloads_and_absent_agents_clearly() {
     let (out, text) = run(xtask().args(["invoke", "toolbox", "--payload", "{}"]));
     assert!(!out.status.success());
     assert!(
-        text.contains("`toolbox` is an MCP server") && text.contains(":8000/mcp"),
+        text.contains("`toolbox` is an MCP server") && text.contains("--tools"),
         "{text}"
     );
+    let (out, text) = run(xtask().args(["invoke", "triage", "--tools"]));
+    assert!(!out.status.success());
+    assert!(text.contains("`triage` is an HTTP agent"), "{text}");
+}
+
+#[test]
+fn invoke_lists_and_calls_the_tools_of_an_mcp_server() {
+    let standin = StandIn::start();
+    let (mut toolbox, url) = start_agent(xtask(), &standin, "toolbox", None);
+    let (out, text) = run(xtask().args(["invoke", "toolbox", "--url", &url, "--tools", "--json"]));
+    assert!(out.status.success(), "{text}");
+    let listed: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let names: Vec<&str> = listed["tools"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    assert!(names.contains(&"business_days"), "{listed}");
+
+    let args = r#"{"start": "2026-12-21", "end": "2026-12-28", "holidays": ["2026-12-25"]}"#;
+    let (out, text) = run(xtask().args([
+        "invoke",
+        "toolbox",
+        "--url",
+        &url,
+        "--tool",
+        "business_days",
+        "--payload",
+        args,
+    ]));
+    assert!(out.status.success(), "{text}");
+    let answer: Value = serde_json::from_slice(&out.stdout).expect("the structured result");
+    assert_eq!(answer["business_days"], 4, "{answer}");
+
+    // The tool's own failure fails the command with its words; an unknown tool is JSON-RPC's.
+    let bad = r#"{"start": "someday", "end": "2026-12-28"}"#;
+    let (out, text) = run(xtask().args([
+        "invoke",
+        "toolbox",
+        "--url",
+        &url,
+        "--tool",
+        "business_days",
+        "--payload",
+        bad,
+    ]));
+    assert!(!out.status.success());
+    assert!(text.contains("deserialize"), "{text}");
+    let (out, text) = run(xtask().args(["invoke", "toolbox", "--url", &url, "--tool", "nope"]));
+    assert!(!out.status.success());
+    assert!(text.contains("-32602"), "{text}");
+    let _ = toolbox.kill();
 }
 
 #[test]

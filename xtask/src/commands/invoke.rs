@@ -12,9 +12,11 @@ use anyhow::{Context as _, bail};
 
 use crate::Context;
 use crate::environment::{Env, Environment};
-use crate::ops::deployed::{Deployed, MANAGED_ENDPOINT};
+use crate::ops::deployed::{Deployed, DeployedAgent, MANAGED_ENDPOINT};
+use crate::ops::invoke::mcp::{self, Request, Transport};
 use crate::ops::invoke::sse::{Event, SseParser};
 use crate::ops::invoke::{self, CUSTOM_HEADER_PREFIX, InvokeOptions};
+use crate::output::table;
 
 /// AgentCore's session header; the agent reads the session id from it.
 const SESSION_HEADER: &str = "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id";
@@ -32,15 +34,28 @@ Deployed agents (InvokeAgentRuntime through the AWS SDK, on the runtime the envi
 names; AWS_PROFILE, AWS_REGION and AWS_ENDPOINT_URL_BEDROCK_AGENTCORE apply as to any SDK call):
   cargo xtask invoke assistant --env dev --payload '{\"prompt\": \"Hello\"}'
   cargo xtask invoke assistant --env dev --session <ID printed by the first call> --payload ...
-  cargo xtask invoke triage --env staging --user-id alice --header tenant=acme --payload @t.json")]
+  cargo xtask invoke triage --env staging --user-id alice --header tenant=acme --payload @t.json
+
+MCP servers (protocol MCP): their tools, locally or deployed:
+  cargo xtask invoke toolbox --tools
+  cargo xtask invoke toolbox --env dev --tool business_days --payload '{\"start\": \"2026-12-01\", \"end\": \"2026-12-15\"}'")]
 pub struct Args {
     /// The agent to invoke, by id (its blueprint gives the default port).
     #[arg(value_name = "AGENT")]
     pub agent: String,
 
-    /// The JSON payload; `-` reads it from stdin, `@FILE` from a file.
+    /// The JSON payload (for an MCP server, the tool's arguments); `-` reads it from stdin,
+    /// `@FILE` from a file.
     #[arg(short, long, value_name = "JSON|-|@FILE")]
-    pub payload: String,
+    pub payload: Option<String>,
+
+    /// MCP servers: list their tools.
+    #[arg(long, conflicts_with = "tool")]
+    pub tools: bool,
+
+    /// MCP servers: call this tool, with --payload as its arguments (default `{}`).
+    #[arg(long, value_name = "NAME")]
+    pub tool: Option<String>,
 
     /// The agent's base URL (default: http://127.0.0.1:<the blueprint's port>).
     #[arg(long, conflicts_with = "env")]
@@ -71,26 +86,36 @@ pub struct Args {
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let agent = ctx.project.agent(&args.agent)?;
-    if agent.blueprint.runtime.protocol == blueprint::Protocol::Mcp {
-        let at = match (&args.env, &args.url) {
-            (Some(env), _) => format!("through its runtime in {env}"),
-            (None, Some(url)) => format!("at {}/mcp", url.trim_end_matches('/')),
-            (None, None) => format!("at http://127.0.0.1:{}/mcp", agent.blueprint.runtime.port),
-        };
-        bail_help!(
-            "`{}` is an MCP server: it serves tools {at}, not invocations",
-            agent.blueprint.id;
-            "call its tools with any MCP client over Streamable HTTP (the MCP Inspector, or the \
-             `mcp` Python SDK as agents/agent-testkit/python/mcp_client.py does)"
-        );
-    }
-    let payload = read_payload(&args.payload)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
+    if agent.blueprint.runtime.protocol == blueprint::Protocol::Mcp {
+        return tools(ctx, &runtime, &agent, args);
+    }
+    if args.tools || args.tool.is_some() {
+        bail_help!("`{}` is an HTTP agent: it has no MCP tools", agent.id(); "send it an invocation: --payload JSON");
+    }
+    let Some(payload) = &args.payload else {
+        bail_help!("no payload for `{}`", agent.id(); "pass --payload JSON (or `-` for stdin, `@FILE`)");
+    };
+    let payload = read_payload(payload)?;
     if let Some(env) = args.env {
-        return deployed(ctx, &runtime, env, payload, args);
+        let (target, options) = deployed_target(ctx, &runtime, env, payload, &args)?;
+        return runtime.block_on(async {
+            let config = target.environment.aws().await;
+            let mut answer = invoke::invoke(config, &target.agent, &options).await?;
+            let mut printer = Printer::new(ctx.out.json, answer.is_stream());
+            while let Some(bytes) = answer
+                .body
+                .try_next()
+                .await
+                .context("the answer broke off")?
+            {
+                printer.chunk(&bytes)?;
+            }
+            printer.finish(ctx)
+        });
     }
     let base = match args.url.clone() {
         Some(url) => url,
@@ -101,19 +126,26 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     runtime.block_on(send(ctx, &agent.blueprint.id, &url, payload, &args))
 }
 
-/// `--env`: InvokeAgentRuntime on the runtime the environment's agents stack names.
-fn deployed(
+/// What `--env` reaches: the agent as its environment's agents stack names it.
+struct Target {
+    environment: Environment,
+    agent: DeployedAgent,
+}
+
+/// The deployed agent and the options of an invocation of it (a new session, printed, unless
+/// --session continues one).
+fn deployed_target(
     ctx: &Context,
     runtime: &tokio::runtime::Runtime,
     env: Env,
     payload: String,
-    args: Args,
-) -> anyhow::Result<ExitCode> {
+    args: &Args,
+) -> anyhow::Result<(Target, InvokeOptions)> {
     let environment = Environment::load(&ctx.project, env)?;
     let deployed = runtime.block_on(Deployed::read(&ctx.project, &environment))?;
-    let target = deployed.agent(&environment, &args.agent)?;
-    let session = match args.session {
-        Some(session) => session,
+    let agent = deployed.agent(&environment, &args.agent)?.clone();
+    let session = match &args.session {
+        Some(session) => session.clone(),
         None => {
             let session = invoke::new_session_id();
             ctx.out.note(format!(
@@ -122,32 +154,113 @@ fn deployed(
             session
         }
     };
-    let options = InvokeOptions {
-        env,
-        agent: args.agent,
-        endpoint: args.endpoint,
-        payload,
-        session,
-        user_id: args.user_id,
-        headers: args.headers,
-    };
     ctx.out.verbose(format!(
         "InvokeAgentRuntime {} (endpoint {})",
-        target.runtime_arn, options.endpoint
+        agent.runtime_arn, args.endpoint
     ));
-    runtime.block_on(async {
-        let config = environment.aws().await;
-        let mut answer = invoke::invoke(config, target, &options).await?;
-        let mut printer = Printer::new(ctx.out.json, answer.is_stream());
-        while let Some(bytes) = answer
-            .body
-            .try_next()
-            .await
-            .context("the answer broke off")?
-        {
-            printer.chunk(&bytes)?;
+    let options = InvokeOptions {
+        env,
+        agent: args.agent.clone(),
+        endpoint: args.endpoint.clone(),
+        payload,
+        session,
+        user_id: args.user_id.clone(),
+        headers: args.headers.clone(),
+        mcp_session: None,
+        mcp_protocol: None,
+    };
+    Ok((Target { environment, agent }, options))
+}
+
+/// An MCP server: its tools listed (`--tools`) or one called (`--tool NAME`), locally or
+/// through its runtime (`--env`).
+fn tools(
+    ctx: &Context,
+    runtime: &tokio::runtime::Runtime,
+    agent: &blueprint::Agent,
+    args: Args,
+) -> anyhow::Result<ExitCode> {
+    let request = match (&args.tool, args.tools) {
+        (Some(name), _) => {
+            let arguments = match &args.payload {
+                Some(payload) => serde_json::from_str(&read_payload(payload)?)?,
+                None => serde_json::json!({}),
+            };
+            Request::CallTool {
+                name: name.clone(),
+                arguments,
+            }
         }
-        printer.finish(ctx)
+        (None, true) => Request::ListTools,
+        (None, false) => bail_help!(
+            "`{}` is an MCP server: it serves tools, not invocations", agent.id();
+            "list them with --tools, call one with --tool NAME --payload '{{\"arg\": …}}' (or use \
+             any MCP client over Streamable HTTP, such as the MCP Inspector)"
+        ),
+    };
+    let calling = matches!(request, Request::CallTool { .. });
+    let result = match args.env {
+        Some(env) => {
+            let (target, options) = deployed_target(ctx, runtime, env, String::new(), &args)?;
+            runtime.block_on(async {
+                let mut transport = Transport::Deployed {
+                    config: target.environment.aws().await,
+                    agent: &target.agent,
+                    options,
+                };
+                mcp::exchange(&mut transport, request).await
+            })?
+        }
+        None => {
+            let base = match args.url.clone() {
+                Some(url) => url,
+                None => local_url(ctx, agent)?,
+            };
+            let url = format!("{}/mcp", base.trim_end_matches('/'));
+            ctx.out.verbose(format!("POST {url}"));
+            runtime.block_on(mcp::exchange(&mut Transport::Local { url }, request))?
+        }
+    };
+    if ctx.out.json {
+        ctx.out.print_json(&result);
+    } else if calling {
+        let text: Vec<&str> = result["content"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c["text"].as_str())
+            .collect();
+        match result.get("structuredContent") {
+            Some(structured) if result["isError"] != true => {
+                println!("{}", serde_json::to_string_pretty(structured)?)
+            }
+            _ => println!("{}", text.join("\n")),
+        }
+    } else {
+        let rows: Vec<Vec<String>> = result["tools"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|t| {
+                vec![
+                    t["name"].as_str().unwrap_or_default().to_string(),
+                    t["description"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .lines()
+                        .next()
+                        .unwrap_or_default()
+                        .to_string(),
+                ]
+            })
+            .collect();
+        println!("{}", table(&["TOOL", "DESCRIPTION"], &rows));
+    }
+    // A tool's own failure is its answer, for a model to read; here it is a failed command.
+    Ok(if result["isError"] == true {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
     })
 }
 

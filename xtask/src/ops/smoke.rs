@@ -174,6 +174,8 @@ async fn answer_of(
         session: invoke::new_session_id(),
         user_id: None,
         headers: Vec::new(),
+        mcp_session: None,
+        mcp_protocol: None,
     };
     let mut answer = match invoke::invoke(config, target, &options).await {
         Ok(answer) => answer,

@@ -2,6 +2,7 @@
 //! runtime and endpoint the agents stack's state names, so `AWS_ENDPOINT_URL_BEDROCK_AGENTCORE`
 //! (the local data plane) or a profile redirects it exactly as it would any other SDK call.
 
+pub mod mcp;
 pub mod sse;
 
 use aws_sdk_bedrockagentcore::config::http::HttpResponse;
@@ -28,12 +29,17 @@ pub struct InvokeOptions {
     pub user_id: Option<String>,
     /// `(name, value)`; the name without the custom-header prefix.
     pub headers: Vec<(String, String)>,
+    /// An MCP server's session (`Mcp-Session-Id`) and protocol version, once initialized.
+    pub mcp_session: Option<String>,
+    pub mcp_protocol: Option<String>,
 }
 
 /// The start of an answer: the rest arrives through `body` as the agent sends it.
 pub struct Answer {
     /// The agent's HTTP status.
     pub status: u16,
+    /// The MCP session the server gave (`Mcp-Session-Id`), if any.
+    pub mcp_session: Option<String>,
     pub content_type: String,
     pub session: String,
     pub body: ByteStream,
@@ -77,6 +83,8 @@ pub async fn invoke(
         .qualifier(&options.endpoint)
         .runtime_session_id(&options.session)
         .set_runtime_user_id(options.user_id.clone())
+        .set_mcp_session_id(options.mcp_session.clone())
+        .set_mcp_protocol_version(options.mcp_protocol.clone())
         .content_type("application/json")
         .accept("application/json, text/event-stream")
         .payload(Blob::new(options.payload.as_bytes()))
@@ -97,6 +105,7 @@ pub async fn invoke(
             .status_code()
             .and_then(|s| u16::try_from(s).ok())
             .unwrap_or(200),
+        mcp_session: output.mcp_session_id().map(str::to_string),
         content_type: output.content_type().to_string(),
         session: output
             .runtime_session_id()
