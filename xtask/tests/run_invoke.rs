@@ -211,33 +211,27 @@ fn invoke_lists_and_calls_the_tools_of_an_mcp_server() {
         .collect();
     assert!(names.contains(&"business_days"), "{listed}");
 
-    let args = r#"{"start": "2026-12-21", "end": "2026-12-28", "holidays": ["2026-12-25"]}"#;
-    let (out, text) = run(xtask().args([
-        "invoke",
-        "toolbox",
-        "--url",
-        &url,
-        "--tool",
-        "business_days",
-        "--payload",
-        args,
-    ]));
+    let business_days = |payload: &str| {
+        run(xtask()
+            .args([
+                "invoke",
+                "toolbox",
+                "--url",
+                &url,
+                "--tool",
+                "business_days",
+            ])
+            .args(["--payload", payload]))
+    };
+    let (out, text) = business_days(
+        r#"{"start": "2026-12-21", "end": "2026-12-28", "holidays": ["2026-12-25"]}"#,
+    );
     assert!(out.status.success(), "{text}");
     let answer: Value = serde_json::from_slice(&out.stdout).expect("the structured result");
     assert_eq!(answer["business_days"], 4, "{answer}");
 
     // The tool's own failure fails the command with its words; an unknown tool is JSON-RPC's.
-    let bad = r#"{"start": "someday", "end": "2026-12-28"}"#;
-    let (out, text) = run(xtask().args([
-        "invoke",
-        "toolbox",
-        "--url",
-        &url,
-        "--tool",
-        "business_days",
-        "--payload",
-        bad,
-    ]));
+    let (out, text) = business_days(r#"{"start": "someday", "end": "2026-12-28"}"#);
     assert!(!out.status.success());
     assert!(text.contains("deserialize"), "{text}");
     let (out, text) = run(xtask().args(["invoke", "toolbox", "--url", &url, "--tool", "nope"]));
