@@ -86,22 +86,41 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     }
     let registry_flag = format!("{}/bench", registry.host());
     let exe = crate::xtask_bin()?;
-    let xtask = |args: &[&str]| -> duct::Expression {
+    let xtask_with = |env: &[(String, String)], args: &[&str]| -> duct::Expression {
         let mut full = vec!["-C".to_string(), ctx.project.root.display().to_string()];
         full.extend(["--infra-dir".into(), infra.display().to_string()]);
         full.extend(args.iter().map(|s| s.to_string()));
         let mut cmd = duct::cmd(&exe, full).stdin_null();
-        for (k, v) in &env {
+        for (k, v) in env {
             cmd = cmd.env(k, v);
         }
         cmd.env_remove("AWS_PROFILE")
     };
+
+    // The smoke phase invokes the agents: the local data plane runs them, Bedrock is the
+    // Converse stand-in.
+    let converse = agent_testkit::converse::StandIn::start();
+    converse.answer(agent_testkit::converse::Answer::Auto);
+    env.push((
+        "AWS_ENDPOINT_URL_BEDROCK_RUNTIME".into(),
+        converse.url().to_string(),
+    ));
+    let plane = DataPlane::start(&xtask_with(
+        &env,
+        &["--json", "dataplane", "dev", "--port", "0"],
+    ))?;
+    env.push((
+        "AWS_ENDPOINT_URL_BEDROCK_AGENTCORE".into(),
+        plane.url.clone(),
+    ));
+    let xtask = |args: &[&str]| xtask_with(&env, args);
 
     ctx.out.step("bootstrap dev (moto)");
     xtask(&["bootstrap", "dev"])
         .stdout_null()
         .run()
         .context("bootstrap failed")?;
+
     let t = ctx.out.timed("first deploy dev");
     let start = Instant::now();
     let first = xtask(&["--json", "deploy", "dev", "--registry", &registry_flag])
@@ -161,6 +180,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         plans.push(start.elapsed().as_secs_f64());
         t.done();
     }
+    drop(plane);
     drop(registry);
     drop(moto);
 
@@ -211,6 +231,41 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     println!("{}", table(&["measure", "", "time"], &rows));
     println!("\ncommand: cargo xtask bench deploy --runs {runs}");
     Ok(ExitCode::SUCCESS)
+}
+
+/// `cargo xtask dataplane` in the background, stopped when dropped.
+struct DataPlane {
+    handle: duct::ReaderHandle,
+    url: String,
+}
+
+impl DataPlane {
+    fn start(cmd: &duct::Expression) -> anyhow::Result<DataPlane> {
+        use std::io::BufRead as _;
+        let handle = cmd
+            .stderr_null()
+            .reader()
+            .context("cannot start the data plane")?;
+        let mut text = String::new();
+        let mut lines = std::io::BufReader::new(&handle);
+        loop {
+            let mut line = String::new();
+            if lines.read_line(&mut line)? == 0 {
+                bail!("the data plane stopped before it served: {text}");
+            }
+            text.push_str(&line);
+            if let Ok(serving) = serde_json::from_str::<serde_json::Value>(&text) {
+                let url = serving["url"].as_str().context("no url")?.to_string();
+                return Ok(DataPlane { handle, url });
+            }
+        }
+    }
+}
+
+impl Drop for DataPlane {
+    fn drop(&mut self) {
+        let _ = self.handle.kill();
+    }
 }
 
 fn median(values: &[f64]) -> f64 {

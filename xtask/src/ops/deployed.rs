@@ -198,14 +198,44 @@ pub struct StateObject {
 }
 
 impl StateObject {
+    /// The agents stack's.
     pub async fn new(project: &Project, env: Env) -> anyhow::Result<StateObject> {
         let backend = Backend::load(project, env)?;
-        Ok(StateObject {
+        let key = format!("{env}/{}.tfstate", Phase::Agents.name());
+        Ok(StateObject::at(&backend, backend.s3().await, env, &key))
+    }
+
+    /// Any stack's, by its state key.
+    pub fn at(backend: &Backend, s3: aws_sdk_s3::Client, env: Env, key: &str) -> StateObject {
+        StateObject {
             env,
-            s3: backend.s3().await,
-            bucket: backend.bucket,
-            key: format!("{env}/{}.tfstate", Phase::Agents.name()),
-        })
+            s3,
+            bucket: backend.bucket.clone(),
+            key: key.to_string(),
+        }
+    }
+
+    /// The stack's outputs by name (`outputs.<name>.value`), as `terraform output -json` gives
+    /// them, without starting Terraform; none when there is no state yet.
+    pub async fn outputs(&self) -> anyhow::Result<BTreeMap<String, serde_json::Value>> {
+        let Some(state) = self.get(None).await? else {
+            return Ok(BTreeMap::new());
+        };
+        if state["version"] != 4 {
+            bail!(
+                "{} is a Terraform state of format {}, not 4",
+                self.url(),
+                state["version"]
+            );
+        }
+        Ok(state["outputs"]
+            .as_object()
+            .map(|o| {
+                o.iter()
+                    .map(|(k, v)| (k.clone(), v["value"].clone()))
+                    .collect()
+            })
+            .unwrap_or_default())
     }
 
     fn url(&self) -> String {

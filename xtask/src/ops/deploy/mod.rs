@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use crate::Context;
 use crate::environment::{Env, Environment};
-use crate::ops::deployed::Deployed;
+use crate::ops::deployed::{Deployed, StateObject};
 use crate::ops::smoke;
 use crate::output::{Report, table};
 use oci_registry::ImageRef;
@@ -196,6 +196,21 @@ fn run_phases(
 ) -> anyhow::Result<()> {
     let env = environment.env;
     let mut outputs = Outputs::new();
+    // Each stack's outputs are read from the state object its apply (or the last one) wrote:
+    // the same values as `terraform output -json`, without a Terraform process per stack.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let backend = &environment.terraform()?.backend;
+    let s3 = runtime.block_on(backend.s3());
+    let collect_outputs = |stack: &Stack, phase: Phase, outputs: &mut Outputs| {
+        let key = stack.state_key().context("the stack has no state key")?;
+        let found = runtime
+            .block_on(StateObject::at(backend, s3.clone(), env, key).outputs())
+            .with_context(|| format!("cannot read the outputs of phase `{}`", phase.name()))?;
+        outputs.extend(found);
+        anyhow::Ok(())
+    };
     for phase in Phase::ALL {
         let selected = options.only.is_none_or(|only| only == phase);
         if terraform::interrupted() {
@@ -242,16 +257,15 @@ fn run_phases(
         let Some(stack) = stacks.stack(phase) else {
             continue;
         };
-        let t = ctx.out.timed(format!("{env} / {}", phase.name()));
-        stack.init(&ctx.out)?;
         if !selected {
-            // An earlier phase of `--only`: read its outputs, change nothing.
+            // An earlier phase of `--only`: read its outputs (no Terraform), change nothing.
             if options.only.is_some_and(|o| o > phase) {
                 collect_outputs(stack, phase, &mut outputs)?;
             }
-            t.done();
             continue;
         }
+        let t = ctx.out.timed(format!("{env} / {}", phase.name()));
+        stack.init(&ctx.out)?;
         stack.write_inputs(&outputs)?;
         let planned = stack
             .plan(&ctx.out, false, !options.plan_only)
@@ -389,14 +403,6 @@ pub fn lock_help(err: anyhow::Error, env: Env) -> anyhow::Error {
 }
 
 /// Adds a stack's outputs to what later stacks receive.
-fn collect_outputs(stack: &Stack, phase: Phase, outputs: &mut Outputs) -> anyhow::Result<()> {
-    let found = stack
-        .outputs()
-        .with_context(|| format!("cannot read the outputs of phase `{}`", phase.name()))?;
-    outputs.extend(found);
-    Ok(())
-}
-
 /// The commands a deploy would run, one per line (secrets never appear in them).
 pub fn dry_run(
     ctx: &Context,
