@@ -1,5 +1,7 @@
 //! `cargo xtask invoke <agent> --payload JSON`: send one invocation to an agent running locally
-//! (`cargo xtask run`) and print its answer, a streamed one as it arrives.
+//! (`cargo xtask run`), or with `--env` to the one deployed there (`ops::invoke`: the AWS SDK's
+//! InvokeAgentRuntime), and print its answer, a streamed one as it arrives. For an MCP server,
+//! `--tools` and `--tool NAME` (`ops::invoke::mcp`).
 //!
 //! The payload is checked as JSON before it is sent, so a typo is reported with its position
 //! here rather than as the agent's 400. Server-sent events are printed one per line as they
