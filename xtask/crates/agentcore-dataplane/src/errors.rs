@@ -1,5 +1,6 @@
 //! The service's errors as the AWS SDK reads them (rest-json): the HTTP status, the error's
-//! name in `x-amzn-errortype`, and `{"message": …}`.
+//! name in `x-amzn-errortype`, and `{"message": …}`; with a request id, as every answer of the
+//! service has one (botocore's error path reads it: Step Functions' interpreter fails without).
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -48,8 +49,9 @@ impl IntoResponse for ServiceError {
         (
             self.status,
             [
-                ("x-amzn-errortype", self.kind),
-                ("content-type", "application/json"),
+                ("x-amzn-errortype", self.kind.to_string()),
+                ("x-amzn-requestid", crate::new_id()),
+                ("content-type", "application/json".to_string()),
             ],
             body,
         )

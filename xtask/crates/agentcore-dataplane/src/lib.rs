@@ -268,7 +268,7 @@ async fn invoke_inner(
         )));
     }
     let session = match headers.get(SESSION_HEADER).map(|v| v.to_str()) {
-        None => new_session_id(),
+        None => new_id(),
         Some(Ok(id)) if (33..=256).contains(&id.len()) => id.to_string(),
         Some(_) => {
             return Err(ServiceError::validation(
@@ -292,7 +292,7 @@ async fn invoke_inner(
     for (name, value) in headers.iter().filter(|(n, _)| forwarded(n)) {
         request = request.header(name, value);
     }
-    let request_id = new_session_id();
+    let request_id = new_id();
     request = request
         .header(SESSION_HEADER, &session)
         .header(REQUEST_ID_HEADER, &request_id);
@@ -351,8 +351,8 @@ fn qualifier(query: &str) -> Option<&str> {
         .filter(|q| !q.is_empty())
 }
 
-/// A session id as the service generates one: a UUID's 36 characters.
-fn new_session_id() -> String {
+/// An id as the service generates one for a session or a request: a UUID's 36 characters.
+pub(crate) fn new_id() -> String {
     let n = fastrand::u128(..);
     let hex = format!("{n:032x}");
     format!(
@@ -371,9 +371,9 @@ mod tests {
 
     #[test]
     fn generated_session_ids_are_long_enough_for_the_service() {
-        let id = new_session_id();
+        let id = new_id();
         assert_eq!(id.len(), 36, "{id}");
-        assert_ne!(id, new_session_id());
+        assert_ne!(id, new_id());
     }
 
     #[test]
