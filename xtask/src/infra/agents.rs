@@ -1,15 +1,15 @@
-//! What the agents and workflows stacks make of the blueprints, checked before Terraform sees
-//! them: AgentCore's and IAM's name limits, the shared memory's strategy rules, the subnets a
-//! VPC-mode agent needs, and the agents each workflow names.
+//! What the agents stack makes of the blueprints, checked before Terraform sees them:
+//! AgentCore's and IAM's name limits, the shared memory's strategy rules, the subnets a
+//! VPC-mode agent needs. (The workflows are checked in [`super::workflows`].)
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
+use super::line_starting;
+use crate::environment::Env;
 use crate::environment::tfvars::Tfvars;
-use crate::environment::{Env, pos_of};
 use crate::project::Project;
 use blueprint::{Agent, NetworkMode};
-use diagnostics::{Diagnostic, Pos, did_you_mean};
+use diagnostics::{Diagnostic, Pos};
 
 /// The stacks' default for `project_name` (infra/stacks/*/environment.tf).
 const DEFAULT_PROJECT_NAME: &str = "agentcore";
@@ -49,7 +49,6 @@ pub fn check(project: &Project, agents: &[Agent], envs: &[Tfvars], diags: &mut V
         }
         check_memory(project, &enabled, env.env, diags);
     }
-    check_workflows(project, agents, diags);
 }
 
 /// What the checks need from an environment file, read without rendering it.
@@ -223,183 +222,6 @@ fn kind_name(debug: &str) -> String {
     out
 }
 
-/// Top-level keys of a workflow file (strict, like blueprints).
-const WORKFLOW_KEYS: &[&str] = &[
-    "description",
-    "agents",
-    "schedule",
-    "event_pattern",
-    "definition",
-];
-
-/// `<infra>/workflows/*.yaml`: known keys, a definition, agents that exist, and every
-/// `${agent["id"]}` naming one of the workflow's own agents.
-fn check_workflows(project: &Project, agents: &[Agent], diags: &mut Vec<Diagnostic>) {
-    let dir = project.infra_dir.join("workflows");
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        return;
-    };
-    let mut files: Vec<_> = entries
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-        .collect();
-    files.sort();
-    // Agents whose blueprint is broken still exist (their folder has a blueprint): their own
-    // diagnostics say what is wrong, a workflow naming them is not wrong too.
-    let mut known: Vec<String> = agents.iter().map(|a| a.id().to_string()).collect();
-    for entry in std::fs::read_dir(project.agents_dir())
-        .into_iter()
-        .flatten()
-        .flatten()
-    {
-        if entry.path().join(blueprint::BLUEPRINT_FILE).is_file() {
-            known.push(entry.file_name().to_string_lossy().into_owned());
-        }
-    }
-    known.sort();
-    known.dedup();
-    let known: Vec<&str> = known.iter().map(String::as_str).collect();
-    for path in files {
-        check_workflow(project, &path, &known, diags);
-    }
-}
-
-fn check_workflow(project: &Project, path: &Path, known: &[&str], diags: &mut Vec<Diagnostic>) {
-    let file = project.rel(path).to_path_buf();
-    let Ok(text) = std::fs::read_to_string(path) else {
-        diags.push(Diagnostic::new(&file, "cannot read the workflow"));
-        return;
-    };
-    let doc: serde_yaml::Value = match serde_yaml::from_str(&text) {
-        Ok(doc) => doc,
-        Err(err) => {
-            let pos = err.location().map(|l| Pos {
-                line: l.line(),
-                column: l.column(),
-            });
-            diags.push(
-                Diagnostic::new(&file, format!("not valid YAML: {err}"))
-                    .at(pos)
-                    .help("see infra/README.md for the shape of a workflow file"),
-            );
-            return;
-        }
-    };
-    let Some(map) = doc.as_mapping() else {
-        diags.push(Diagnostic::new(
-            &file,
-            "a workflow is a mapping with `agents` and `definition`",
-        ));
-        return;
-    };
-    for key in map.keys().filter_map(|k| k.as_str()) {
-        if !WORKFLOW_KEYS.contains(&key) {
-            let hint = did_you_mean(key, WORKFLOW_KEYS)
-                .map(|c| format!("did you mean `{c}`? "))
-                .unwrap_or_default();
-            diags.push(
-                Diagnostic::new(&file, format!("unknown workflow field `{key}`"))
-                    .at(line_starting(&text, &format!("{key}:"), 0))
-                    .help(format!(
-                        "{hint}the fields are: {}",
-                        WORKFLOW_KEYS.join(", ")
-                    )),
-            );
-        }
-    }
-    if !map.contains_key("definition") {
-        diags.push(
-            Diagnostic::new(
-                &file,
-                "no `definition`: the state machine (Amazon States Language, as YAML)",
-            )
-            .help("add `definition:` with `StartAt` and `States`"),
-        );
-    }
-    let named: Vec<String> = match map.get("agents").map(|a| a.as_sequence()) {
-        Some(Some(list)) if list.iter().all(|v| v.as_str().is_some()) && !list.is_empty() => list
-            .iter()
-            .filter_map(|v| v.as_str().map(String::from))
-            .collect(),
-        _ => {
-            diags.push(
-                Diagnostic::new(
-                    &file,
-                    "`agents` must list the ids of the agents the workflow invokes",
-                )
-                .at(line_starting(&text, "agents:", 0))
-                .help("e.g. `agents: [triage, assistant]`"),
-            );
-            return;
-        }
-    };
-    let agents_line = line_starting(&text, "agents:", 0);
-    for id in &named {
-        if !known.contains(&id.as_str()) {
-            let hint = did_you_mean(id, known)
-                .map(|c| format!("did you mean `{c}`? "))
-                .unwrap_or_default();
-            diags.push(
-                Diagnostic::new(
-                    &file,
-                    format!("the workflow names agent `{id}`, which does not exist"),
-                )
-                .at(agents_line)
-                .help(format!("{hint}the agents are: {}", known.join(", "))),
-            );
-        }
-    }
-    for (id, pos) in agent_references(&text) {
-        if !named.contains(&id) {
-            diags.push(
-                Diagnostic::new(
-                    &file,
-                    format!("the definition uses agent `{id}`, which `agents` does not list"),
-                )
-                .at(Some(pos))
-                .help(format!(
-                    "add `{id}` to `agents`: a workflow is deployed only where all its agents run"
-                )),
-            );
-        }
-    }
-}
-
-/// Every `${agent["ID"]}` (not the escaped `$${…}`) with where it stands.
-fn agent_references(text: &str) -> Vec<(String, Pos)> {
-    const OPEN: &str = "${agent[\"";
-    let mut found = Vec::new();
-    let mut from = 0;
-    while let Some(off) = text[from..].find(OPEN) {
-        let start = from + off;
-        from = start + OPEN.len();
-        if start > 0 && text.as_bytes()[start - 1] == b'$' {
-            continue;
-        }
-        if let Some(end) = text[from..].find("\"]}") {
-            found.push((text[from..from + end].to_string(), pos_of(text, start)));
-        }
-    }
-    found
-}
-
-/// The first line at or after line `after` (0-based) whose text starts with `prefix`.
-fn line_starting(text: &str, prefix: &str, after: usize) -> Option<Pos> {
-    let mut offset = 0;
-    for (i, line) in text.split_inclusive('\n').enumerate() {
-        let trimmed = line.trim_start().trim_start_matches("- ");
-        if i >= after && trimmed.starts_with(prefix) {
-            return Some(pos_of(
-                text,
-                offset + (line.len() - line.trim_start().len()),
-            ));
-        }
-        offset += line.len();
-    }
-    None
-}
-
 fn strategy_pos(text: &str, name: &str) -> Option<Pos> {
     let after = line_starting(text, "strategies:", 0).map_or(0, |p| p.line);
     line_starting(text, &format!("name: {name}"), after)
@@ -409,20 +231,12 @@ fn strategy_pos(text: &str, name: &str) -> Option<Pos> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn finds_agent_references_but_not_escaped_ones() {
-        let text = "# $${agent[\"x\"]}\nArn: ${agent[\"triage\"]}\n";
-        let refs = agent_references(text);
-        assert_eq!(refs.len(), 1);
-        assert_eq!(refs[0].0, "triage");
-        assert_eq!(refs[0].1.line, 2);
-    }
-
     /// `check` counts the platform's variables toward AgentCore's limit of 50 and refuses them
     /// in blueprints; the agents module is where they are really set.
     #[test]
     fn the_variables_the_agents_module_sets_are_the_ones_blueprints_count() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/modules/agents/main.tf");
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../infra/modules/agents/main.tf");
         let text = std::fs::read_to_string(&path).expect("infra/modules/agents/main.tf");
         let body = hcl::parse(&text).expect("main.tf parses");
         let expr = body

@@ -7,7 +7,8 @@
 //! - every module input is wired, every argument is an input, every `var.`/`module.` reference
 //!   resolves ([`wiring`]);
 //! - every enabled agent fits what the agents stack makes of it (AgentCore name limits, memory
-//!   strategies, VPC subnets), and every workflow names known agents ([`agents`]);
+//!   strategies, VPC subnets) ([`agents`]);
+//! - every workflow names known agents ([`workflows`]);
 //! - every resource and data source uses only what the provider's published schema has, at the
 //!   declared floor and at the newest release extracted, and the floor declared is the one
 //!   checked ([`provider_schema`]).
@@ -21,12 +22,13 @@ pub mod provider_schema;
 mod stacks;
 mod tf;
 mod wiring;
+mod workflows;
 
-use crate::environment::Env;
 use crate::environment::tfvars::Tfvars;
+use crate::environment::{Env, pos_of};
 use crate::project::Project;
 use blueprint::Agent;
-use diagnostics::Diagnostic;
+use diagnostics::{Diagnostic, Pos};
 
 /// The deployment phases with a Terraform stack, in the order `deploy` applies them. (The
 /// images phase between platform and agents is the xtask's own.)
@@ -44,6 +46,7 @@ pub fn check(project: &Project, agents: &[Agent], envs: &[Tfvars], diags: &mut V
     stacks::check_backends(project, diags);
     wiring::check(project, &stacks, diags);
     agents::check(project, agents, envs, diags);
+    workflows::check(project, agents, diags);
     provider_schema::check(project, diags);
 }
 
@@ -53,4 +56,20 @@ pub fn loaded_envs(project: &Project) -> Vec<Tfvars> {
         .into_iter()
         .filter_map(|env| Tfvars::load(project, env).ok())
         .collect()
+}
+
+/// The first line at or after line `after` (0-based) whose text starts with `prefix`.
+pub(crate) fn line_starting(text: &str, prefix: &str, after: usize) -> Option<Pos> {
+    let mut offset = 0;
+    for (i, line) in text.split_inclusive('\n').enumerate() {
+        let trimmed = line.trim_start().trim_start_matches("- ");
+        if i >= after && trimmed.starts_with(prefix) {
+            return Some(pos_of(
+                text,
+                offset + (line.len() - line.trim_start().len()),
+            ));
+        }
+        offset += line.len();
+    }
+    None
 }
