@@ -1,5 +1,6 @@
-//! `cargo xtask check`: validate every blueprint and environment file, report all problems at
-//! once, and show which agent is enabled in which environment.
+//! `cargo xtask check`: validate every blueprint, environment file and workflow, report all
+//! problems at once, and show which agent is enabled, and which workflow deployed, in which
+//! environment.
 
 use std::process::ExitCode;
 
@@ -8,6 +9,7 @@ use serde::Serialize;
 use crate::Context;
 use crate::environment::Env;
 use crate::environment::tfvars::Tfvars;
+use crate::infra::workflows::Deployed;
 use crate::output::table;
 use crate::project::Project;
 use blueprint::{self, Agent};
@@ -31,6 +33,8 @@ struct Report {
     errors: Vec<Diagnostic>,
     agents: Vec<AgentRow>,
     environments: Vec<EnvRow>,
+    /// Each workflow whose agents all exist, and the environments it is deployed to.
+    workflows: Vec<Deployed>,
 }
 
 #[derive(Serialize)]
@@ -65,7 +69,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
                  with envs/, modules/ and stacks/",
             ),
         );
-        return finish(ctx, errors, &agents, Vec::new());
+        return finish(ctx, errors, &agents, Vec::new(), Vec::new());
     }
 
     let mut environments = Vec::new();
@@ -92,9 +96,9 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
 
     check_members(project, &agents, &mut errors);
     let envs = crate::infra::loaded_envs(project);
-    crate::infra::check(project, &agents, &envs, &mut errors);
+    let workflows = crate::infra::check(project, &agents, &envs, &mut errors);
 
-    finish(ctx, errors, &agents, environments)
+    finish(ctx, errors, &agents, environments, workflows)
 }
 
 fn finish(
@@ -102,12 +106,14 @@ fn finish(
     errors: Vec<Diagnostic>,
     agents: &[Agent],
     environments: Vec<EnvRow>,
+    workflows: Vec<Deployed>,
 ) -> anyhow::Result<ExitCode> {
     let report = Report {
         ok: errors.is_empty(),
         errors,
         agents: agents.iter().map(agent_row).collect(),
         environments,
+        workflows,
     };
     if ctx.out.json {
         ctx.out.print_json(&report);
@@ -203,8 +209,19 @@ fn print_human(report: &Report, agents: &[Agent]) {
             format!("needs {}", env.needs.join(", "))
         };
         let rendered = if env.rendered { " (rendered)" } else { "" };
+        let workflows: Vec<&str> = report
+            .workflows
+            .iter()
+            .filter(|w| w.enabled.contains(&env.name))
+            .map(|w| w.name.as_str())
+            .collect();
+        let workflows = if workflows.is_empty() {
+            "no workflows".to_string()
+        } else {
+            format!("workflows {}", workflows.join(", "))
+        };
         println!(
-            "{:<11} {}: {needs}{rendered}",
+            "{:<11} {}: {needs}{rendered}; {workflows}",
             env.name.name(),
             env.file.display()
         );

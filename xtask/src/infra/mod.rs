@@ -8,7 +8,8 @@
 //!   resolves ([`wiring`]);
 //! - every enabled agent fits what the agents stack makes of it (AgentCore name limits, memory
 //!   strategies, VPC subnets) ([`agents`]);
-//! - every workflow names known agents ([`workflows`]);
+//! - every workflow names known agents that run together somewhere, and its invoke tasks fit
+//!   InvokeAgentRuntime's published input shape ([`workflows`]);
 //! - every resource and data source uses only what the provider's published schema has, at the
 //!   declared floor and at the newest release extracted, and the floor declared is the one
 //!   checked ([`provider_schema`]).
@@ -22,7 +23,7 @@ pub mod provider_schema;
 mod stacks;
 mod tf;
 mod wiring;
-mod workflows;
+pub mod workflows;
 
 use crate::environment::tfvars::Tfvars;
 use crate::environment::{Env, pos_of};
@@ -38,16 +39,23 @@ pub const PHASES: [&str; 3] = ["platform", "agents", "workflows"];
 pub const FROM_IMAGES_PHASE: &[&str] = &["agent_images"];
 
 /// Runs every infrastructure check; `agents` are the valid blueprints, `envs` the environment
-/// files that loaded (the ones that did not were reported already).
-pub fn check(project: &Project, agents: &[Agent], envs: &[Tfvars], diags: &mut Vec<Diagnostic>) {
+/// files that loaded (the ones that did not were reported already). Gives the workflows and
+/// where they are deployed.
+pub fn check(
+    project: &Project,
+    agents: &[Agent],
+    envs: &[Tfvars],
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<workflows::Deployed> {
     fmt::check(project, diags);
     let stacks = stacks::load(project, diags);
     stacks::check_environment_files(project, &stacks, envs, diags);
     stacks::check_backends(project, diags);
     wiring::check(project, &stacks, diags);
     agents::check(project, agents, envs, diags);
-    workflows::check(project, agents, diags);
+    let deployed = workflows::check(project, agents, diags);
     provider_schema::check(project, diags);
+    deployed
 }
 
 /// The environment files of `project` that load without errors.

@@ -1,14 +1,31 @@
 //! `<infra>/workflows/*.yaml`, checked before Terraform's `templatefile` and Step Functions see
-//! them: known keys, a definition, agents that exist, and every `${agent["id"]}` naming one of
-//! the workflow's own agents.
+//! them: known keys, a definition, agents that exist, every `${agent["id"]}` naming one of the
+//! workflow's own agents, an environment where all its agents run, and every invoke task
+//! against InvokeAgentRuntime's published input shape ([`invoke`]).
 
+mod invoke;
+mod text;
+
+use std::collections::BTreeMap;
 use std::path::Path;
 
+use serde::Serialize;
+
 use super::line_starting;
-use crate::environment::pos_of;
+use crate::environment::{Env, pos_of};
 use crate::project::Project;
 use blueprint::Agent;
 use diagnostics::{Diagnostic, Pos, did_you_mean};
+use text::Block;
+
+/// A workflow and the environments it is deployed to: those where every agent it names is
+/// enabled (what infra/stacks/workflows/definitions.tf keeps).
+#[derive(Debug, Clone, Serialize)]
+pub struct Deployed {
+    pub name: String,
+    pub agents: Vec<String>,
+    pub enabled: Vec<Env>,
+}
 
 /// Top-level keys of a workflow file (strict, like blueprints).
 const WORKFLOW_KEYS: &[&str] = &[
@@ -19,12 +36,12 @@ const WORKFLOW_KEYS: &[&str] = &[
     "definition",
 ];
 
-/// `<infra>/workflows/*.yaml`: known keys, a definition, agents that exist, and every
-/// `${agent["id"]}` naming one of the workflow's own agents.
-pub fn check(project: &Project, agents: &[Agent], diags: &mut Vec<Diagnostic>) {
+/// Checks `<infra>/workflows/*.yaml` (see the module doc) and says where each workflow whose
+/// agents all exist is deployed.
+pub fn check(project: &Project, agents: &[Agent], diags: &mut Vec<Diagnostic>) -> Vec<Deployed> {
     let dir = project.infra_dir.join("workflows");
     let Ok(entries) = std::fs::read_dir(&dir) else {
-        return;
+        return Vec::new();
     };
     let mut files: Vec<_> = entries
         .filter_map(Result::ok)
@@ -47,16 +64,93 @@ pub fn check(project: &Project, agents: &[Agent], diags: &mut Vec<Diagnostic>) {
     known.sort();
     known.dedup();
     let known: Vec<&str> = known.iter().map(String::as_str).collect();
+    let lifetimes: BTreeMap<String, u32> = agents
+        .iter()
+        .map(|a| (a.id().to_string(), a.blueprint.runtime.max_lifetime_minutes))
+        .collect();
+    let mut deployed = Vec::new();
     for path in files {
-        check_workflow(project, &path, &known, diags);
+        let Some((named, agents_pos)) = check_workflow(project, &path, &known, &lifetimes, diags)
+        else {
+            continue;
+        };
+        let name = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        // An agent that does not exist, or whose blueprint is broken, has its own diagnostic.
+        let Some(named_agents) = named
+            .iter()
+            .map(|id| agents.iter().find(|a| a.id() == id))
+            .collect::<Option<Vec<&Agent>>>()
+        else {
+            continue;
+        };
+        let enabled: Vec<Env> = Env::ALL
+            .into_iter()
+            .filter(|env| {
+                named_agents
+                    .iter()
+                    .all(|a| a.blueprint.execution_modes.enabled(*env))
+            })
+            .collect();
+        if enabled.is_empty() {
+            diags.push(deployed_nowhere(
+                project.rel(&path),
+                &name,
+                &named_agents,
+                agents_pos,
+            ));
+        }
+        deployed.push(Deployed {
+            name,
+            agents: named,
+            enabled,
+        });
     }
+    deployed
 }
 
-fn check_workflow(project: &Project, path: &Path, known: &[&str], diags: &mut Vec<Diagnostic>) {
+fn deployed_nowhere(file: &Path, name: &str, agents: &[&Agent], at: Option<Pos>) -> Diagnostic {
+    let per_env: Vec<String> = Env::ALL
+        .into_iter()
+        .map(|env| {
+            let off: Vec<String> = agents
+                .iter()
+                .filter(|a| !a.blueprint.execution_modes.enabled(env))
+                .map(|a| format!("`{}`", a.id()))
+                .collect();
+            let verb = if off.len() == 1 { "is" } else { "are" };
+            format!("in {env} {} {verb} disabled", off.join(", "))
+        })
+        .collect();
+    Diagnostic::new(
+        file,
+        format!(
+            "workflow `{name}` is deployed in no environment: no environment enables all of its \
+             agents ({})",
+            per_env.join("; ")
+        ),
+    )
+    .at(at)
+    .help(
+        "enable its agents together in one environment (`execution_modes` in \
+         agents/<id>/blueprint.yaml), or remove the workflow",
+    )
+}
+
+/// Checks one workflow file; its agents and where they are listed, when it lists them.
+fn check_workflow(
+    project: &Project,
+    path: &Path,
+    known: &[&str],
+    lifetimes: &BTreeMap<String, u32>,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<(Vec<String>, Option<Pos>)> {
     let file = project.rel(path).to_path_buf();
     let Ok(text) = std::fs::read_to_string(path) else {
         diags.push(Diagnostic::new(&file, "cannot read the workflow"));
-        return;
+        return None;
     };
     let doc: serde_yaml::Value = match serde_yaml::from_str(&text) {
         Ok(doc) => doc,
@@ -70,7 +164,7 @@ fn check_workflow(project: &Project, path: &Path, known: &[&str], diags: &mut Ve
                     .at(pos)
                     .help("see infra/README.md for the shape of a workflow file"),
             );
-            return;
+            return None;
         }
     };
     let Some(map) = doc.as_mapping() else {
@@ -78,7 +172,7 @@ fn check_workflow(project: &Project, path: &Path, known: &[&str], diags: &mut Ve
             &file,
             "a workflow is a mapping with `agents` and `definition`",
         ));
-        return;
+        return None;
     };
     for key in map.keys().filter_map(|k| k.as_str()) {
         if !WORKFLOW_KEYS.contains(&key) {
@@ -104,6 +198,7 @@ fn check_workflow(project: &Project, path: &Path, known: &[&str], diags: &mut Ve
             .help("add `definition:` with `StartAt` and `States`"),
         );
     }
+    check_definition(&file, &text, map, lifetimes, diags);
     let named: Vec<String> = match map.get("agents").map(|a| a.as_sequence()) {
         Some(Some(list)) if list.iter().all(|v| v.as_str().is_some()) && !list.is_empty() => list
             .iter()
@@ -118,7 +213,7 @@ fn check_workflow(project: &Project, path: &Path, known: &[&str], diags: &mut Ve
                 .at(line_starting(&text, "agents:", 0))
                 .help("e.g. `agents: [triage, assistant]`"),
             );
-            return;
+            return None;
         }
     };
     let agents_line = line_starting(&text, "agents:", 0);
@@ -149,6 +244,41 @@ fn check_workflow(project: &Project, path: &Path, known: &[&str], diags: &mut Ve
                     "add `{id}` to `agents`: a workflow is deployed only where all its agents run"
                 )),
             );
+        }
+    }
+    Some((named, agents_line))
+}
+
+/// The invoke tasks of the state machine, nested ones included.
+fn check_definition(
+    file: &Path,
+    text: &str,
+    map: &serde_yaml::Mapping,
+    lifetimes: &BTreeMap<String, u32>,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let Some(states) = map
+        .get("definition")
+        .and_then(|d| d.get("States"))
+        .and_then(serde_yaml::Value::as_mapping)
+    else {
+        return;
+    };
+    let definition = Block::root().child(text, "definition");
+    let from = definition
+        .and_then(|d| d.child(text, "States"))
+        .or(definition)
+        .unwrap_or_else(Block::root);
+    let mut all = Vec::new();
+    invoke::states(states, text, from, &mut all);
+    let cx = invoke::Context {
+        file,
+        text,
+        lifetimes,
+    };
+    for (name, state, at) in all {
+        if invoke::is_invoke(state) {
+            invoke::check_task(&cx, name, state, at, diags);
         }
     }
 }
