@@ -58,11 +58,14 @@ impl World {
         git_commit_all(&ws);
         let tf = tempfile::tempdir().expect("tempdir");
         let cli_config = support::terraform::cli_config(tf.path());
+        // Step Functions (moto's interpreter) reaches the agents through the data plane, as
+        // the service does: the plane's port is chosen before moto starts.
+        let plane_port = support::free_port();
         let world = World {
             plane: std::cell::OnceCell::new(),
             converse: StandIn::start(),
             ws,
-            moto: Moto::start(),
+            moto: Moto::start_with_step_functions(plane_port),
             registry: Registry::start(),
             cli_config,
             _tf: tf,
@@ -71,7 +74,7 @@ impl World {
         assert!(out.status.success(), "bootstrap failed:\n{text}");
         // Each agent gets what it asks for: text, or the record its forced tool describes.
         world.converse.answer(Answer::Auto);
-        let plane = DataPlane::start(&world, world.converse.url());
+        let plane = DataPlane::start(&world, world.converse.url(), plane_port);
         assert!(world.plane.set(plane).is_ok());
         world
     }
@@ -339,6 +342,7 @@ fn deploy_promote_and_guard_production() {
     assert_eq!(text.matches("no changes").count(), 3, "{text}");
 
     operate_dev(&w, &dev_agents);
+    run_workflows(&w);
 
     // plan: 0 without drift, 2 with.
     let (out, text) = run(&mut w.xtask(&["plan", "dev"]));
@@ -680,9 +684,17 @@ struct DataPlane {
 }
 
 impl DataPlane {
-    fn start(w: &World, converse: &str) -> DataPlane {
+    fn start(w: &World, converse: &str, port: u16) -> DataPlane {
+        let port = port.to_string();
         let mut child = w
-            .xtask(&["--json", "dataplane", "--port", "0", "--idle-timeout", "4"])
+            .xtask(&[
+                "--json",
+                "dataplane",
+                "--port",
+                &port,
+                "--idle-timeout",
+                "4",
+            ])
             .env("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", converse)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -700,22 +712,12 @@ impl DataPlane {
         });
         // `--json` prints one JSON document (pretty) once the port is open.
         let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
-        let mut text = String::new();
-        let serving: serde_json::Value = loop {
-            let mut line = String::new();
-            let read = stdout
-                .read_line(&mut line)
-                .expect("read the data plane's stdout");
-            text.push_str(&line);
-            if let Ok(value) = serde_json::from_str(&text) {
-                break value;
-            }
-            assert!(
-                read > 0,
+        let serving = agent_testkit::read_json_document(&mut stdout).unwrap_or_else(|text| {
+            panic!(
                 "the data plane printed no JSON: {text:?}\n{}",
                 stderr.lock().unwrap()
-            );
-        };
+            )
+        });
         let url = serving["url"].as_str().expect("url").to_string();
         DataPlane {
             child: std::sync::Mutex::new(child),
@@ -996,6 +998,165 @@ fn operate_dev(w: &World, dev_agents: &[String]) {
 }
 
 /// Terraform and provider processes whose working directory is inside `dir`.
+/// The workflows dev deployed, executed by Step Functions (moto's interpreter): their invoke
+/// tasks reach the agents' arm64 processes through the data plane, with the payload, session
+/// and answer the `aws-sdk:bedrockagentcore:invokeAgentRuntime` integration gives them.
+fn run_workflows(w: &World) {
+    // moto cannot hold the stacks' state machines (tests/stacks/workflows): each is created
+    // here from the definition the deploy rendered, one per execution (moto's executions of
+    // one state machine share its history).
+    let execute = |workflow: &str, run: &str, input: serde_json::Value| -> serde_json::Value {
+        let definition = w.ssm_value(&format!("/platform/dev/workflows/{workflow}/definition"));
+        let role = format!("arn:aws:iam::123456789012:role/agentcore-dev-{workflow}-sfn");
+        let (out, text) = w.aws(&[
+            "stepfunctions",
+            "create-state-machine",
+            "--name",
+            &format!("agentcore-dev-{workflow}-{run}"),
+            "--definition",
+            &definition,
+            "--role-arn",
+            &role,
+        ]);
+        assert!(out.status.success(), "{text}");
+        let machine: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        let (out, text) = w.aws(&[
+            "stepfunctions",
+            "start-execution",
+            "--state-machine-arn",
+            machine["stateMachineArn"].as_str().expect("arn"),
+            "--name",
+            run,
+            "--input",
+            &input.to_string(),
+        ]);
+        assert!(out.status.success(), "{text}");
+        let started: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        let arn = started["executionArn"].as_str().expect("arn").to_string();
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let (out, text) = w.aws(&[
+                "stepfunctions",
+                "describe-execution",
+                "--execution-arn",
+                &arn,
+            ]);
+            assert!(out.status.success(), "{text}");
+            let execution: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+            if execution["status"] != "RUNNING" {
+                return execution;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{workflow} still runs: {execution}\n{}",
+                w.plane().stderr()
+            );
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    };
+    // The session a task gives an agent: its name and the SHA-256 of the execution's ARN.
+    let session = |agent: &str, execution: &serde_json::Value| {
+        use sha2::Digest as _;
+        let arn = execution["executionArn"].as_str().expect("arn");
+        format!("{agent}-{:x}", sha2::Sha256::digest(arn.as_bytes()))
+    };
+    let output = |execution: &serde_json::Value| -> serde_json::Value {
+        serde_json::from_str(execution["output"].as_str().unwrap_or("null")).expect("output")
+    };
+
+    // Triage classifies the event's detail; it needs a reply, so the assistant drafts one: the
+    // execution's output holds both answers, each agent in its own session of this execution.
+    let text = "My invoice for March never arrived.";
+    let execution = execute(
+        "triage-and-answer",
+        "request-1",
+        serde_json::json!({ "detail": { "text": text } }),
+    );
+    assert_eq!(
+        execution["status"],
+        "SUCCEEDED",
+        "{execution}\n{}",
+        w.plane().stderr()
+    );
+    let result = output(&execution);
+    let record = &result["triage"]["record"];
+    assert_eq!(record["needs_reply"], true, "{result}");
+    assert!(record["category"].is_string(), "{result}");
+    assert_eq!(
+        record["session_id"],
+        session("triage", &execution),
+        "{result}"
+    );
+    let reply = &result["answer"]["reply"];
+    assert_eq!(reply["answer"], "Hello from the stand-in.", "{result}");
+    assert_eq!(
+        reply["session_id"],
+        session("assistant", &execution),
+        "{result}"
+    );
+    // The agents received the payload as JSON, not a JSON string of it: triage classified
+    // the text, and the assistant's prompt is the one the Pass state built.
+    let prompts: Vec<String> = w
+        .converse
+        .requests()
+        .iter()
+        .map(|r| r.body.to_string())
+        .collect();
+    assert!(prompts.iter().any(|p| p.contains(text)), "{prompts:?}");
+    assert!(
+        prompts.iter().any(|p| p.contains("Draft a reply to this")),
+        "{prompts:?}"
+    );
+
+    // The scheduled digest: one task, its answer parsed back from the response string.
+    let execution = execute("assistant-digest", "digest-1", serde_json::json!({}));
+    assert_eq!(execution["status"], "SUCCEEDED", "{execution}");
+    let result = output(&execution);
+    assert_eq!(
+        result["digest"]["digest"]["answer"], "Hello from the stand-in.",
+        "{result}"
+    );
+    assert_eq!(
+        result["digest"]["digest"]["session_id"],
+        session("assistant", &execution),
+        "{result}"
+    );
+
+    // An agent that fails (triage refuses empty text with a 400): the service's
+    // RuntimeClientError is not among the retried errors, the Catch ends the execution
+    // with the agent's failure recorded, and the assistant is never called.
+    let calls = w.converse.requests().len();
+    let execution = execute(
+        "triage-and-answer",
+        "request-2",
+        serde_json::json!({ "detail": { "text": "" } }),
+    );
+    assert_eq!(execution["status"], "FAILED", "{execution}");
+    assert_eq!(execution["error"], "AgentInvocationFailed", "{execution}");
+    let cause = execution["cause"].as_str().unwrap_or_default();
+    assert!(
+        cause.contains("Received error (400) from runtime"),
+        "{execution}"
+    );
+    let (out, text) = w.aws(&[
+        "stepfunctions",
+        "get-execution-history",
+        "--execution-arn",
+        execution["executionArn"].as_str().expect("arn"),
+    ]);
+    assert!(out.status.success(), "{text}");
+    assert_eq!(
+        text.matches("\"TaskScheduled\"").count(),
+        1,
+        "retried:\n{text}"
+    );
+    assert!(
+        text.contains("BedrockAgentCore.RuntimeClientError"),
+        "{text}"
+    );
+    assert_eq!(w.converse.requests().len(), calls, "a model was called");
+}
+
 fn terraform_processes_in(dir: &Path) -> Vec<String> {
     let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
     let mut found = Vec::new();

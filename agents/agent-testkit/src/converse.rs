@@ -307,7 +307,8 @@ fn auto_answer(request: &Value) -> Answer {
     }
 }
 
-/// A value that fits a JSON schema: the first of an `enum`, else a plain value of its type.
+/// A value that fits a JSON schema: the first of an `enum`, else a plain value of its type;
+/// `true` for a flag, so that a workflow branching on it takes the branch that does something.
 fn example_of(schema: &Value) -> Value {
     if let Some(first) = schema["enum"].as_array().and_then(|e| e.first()) {
         return first.clone();
@@ -320,7 +321,7 @@ fn example_of(schema: &Value) -> Value {
                 .unwrap_or_default(),
         ),
         Some("array") => json!([example_of(&schema["items"])]),
-        Some("boolean") => json!(false),
+        Some("boolean") => json!(true),
         Some("integer") | Some("number") => json!(1),
         _ => json!("example"),
     }

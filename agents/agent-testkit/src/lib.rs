@@ -57,3 +57,20 @@ pub fn free_port() -> u16 {
         .map(|a| a.port())
         .expect("bind an ephemeral port")
 }
+
+/// Reads lines until they make one JSON document: what a long-running command prints with
+/// `--json` (pretty) once it serves, before it goes on. The document, or, when the stream ends
+/// first, what was read.
+pub fn read_json_document(reader: &mut impl std::io::BufRead) -> Result<serde_json::Value, String> {
+    let mut text = String::new();
+    loop {
+        let mut line = String::new();
+        match reader.read_line(&mut line) {
+            Ok(0) | Err(_) => return Err(text),
+            Ok(_) => text.push_str(&line),
+        }
+        if let Ok(value) = serde_json::from_str(&text) {
+            return Ok(value);
+        }
+    }
+}

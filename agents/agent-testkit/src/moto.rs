@@ -23,10 +23,25 @@ impl Moto {
         Moto::start_with(true)
     }
 
+    /// moto whose Step Functions executes state machines, sending their
+    /// `aws-sdk:bedrockagentcore:*` tasks to the AgentCore data plane that will listen on
+    /// 127.0.0.1:`data_plane_port` (`python/moto_stepfunctions.py` says how, and which gaps of
+    /// moto's interpreter it fills). Every other API is moto's as usual.
+    pub fn start_with_step_functions(data_plane_port: u16) -> Moto {
+        let mut cmd = Command::new(tool("python3-pinned"));
+        cmd.arg(crate::workspace_root().join("agents/agent-testkit/python/moto_stepfunctions.py"))
+            // moto's interpreter sends an AWS SDK task to 127.0.0.1:$MOTO_PORT.
+            .env("MOTO_PORT", data_plane_port.to_string());
+        Moto::start_command(cmd, false)
+    }
+
     fn start_with(recording: bool) -> Moto {
+        Moto::start_command(Command::new(tool("moto_server")), recording)
+    }
+
+    fn start_command(mut cmd: Command, recording: bool) -> Moto {
         let dir = tempfile::tempdir().expect("tempdir");
         let port = free_port();
-        let mut cmd = Command::new(tool("moto_server"));
         cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
         if recording {
             cmd.env("MOTO_ENABLE_RECORDING", "true")

@@ -155,5 +155,5 @@ fn the_stand_ins_auto_answer_fits_the_tools_schema() {
     let record = response.json();
     assert_eq!(record["category"], "greeting");
     assert_eq!(record["priority"], "low");
-    assert_eq!(record["needs_reply"], false);
+    assert_eq!(record["needs_reply"], true);
 }
