@@ -33,6 +33,23 @@ pub struct Context {
 /// tell a typo from drift.
 pub const EXIT_USAGE: u8 = 64;
 
+/// The runtime a command drives its async clients (the AWS SDK, the registry) with: one
+/// thread, as that work waits on the network, and one per command, created where it is needed.
+pub fn async_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    use anyhow::Context as _;
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// Milliseconds since the epoch, as CloudWatch Logs counts time.
+pub fn epoch_millis(at: std::time::SystemTime) -> i64 {
+    at.duration_since(std::time::SystemTime::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
 /// The options every command line of the xtask takes, `cargo xtask` and its benchmarks alike.
 #[derive(clap::Args)]
 pub struct GlobalArgs {

@@ -241,24 +241,14 @@ struct DataPlane {
 
 impl DataPlane {
     fn start(cmd: &duct::Expression) -> anyhow::Result<DataPlane> {
-        use std::io::BufRead as _;
         let handle = cmd
             .stderr_null()
             .reader()
             .context("cannot start the data plane")?;
-        let mut text = String::new();
-        let mut lines = std::io::BufReader::new(&handle);
-        loop {
-            let mut line = String::new();
-            if lines.read_line(&mut line)? == 0 {
-                bail!("the data plane stopped before it served: {text}");
-            }
-            text.push_str(&line);
-            if let Ok(serving) = serde_json::from_str::<serde_json::Value>(&text) {
-                let url = serving["url"].as_str().context("no url")?.to_string();
-                return Ok(DataPlane { handle, url });
-            }
-        }
+        let serving = agent_testkit::read_json_document(&mut std::io::BufReader::new(&handle))
+            .map_err(|text| anyhow::anyhow!("the data plane stopped before it served: {text}"))?;
+        let url = serving["url"].as_str().context("no url")?.to_string();
+        Ok(DataPlane { handle, url })
     }
 }
 

@@ -68,9 +68,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         backend.bucket
     ));
     let (bucket, region) = (backend.bucket, backend.region);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    let runtime = crate::async_runtime()?;
     let report = runtime.block_on(bootstrap(ctx, &args, bucket, region))?;
     if ctx.out.json {
         ctx.out.print_json(&report);

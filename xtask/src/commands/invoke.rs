@@ -88,10 +88,7 @@ pub struct Args {
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let agent = ctx.project.agent(&args.agent)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let runtime = crate::async_runtime()?;
     if agent.blueprint.runtime.protocol == blueprint::Protocol::Mcp {
         return tools(ctx, &runtime, &agent, args);
     }

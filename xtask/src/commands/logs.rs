@@ -55,10 +55,7 @@ struct Line {
 }
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let runtime = crate::async_runtime()?;
     let environment = Environment::load(&ctx.project, args.env)?;
     let deployed = runtime.block_on(Deployed::read(&ctx.project, &environment))?;
     let agent = deployed.agent(&environment, &args.agent)?;
@@ -69,7 +66,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let groups: Vec<String> = endpoints.iter().map(|e| agent.log_group(e)).collect();
     runtime.block_on(async {
         let logs = aws_sdk_cloudwatchlogs::Client::new(environment.aws().await);
-        let mut from = millis(SystemTime::now() - args.since);
+        let mut from = crate::epoch_millis(SystemTime::now() - args.since);
         let mut seen = HashSet::new();
         let mut found_group = false;
         loop {
@@ -215,12 +212,6 @@ fn readable(timestamp: i64, message: &str) -> String {
         }
     }
     line
-}
-
-fn millis(at: SystemTime) -> i64 {
-    at.duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }
 
 /// `30s`, `10m`, `2h`, `1d`.

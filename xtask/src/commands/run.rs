@@ -379,10 +379,7 @@ fn serve(
 /// way AgentCore stops a runtime, so the agent shuts down gracefully and is never orphaned.
 fn wait_forwarding_signals(handle: duct::Handle, pid: u32) -> anyhow::Result<ExitStatus> {
     let handle = std::sync::Arc::new(handle);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let runtime = crate::async_runtime()?;
     runtime.block_on(async {
         let waiting = handle.clone();
         let exited = tokio::task::spawn_blocking(move || waiting.wait().map(|o| o.status));

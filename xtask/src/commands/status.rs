@@ -6,7 +6,6 @@
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 
-use anyhow::Context as _;
 use serde::Serialize;
 
 use crate::Context;
@@ -97,10 +96,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     } else {
         args.envs
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let runtime = crate::async_runtime()?;
     let read = |env: Env| -> anyhow::Result<Deployed> {
         let environment = Environment::load(&ctx.project, env)?;
         runtime.block_on(Deployed::read(&ctx.project, &environment))

@@ -478,7 +478,7 @@ async fn deliver(
                             pending
                                 .entry((agent.log_group(&endpoint), stream))
                                 .or_default()
-                                .push((millis(at), line));
+                                .push((crate::epoch_millis(at), line));
                         }
                         Event::Started { runtime, session, pid, took } => out.step(format!(
                             "{}: session {} started (pid {pid}, ready in {:.1} s)",
@@ -588,12 +588,6 @@ async fn put(
 
 fn short(session: &str) -> &str {
     session.get(..8).unwrap_or(session)
-}
-
-fn millis(at: SystemTime) -> i64 {
-    at.duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }
 
 /// `YYYY/MM/DD` of `at` in UTC, as AgentCore's stream names start.

@@ -53,9 +53,7 @@ pub fn destroy(
     guards::confirm(env, options.yes, env != Env::Production, "destroy")?;
     terraform::catch_interrupts();
 
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    let runtime = crate::async_runtime()?;
     let backend = &environment.terraform()?.backend;
     let held = runtime.block_on(lock::DeployLock::acquire(
         backend,

@@ -45,10 +45,7 @@ pub struct Ran {
 
 /// The images `agent` ran in `env`, newest first, one entry per stretch of one digest.
 pub fn history(ctx: &Context, env: Env, agent: &str) -> anyhow::Result<Vec<Ran>> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let runtime = crate::async_runtime()?;
     let versions = runtime.block_on(Deployed::history(&ctx.project, env))?;
     let mut ran: Vec<Ran> = Vec::new();
     for (at, deployed) in versions {
@@ -137,10 +134,7 @@ pub fn choose<'a>(
 pub fn rollback(ctx: &Context, options: &RollbackOptions) -> anyhow::Result<(Ran, Outcome)> {
     let (env, agent) = (options.env, options.agent.as_str());
     let environment = Environment::load_for_terraform(&ctx.project, env)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let runtime = crate::async_runtime()?;
     let deployed = runtime.block_on(Deployed::read(&ctx.project, &environment))?;
     deployed.agent(&environment, agent)?;
     let history = history(ctx, env, agent)?;

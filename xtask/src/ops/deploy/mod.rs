@@ -137,9 +137,7 @@ pub fn deploy(
     let stacks = EnvStacks::new(&ctx.project, environment)?;
     terraform::catch_interrupts();
 
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    let runtime = crate::async_runtime()?;
     let backend = &environment.terraform()?.backend;
     if options.break_lock {
         let keys = stacks.state_keys();
@@ -198,9 +196,7 @@ fn run_phases(
     let mut outputs = Outputs::new();
     // Each stack's outputs are read from the state object its apply (or the last one) wrote:
     // the same values as `terraform output -json`, without a Terraform process per stack.
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    let runtime = crate::async_runtime()?;
     let backend = &environment.terraform()?.backend;
     let s3 = runtime.block_on(backend.s3());
     let collect_outputs = |stack: &Stack, phase: Phase, outputs: &mut Outputs| {
@@ -346,9 +342,7 @@ fn smoke(
         .iter()
         .any(|r| r.phase == Phase::Agents && r.applied);
     let all = agents_changed || options.only == Some(Phase::Smoke);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    let runtime = crate::async_runtime()?;
     let deployed = runtime.block_on(Deployed::read(&ctx.project, environment))?;
     let declared = smoke::checked_agents(environment, &deployed).len();
     let t = ctx.out.timed(format!("{env} / smoke"));

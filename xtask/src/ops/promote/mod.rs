@@ -76,10 +76,7 @@ pub fn promote(ctx: &Context, options: &PromoteOptions) -> anyhow::Result<Outcom
     }
 
     if to == Env::Production {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .context("cannot start the async runtime")?;
+        let runtime = crate::async_runtime()?;
         let refused = runtime.block_on(smoke::unproven_in_staging(&from_env, &selected))?;
         if !refused.is_empty() {
             bail_help!(
