@@ -152,10 +152,7 @@ impl Deployed {
         project: &Project,
         environment: &Environment,
     ) -> anyhow::Result<BTreeMap<String, ImageRef>> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .context("cannot start the async runtime")?;
+        let runtime = crate::async_runtime()?;
         let deployed = runtime.block_on(Deployed::read(project, environment))?;
         Ok(deployed
             .agents
@@ -189,12 +186,14 @@ impl Deployed {
 }
 
 /// The agents stack's state object, `<env>/agents.tfstate` in the environment's state bucket,
-/// with a client to read it: a data plane reads it again and again.
+/// with a client to read it: a data plane reads it again and again, so the newest version is
+/// kept with its ETag and fetched again only when it changed (`If-None-Match`: S3 answers 304).
 pub struct StateObject {
     env: Env,
     bucket: String,
     key: String,
     s3: aws_sdk_s3::Client,
+    newest: std::sync::Mutex<Option<(String, serde_json::Value)>>,
 }
 
 impl StateObject {
@@ -212,6 +211,7 @@ impl StateObject {
             s3,
             bucket: backend.bucket.clone(),
             key: key.to_string(),
+            newest: std::sync::Mutex::new(None),
         }
     }
 
@@ -256,22 +256,36 @@ impl StateObject {
     /// The state as JSON (`version`: one the bucket kept), or nothing when there is none.
     async fn get(&self, version: Option<&str>) -> anyhow::Result<Option<serde_json::Value>> {
         let env = self.env;
+        let cached = match version {
+            None => self.newest.lock().ok().and_then(|newest| newest.clone()),
+            Some(_) => None,
+        };
         let got = self
             .s3
             .get_object()
             .bucket(&self.bucket)
             .key(&self.key)
             .set_version_id(version.map(str::to_string))
+            .set_if_none_match(cached.as_ref().map(|(etag, _)| etag.clone()))
             .send()
             .await;
-        let bytes = match got {
-            Ok(object) => object
-                .body
-                .collect()
-                .await
-                .with_context(|| format!("cannot read {}", self.url()))?
-                .into_bytes(),
+        let (etag, bytes) = match got {
+            Ok(object) => (
+                object.e_tag.clone(),
+                object
+                    .body
+                    .collect()
+                    .await
+                    .with_context(|| format!("cannot read {}", self.url()))?
+                    .into_bytes(),
+            ),
             Err(err) => {
+                if let Some((_, state)) = cached.filter(|_| {
+                    err.raw_response()
+                        .is_some_and(|r| r.status().as_u16() == 304)
+                }) {
+                    return Ok(Some(state));
+                }
                 let service = err.as_service_error();
                 if service.is_some_and(|e| e.is_no_such_key()) {
                     return Ok(None);
@@ -283,8 +297,11 @@ impl StateObject {
                     .with_context(|| format!("cannot read {env}'s state {}", self.url()));
             }
         };
-        serde_json::from_slice(&bytes)
-            .map(Some)
-            .with_context(|| format!("{} is not a Terraform state", self.url()))
+        let state: serde_json::Value = serde_json::from_slice(&bytes)
+            .with_context(|| format!("{} is not a Terraform state", self.url()))?;
+        if let (None, Some(etag), Ok(mut newest)) = (version, etag, self.newest.lock()) {
+            *newest = Some((etag, state.clone()));
+        }
+        Ok(Some(state))
     }
 }
