@@ -898,6 +898,26 @@ fn operate_dev(w: &World, dev_agents: &[String]) {
         ));
     assert!(!out.status.success());
     assert!(text.contains("cargo xtask dataplane dev"), "{text}");
+    // Throttled: the SDK tries again with its standard policy (3 attempts), then the command
+    // says so and what to do; the agent was never reached.
+    let throttled = agent_testkit::throttled::Throttled::start();
+    let calls = converse.requests().len();
+    let (out, text) = run(w
+        .xtask(&["invoke", agent, "--env", "dev", "--payload", "{}"])
+        .env("AWS_ENDPOINT_URL_BEDROCK_AGENTCORE", throttled.url()));
+    assert!(!out.status.success(), "{text}");
+    assert!(
+        text.contains("still refuses `assistant` in dev after the SDK's retries")
+            && text.contains("Rate exceeded")
+            && text.contains("wait and try again"),
+        "{text}"
+    );
+    assert_eq!(
+        throttled.requests(),
+        3,
+        "not retried as the SDK's standard policy says"
+    );
+    assert_eq!(converse.requests().len(), calls);
 
     // An MCP server's tools, through InvokeAgentRuntime: listed, and one called.
     let (out, text) =

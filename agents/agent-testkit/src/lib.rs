@@ -19,6 +19,7 @@ pub mod moto;
 pub mod reference;
 pub mod registry;
 mod server;
+pub mod throttled;
 
 pub use server::Server;
 
