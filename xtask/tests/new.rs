@@ -123,7 +123,7 @@ fn new_agents_pass_check_their_own_tests_and_build_an_image() {
         ws.read("agents/tools/blueprint.yaml")
     );
 
-    let text = timed("check", || ok(&mut ws.xtask().arg("check"), "check"));
+    let text = timed("check", || ok(ws.xtask().arg("check"), "check"));
     assert!(text.contains("ok: 5 agent(s)"), "{text}");
     for (agent, row) in [("demo", "yes  -        -"), ("tools", "yes  -        -")] {
         assert!(
