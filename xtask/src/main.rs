@@ -10,8 +10,8 @@ use clap::{Parser, Subcommand};
 
 use xtask::Context;
 use xtask::commands::{
-    bench, bootstrap, build_agents, check, dataplane, deploy, destroy, doctor, invoke, logs, plan,
-    promote, push, rollback, run, status, test,
+    bench, bootstrap, build_agents, check, dataplane, deploy, destroy, doctor, invoke, logs, new,
+    plan, promote, push, rollback, run, status, test,
 };
 
 #[derive(Parser)]
@@ -22,6 +22,7 @@ use xtask::commands::{
     after_help = "Examples:
   cargo xtask check                 validate every blueprint and environment file
   cargo xtask check --env dev       ... and render dev's tfvars from the process environment
+  cargo xtask new summarizer        a new agent crate from a template, ready to test and build
   cargo xtask doctor --fix          install the missing prerequisites that need no root prompt
   cargo xtask test                  set up what the tests need, then run them all",
     version
@@ -56,6 +57,8 @@ enum Command {
     Invoke(invoke::Args),
     /// Show what a deployed agent printed, from its runtime's CloudWatch log groups.
     Logs(logs::Args),
+    /// Create a new agent crate from a template (HTTP or MCP), in the workspace and its lock.
+    New(new::Args),
     /// Plan every stack of an environment; exit 2 when something would change (drift check).
     Plan(plan::Args),
     /// Copy the images one environment runs to the next and deploy them there (no rebuild).
@@ -88,6 +91,7 @@ fn dispatch(ctx: &Context, cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Doctor(args) => doctor::run(ctx, args),
         Command::Invoke(args) => invoke::run(ctx, args),
         Command::Logs(args) => logs::run(ctx, args),
+        Command::New(args) => new::run(ctx, args),
         Command::Plan(args) => plan::run(ctx, args),
         Command::Promote(args) => promote::run(ctx, args),
         Command::Rollback(args) => rollback::run(ctx, args),

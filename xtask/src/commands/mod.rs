@@ -13,6 +13,7 @@ pub mod destroy;
 pub mod doctor;
 pub mod invoke;
 pub mod logs;
+pub mod new;
 pub mod plan;
 pub mod promote;
 pub mod push;

@@ -58,6 +58,17 @@ pub fn check(
     deployed
 }
 
+/// The agents stack's limits alone (AgentCore and IAM names, memory strategies, subnets) for
+/// `agents` where each is enabled: `cargo xtask new` applies them before it writes an agent.
+pub fn check_agents(
+    project: &Project,
+    agents: &[Agent],
+    envs: &[Tfvars],
+    diags: &mut Vec<Diagnostic>,
+) {
+    agents::check(project, agents, envs, diags);
+}
+
 /// The environment files of `project` that load without errors.
 pub fn loaded_envs(project: &Project) -> Vec<Tfvars> {
     Env::ALL

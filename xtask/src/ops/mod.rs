@@ -8,6 +8,7 @@ pub mod deploy;
 pub mod deployed;
 pub mod destroy;
 pub mod invoke;
+pub mod new;
 pub mod promote;
 pub mod push;
 pub mod rollback;

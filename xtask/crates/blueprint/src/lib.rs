@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 pub use diagnostics::{Diagnostic, Diagnostics, Pos};
 pub use env::Env;
-pub use validate::{PLATFORM_ENV, RESERVED_ENV, load_agent, load_all};
+pub use validate::{PLATFORM_ENV, RESERVED_ENV, check_id, load_agent, load_all};
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -167,6 +167,17 @@ pub enum Protocol {
     /// reason: no agent of this workspace can serve it yet (README.md, "Blueprints").
     #[serde(rename = "A2A")]
     A2a,
+}
+
+impl Protocol {
+    /// The port AgentCore calls a runtime of this protocol on; none for what is refused.
+    pub fn port(self) -> Option<u16> {
+        match self {
+            Protocol::Http => Some(8080),
+            Protocol::Mcp => Some(8000),
+            Protocol::A2a => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]

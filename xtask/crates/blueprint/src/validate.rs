@@ -229,8 +229,7 @@ fn check_rules(
     }
     let rt = &bp.runtime;
     let port = match rt.protocol {
-        Protocol::Http => Some(8080),
-        Protocol::Mcp => Some(8000),
+        Protocol::Http | Protocol::Mcp => rt.protocol.port(),
         Protocol::A2a => {
             err(
                 "runtime.protocol",
@@ -492,9 +491,99 @@ fn shortened(name: &str) -> String {
     }
 }
 
+/// Names cargo refuses for a package or a binary, or that collide with what rustc links
+/// implicitly: Rust's keywords (every edition's, reserved ones included), the standard library's
+/// crates, the folders cargo makes beside binaries in a target dir, and Windows' device names
+/// (a checkout there could not hold the folder).
+const RUST_RESERVED: &[&str] = &[
+    "abstract",
+    "as",
+    "async",
+    "await",
+    "become",
+    "box",
+    "break",
+    "const",
+    "continue",
+    "crate",
+    "do",
+    "dyn",
+    "else",
+    "enum",
+    "extern",
+    "false",
+    "final",
+    "fn",
+    "for",
+    "gen",
+    "if",
+    "impl",
+    "in",
+    "let",
+    "loop",
+    "macro",
+    "match",
+    "mod",
+    "move",
+    "mut",
+    "override",
+    "priv",
+    "pub",
+    "ref",
+    "return",
+    "self",
+    "static",
+    "struct",
+    "super",
+    "trait",
+    "true",
+    "try",
+    "type",
+    "typeof",
+    "unsafe",
+    "unsized",
+    "use",
+    "virtual",
+    "where",
+    "while",
+    "yield",
+    "alloc",
+    "core",
+    "std",
+    "test",
+    "proc-macro",
+    "build",
+    "deps",
+    "examples",
+    "incremental",
+    "con",
+    "prn",
+    "aux",
+    "nul",
+    "com1",
+    "com2",
+    "com3",
+    "com4",
+    "com5",
+    "com6",
+    "com7",
+    "com8",
+    "com9",
+    "lpt1",
+    "lpt2",
+    "lpt3",
+    "lpt4",
+    "lpt5",
+    "lpt6",
+    "lpt7",
+    "lpt8",
+    "lpt9",
+];
+
 /// The id names the crate, the binary, the ECR repository (`[a-z0-9-_/.]`) and, with `-`
 /// turned into `_`, the AgentCore runtime (`[a-zA-Z][a-zA-Z0-9_]{0,47}` with our prefixes).
-fn check_id(id: &str) -> Result<(), &'static str> {
+/// Public for `cargo xtask new`, which refuses an id before it writes anything.
+pub fn check_id(id: &str) -> Result<(), &'static str> {
     if id.len() < 2 || id.len() > MAX_ID_LEN {
         return Err("it must be 2 to 32 characters long");
     }
@@ -509,6 +598,12 @@ fn check_id(id: &str) -> Result<(), &'static str> {
     }
     if id.ends_with('-') || id.contains("--") {
         return Err("`-` must stand between letters or digits");
+    }
+    if RUST_RESERVED.contains(&id) {
+        return Err(
+            "Rust or cargo keeps this name for itself (a keyword, a standard crate or a build \
+             folder), so no crate or binary can have it",
+        );
     }
     Ok(())
 }
@@ -669,6 +764,11 @@ mod tests {
             "a--b",
             "x",
             &"a".repeat(33),
+            "fn",
+            "test",
+            "proc-macro",
+            "deps",
+            "nul",
         ] {
             assert!(check_id(bad).is_err(), "{bad}");
         }
