@@ -6,10 +6,11 @@ mod support;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use agent_testkit::converse::StandIn;
 use serde_json::{Value, json};
+use support::wait_exit;
 use support::workspace::{repo_root, run};
 
 fn xtask() -> Command {
@@ -57,18 +58,6 @@ fn start_agent(
         assert_eq!(url, format!("http://127.0.0.1:{port}"));
     }
     (child, url)
-}
-
-fn wait_exit(child: &mut Child, timeout: Duration) -> Option<std::process::ExitStatus> {
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        if let Ok(Some(status)) = child.try_wait() {
-            return Some(status);
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let _ = child.kill();
-    None
 }
 
 #[test]

@@ -14,6 +14,8 @@
 //! Everything else (AWS credentials, `AWS_ENDPOINT_URL_*`, `RUST_LOG`) is inherited, so the
 //! agent reaches the same AWS account, or local stand-in, as this shell.
 
+mod watch;
+
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{ExitCode, ExitStatus};
@@ -34,6 +36,7 @@ use blueprint::{self, Agent};
   cargo xtask run assistant --bedrock-region us-west-2 -e RUST_LOG=debug
   cargo xtask run assistant --dry-run             show the build and the environment only
   cargo xtask run assistant --arm64               the packaged linux/arm64 binary, under qemu
+  cargo xtask run assistant --watch               rebuilt and restarted on every change
   AWS_PROFILE=dev cargo xtask run assistant       real Bedrock with a profile's credentials
 
 Then, from another shell:
@@ -66,8 +69,14 @@ pub struct Args {
 
     /// Run the packaged linux/arm64 binary (taken from the image `build-agents` writes) under
     /// qemu-aarch64-static: the bytes AgentCore will run, checked before pushing.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "watch")]
     pub arm64: bool,
+
+    /// Build and restart the agent whenever a file of its crate, or of a workspace crate it
+    /// uses, changes: same port, no gap (the new build serves once it listens, then the old one
+    /// is stopped); a build that fails leaves the previous one serving.
+    #[arg(long)]
+    pub watch: bool,
 }
 
 #[derive(Serialize)]
@@ -104,6 +113,18 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         let launcher = crate::ops::build_agents::arm64_launcher(ctx)?;
         let binary = crate::ops::build_agents::packaged_binary(ctx, &agent)?;
         return serve(ctx, &agent, &binary, launcher.as_deref(), port, &env);
+    }
+    if args.watch {
+        let env_for = |port| {
+            agent_env(
+                &agent,
+                args.bedrock_region.clone(),
+                &args.env,
+                port,
+                |name| std::env::var(name).ok(),
+            )
+        };
+        return watch::serve(ctx, &agent, profile, port, &env_for);
     }
     let binary = build_host(ctx, &agent, profile)?;
     serve(ctx, &agent, &binary, None, port, &env)
@@ -321,7 +342,7 @@ fn serve(
         .start()
         .with_context(|| format!("cannot start {}", binary.display()))?;
     let pid = handle.pids().first().copied().unwrap_or_default();
-    let url = format!("http://127.0.0.1:{port}");
+    let url = url(port);
 
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
@@ -344,11 +365,32 @@ fn serve(
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+    announce(ctx, agent, port, pid)?;
+    let record = local::Running::record(&ctx.project, agent.id(), port, std::process::id())?;
+    let status = wait_forwarding_signals(handle, pid);
+    drop(record);
+    let status = status?;
+    Ok(match status.code() {
+        Some(0) => ExitCode::SUCCESS,
+        _ => {
+            eprintln!("{} stopped: {status}", agent.id());
+            ExitCode::FAILURE
+        }
+    })
+}
+
+fn url(port: u16) -> String {
+    format!("http://127.0.0.1:{port}")
+}
+
+/// Says where the agent listens: one JSON line under `--json` (a script reads it and keeps the
+/// agent running), else how to reach it.
+fn announce(ctx: &Context, agent: &Agent, port: u16, pid: u32) -> anyhow::Result<()> {
+    let url = url(port);
     if ctx.out.json {
-        // One line, so a script can read it and keep the agent running.
         let started = Started {
             agent: agent.id(),
-            url: url.clone(),
+            url,
             pid,
         };
         println!("{}", serde_json::to_string(&started)?);
@@ -362,17 +404,7 @@ fn serve(
             agent.id()
         );
     }
-    let record = local::Running::record(&ctx.project, agent.id(), port, std::process::id())?;
-    let status = wait_forwarding_signals(handle, pid);
-    drop(record);
-    let status = status?;
-    Ok(match status.code() {
-        Some(0) => ExitCode::SUCCESS,
-        _ => {
-            eprintln!("{} stopped: {status}", agent.id());
-            ExitCode::FAILURE
-        }
-    })
+    Ok(())
 }
 
 /// Waits for the agent to exit. SIGINT or SIGTERM to this process is passed on as SIGTERM, the

@@ -23,3 +23,19 @@ pub fn require_tool(tool: &str) {
          `cargo xtask doctor` to see how to install it"
     );
 }
+
+/// Waits for `child` to exit; kills it (and gives nothing) after `timeout`.
+pub fn wait_exit(
+    child: &mut std::process::Child,
+    timeout: std::time::Duration,
+) -> Option<std::process::ExitStatus> {
+    let deadline = std::time::Instant::now() + timeout;
+    while std::time::Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    None
+}
