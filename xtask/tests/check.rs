@@ -346,7 +346,7 @@ fn check_environment_beyond_agentcores_limits() {
         &[],
         &[
             &format!("{DEMO}:14:3"),
-            "the runtime would get 52 environment variables",
+            "the runtime would get 55 environment variables",
             "AgentCore accepts at most 50",
             &format!("{DEMO}:15:16"),
             "the value of `LOG_LEVEL` is 2049 characters long",
@@ -635,4 +635,49 @@ fn doctor_stops_quietly_when_its_reader_goes_away() {
     let out = child.wait_with_output().expect("wait");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn check_shows_what_each_environment_runs_and_checks_its_values_where_written() {
+    let ws = workspace();
+    let text = ws.read(DEMO);
+    ws.write(
+        DEMO,
+        &format!(
+            "{text}environments:\n  staging:\n    model:\n      max_tokens: 2048\n    runtime:\n      \
+             network_mode: VPC\n      environment:\n        LOG_LEVEL: debug\n"
+        ),
+    );
+    let (out, text) = run(ws.xtask().arg("check").env_clear_aws());
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("demo in staging: max_tokens 2048, network_mode VPC, LOG_LEVEL=debug"),
+        "{text}"
+    );
+    let (out, _) = run(ws.xtask().args(["--json", "check"]).env_clear_aws());
+    assert!(out.status.success());
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    let demo = report["agents"]
+        .as_array()
+        .and_then(|a| a.iter().find(|a| a["id"] == "demo"))
+        .expect("demo in agents");
+    assert_eq!(demo["effective"]["staging"]["max_tokens"], 2048);
+    assert_eq!(
+        demo["effective"]["staging"]["environment"]["LOG_LEVEL"],
+        "debug"
+    );
+    assert_eq!(demo["effective"]["staging"]["temperature"], 0.3);
+    assert_eq!(demo["effective"]["dev"]["max_tokens"], 512);
+    assert_eq!(demo["effective"]["dev"]["network_mode"], "PUBLIC");
+
+    // A value out of range is reported at the environment's line; a key no environment may
+    // set is refused by name.
+    ws.edit(DEMO, "max_tokens: 2048", "max_tokens: 0");
+    fails_with(&ws, &[], &[&format!("{DEMO}:28:19"), "`max_tokens` is 0"]);
+    ws.edit(
+        DEMO,
+        "      max_tokens: 0",
+        "      max_tokens: 1\n    protocol: MCP",
+    );
+    fails_with(&ws, &[], &["protocol"]);
 }

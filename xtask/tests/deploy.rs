@@ -601,11 +601,22 @@ fn deploy_promote_and_guard_production() {
     let text = w.ok(&["deploy", "staging", "--only", "smoke"]);
     assert!(text.contains("check(s) passed"), "{text}");
 
-    // Promoted, production runs staging's bytes.
+    // Promoted, production runs staging's bytes, with the model its blueprint names for
+    // production (`environments.production`): only production's smoke checks reach Bedrock
+    // with it.
+    let on_production_model = || {
+        w.converse
+            .requests()
+            .iter()
+            .filter(|r| r.model_id.contains("nova-pro"))
+            .count()
+    };
+    assert_eq!(on_production_model(), 0);
     w.ok(&to_production);
     let staged = w.ssm_value(&format!("/platform/staging/agents/{first}/image"));
     let live = w.ssm_value(&format!("/platform/production/agents/{first}/image"));
     assert_eq!(digest(&live), digest(&staged));
+    assert!(on_production_model() > 0, "production's model was not used");
 
     // Staging moves on (a new commit gives new image metadata, hence a new digest): production
     // may no longer be deployed with what it has.

@@ -30,13 +30,18 @@ locals {
   }
 
   # What every runtime is told about its platform; a blueprint may add variables, not replace these.
+  # The model is given to the runtime, not only compiled in: an environment may run another
+  # one (`environments.<env>.model` in the blueprint) from the same image.
   platform_environment = {
-    for id, _ in var.agents : id => {
+    for id, agent in var.agents : id => {
       AGENT_ID              = id
       BEDROCK_REGION        = local.bedrock_region
       AGENTCORE_MEMORY_ID   = var.memory_id
       AGENTCORE_GATEWAY_URL = var.gateway_url
       SSM_ROOT_PATH         = var.ssm_root_path
+      MODEL_ID              = agent.model_id
+      MODEL_MAX_TOKENS      = tostring(agent.max_tokens)
+      MODEL_TEMPERATURE     = tostring(agent.temperature)
     }
   }
 }

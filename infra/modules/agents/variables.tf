@@ -20,6 +20,8 @@ variable "agents" {
     version              = string
     description          = string
     model_id             = string
+    max_tokens           = number
+    temperature          = number
     network_mode         = string
     protocol             = string
     idle_timeout_minutes = number

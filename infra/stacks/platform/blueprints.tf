@@ -6,18 +6,25 @@ locals {
     for f in fileset(local.blueprints_dir, "*/blueprint.yaml") :
     yamldecode(file("${local.blueprints_dir}/${f}")).id => yamldecode(file("${local.blueprints_dir}/${f}"))
   }
+  # A blueprint's `environments.<env>` sets this environment's own values over the rest.
+  overrides = { for id, bp in local.blueprints : id => try(bp.environments[var.environment], {}) }
   enabled_agents = {
     for id, bp in local.blueprints : id => {
       name                 = bp.name
       version              = tostring(bp.version)
       description          = trimspace(try(bp.description, ""))
-      model_id             = bp.model.model_id
-      network_mode         = try(bp.runtime.network_mode, "PUBLIC")
+      model_id             = try(local.overrides[id].model.model_id, bp.model.model_id)
+      max_tokens           = try(local.overrides[id].model.max_tokens, bp.model.max_tokens, 1024)
+      temperature          = try(local.overrides[id].model.temperature, bp.model.temperature, 0.2)
+      network_mode         = try(local.overrides[id].runtime.network_mode, bp.runtime.network_mode, "PUBLIC")
       protocol             = try(bp.runtime.protocol, "HTTP")
-      idle_timeout_minutes = try(bp.runtime.idle_timeout_minutes, 15)
-      max_lifetime_minutes = try(bp.runtime.max_lifetime_minutes, 480)
-      environment          = { for k, v in try(bp.runtime.environment, {}) : k => tostring(v) }
-      tags                 = { for k, v in try(bp.tags, {}) : k => tostring(v) }
+      idle_timeout_minutes = try(local.overrides[id].runtime.idle_timeout_minutes, bp.runtime.idle_timeout_minutes, 15)
+      max_lifetime_minutes = try(local.overrides[id].runtime.max_lifetime_minutes, bp.runtime.max_lifetime_minutes, 480)
+      environment = merge(
+        { for k, v in try(bp.runtime.environment, {}) : k => tostring(v) },
+        { for k, v in try(local.overrides[id].runtime.environment, {}) : k => tostring(v) },
+      )
+      tags = { for k, v in try(bp.tags, {}) : k => tostring(v) }
       memory_strategies = [
         for s in try(bp.memory.strategies, []) : {
           name        = s.name

@@ -43,6 +43,81 @@ struct AgentRow {
     version: String,
     network_mode: blueprint::NetworkMode,
     enabled: Vec<Env>,
+    /// What each environment it is enabled in runs: the blueprint with its `environments.<env>`.
+    effective: std::collections::BTreeMap<Env, Effective>,
+}
+
+/// The values an environment may set differently, as that environment has them.
+#[derive(Serialize, PartialEq)]
+struct Effective {
+    model_id: String,
+    max_tokens: u32,
+    temperature: f64,
+    network_mode: blueprint::NetworkMode,
+    idle_timeout_minutes: u32,
+    max_lifetime_minutes: u32,
+    environment: std::collections::BTreeMap<String, String>,
+}
+
+impl Effective {
+    fn of(bp: &blueprint::Blueprint) -> Effective {
+        Effective {
+            model_id: bp.model.model_id.clone(),
+            max_tokens: bp.model.max_tokens,
+            // As written (0.3), not as the nearest f32 reads in f64 (0.30000001192092896).
+            temperature: bp.model.temperature.to_string().parse().unwrap_or_default(),
+            network_mode: bp.runtime.network_mode,
+            idle_timeout_minutes: bp.runtime.idle_timeout_minutes,
+            max_lifetime_minutes: bp.runtime.max_lifetime_minutes,
+            environment: bp.runtime.environment.clone(),
+        }
+    }
+
+    /// What differs from `base`, in words: `model_id us.amazon.nova-pro-v1:0`, `LOG=warn`.
+    fn differences(&self, base: &Effective) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut field = |name: &str, value: String, same: bool| {
+            if !same {
+                out.push(format!("{name} {value}"));
+            }
+        };
+        field(
+            "model_id",
+            self.model_id.clone(),
+            self.model_id == base.model_id,
+        );
+        field(
+            "max_tokens",
+            self.max_tokens.to_string(),
+            self.max_tokens == base.max_tokens,
+        );
+        field(
+            "temperature",
+            self.temperature.to_string(),
+            self.temperature == base.temperature,
+        );
+        field(
+            "network_mode",
+            format!("{:?}", self.network_mode).to_uppercase(),
+            self.network_mode == base.network_mode,
+        );
+        field(
+            "idle_timeout_minutes",
+            self.idle_timeout_minutes.to_string(),
+            self.idle_timeout_minutes == base.idle_timeout_minutes,
+        );
+        field(
+            "max_lifetime_minutes",
+            self.max_lifetime_minutes.to_string(),
+            self.max_lifetime_minutes == base.max_lifetime_minutes,
+        );
+        for (name, value) in &self.environment {
+            if base.environment.get(name) != Some(value) {
+                out.push(format!("{name}={value}"));
+            }
+        }
+        out
+    }
 }
 
 #[derive(Serialize)]
@@ -170,6 +245,11 @@ fn agent_row(agent: &Agent) -> AgentRow {
             .into_iter()
             .filter(|e| bp.execution_modes.enabled(*e))
             .collect(),
+        effective: Env::ALL
+            .into_iter()
+            .filter(|e| bp.execution_modes.enabled(*e))
+            .map(|e| (e, Effective::of(&bp.in_environment(e))))
+            .collect(),
     }
 }
 
@@ -201,6 +281,26 @@ fn print_human(report: &Report, agents: &[Agent]) {
         .collect();
     if !rows.is_empty() {
         println!("{}\n", table(&header, &rows));
+    }
+    // What an environment runs differently (`environments.<env>` of a blueprint).
+    let mut differs = Vec::new();
+    for agent in agents {
+        let bp = &agent.blueprint;
+        let base = Effective::of(bp);
+        for env in bp.environments.keys() {
+            let changes = Effective::of(&bp.in_environment(*env)).differences(&base);
+            let later = if bp.execution_modes.enabled(*env) {
+                ""
+            } else {
+                " (once enabled there)"
+            };
+            if !changes.is_empty() {
+                differs.push(format!("{} in {env}{later}: {}", bp.id, changes.join(", ")));
+            }
+        }
+    }
+    if !differs.is_empty() {
+        println!("{}\n", differs.join("\n"));
     }
     for env in &report.environments {
         let needs = if env.needs.is_empty() {

@@ -30,7 +30,7 @@ pub fn check(project: &Project, agents: &[Agent], envs: &[Tfvars], diags: &mut V
             .collect();
         for agent in &enabled {
             check_names(project, agent, env.env, &settings.project_name, diags);
-            if agent.blueprint.runtime.network_mode == NetworkMode::Vpc
+            if agent.blueprint.in_environment(env.env).runtime.network_mode == NetworkMode::Vpc
                 && settings.private_subnets == Some(0)
             {
                 diags.push(
@@ -43,7 +43,7 @@ pub fn check(project: &Project, agents: &[Agent], envs: &[Tfvars], diags: &mut V
                         ),
                     )
                     .at(settings.private_subnets_pos)
-                    .help("list the private subnets here, or set `network_mode: PUBLIC` in the blueprint"),
+                    .help(format!("list the private subnets here, or set `network_mode: PUBLIC` in the blueprint (for {} alone: `environments.{}.runtime.network_mode`)", env.env, env.env)),
                 );
             }
         }

@@ -286,11 +286,12 @@ impl Watch {
             .agents
             .iter()
             .find(|a| a.id() == id)
-            .with_context(|| format!("{} runs `{id}`, which has no blueprint here", source.env))?;
+            .with_context(|| format!("{} runs `{id}`, which has no blueprint here", source.env))?
+            .in_environment(source.env);
         let image = unpack(&self.work, &agent.image).await?;
         let mut vars = image.env.clone();
         vars.extend(agent_env(
-            blueprint,
+            &blueprint,
             source.bedrock_region.clone(),
             &[],
             0,

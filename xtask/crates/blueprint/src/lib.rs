@@ -47,6 +47,72 @@ pub struct Blueprint {
     /// in staging.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub smoke: Vec<SmokeCheck>,
+    /// What differs in an environment (a larger model in production, more logging in dev),
+    /// written once beside the rest instead of a copy of the blueprint.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub environments: BTreeMap<Env, Overrides>,
+}
+
+impl Blueprint {
+    /// The blueprint as `env` runs it: its `environments.<env>` over the rest (the runtime's
+    /// variables merged, a variable of the environment winning).
+    pub fn in_environment(&self, env: Env) -> Blueprint {
+        let mut bp = self.clone();
+        let Some(over) = self.environments.get(&env) else {
+            return bp;
+        };
+        let model = &over.model;
+        if let Some(id) = &model.model_id {
+            bp.model.model_id = id.clone();
+        }
+        if let Some(n) = model.max_tokens {
+            bp.model.max_tokens = n;
+        }
+        if let Some(t) = model.temperature {
+            bp.model.temperature = t;
+        }
+        let rt = &over.runtime;
+        if let Some(mode) = rt.network_mode {
+            bp.runtime.network_mode = mode;
+        }
+        if let Some(minutes) = rt.idle_timeout_minutes {
+            bp.runtime.idle_timeout_minutes = minutes;
+        }
+        if let Some(minutes) = rt.max_lifetime_minutes {
+            bp.runtime.max_lifetime_minutes = minutes;
+        }
+        bp.runtime.environment.extend(rt.environment.clone());
+        bp
+    }
+}
+
+/// What an environment may set differently. Never what the image is made of (protocol, port,
+/// the MCP session mode): the bytes promoted from dev to production are one image.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Overrides {
+    #[serde(default)]
+    pub model: ModelOverrides,
+    #[serde(default)]
+    pub runtime: RuntimeOverrides,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelOverrides {
+    pub model_id: Option<String>,
+    pub max_tokens: Option<u32>,
+    pub temperature: Option<f32>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuntimeOverrides {
+    pub network_mode: Option<NetworkMode>,
+    pub idle_timeout_minutes: Option<u32>,
+    pub max_lifetime_minutes: Option<u32>,
+    #[serde(default)]
+    pub environment: BTreeMap<String, String>,
 }
 
 /// One invocation and what its answer must hold.
@@ -291,6 +357,14 @@ pub struct Agent {
 impl Agent {
     pub fn id(&self) -> &str {
         &self.blueprint.id
+    }
+
+    /// The agent as `env` runs it ([`Blueprint::in_environment`]).
+    pub fn in_environment(&self, env: Env) -> Agent {
+        Agent {
+            blueprint: self.blueprint.in_environment(env),
+            dir: self.dir.clone(),
+        }
     }
 
     pub fn blueprint_path(&self) -> PathBuf {

@@ -18,6 +18,9 @@ pub const RESERVED_ENV: &[&str] = &[
     "AWS_REGION",
     "BEDROCK_REGION",
     "MCP_SESSIONS",
+    "MODEL_ID",
+    "MODEL_MAX_TOKENS",
+    "MODEL_TEMPERATURE",
     "PORT",
     "SSM_ROOT_PATH",
 ];
@@ -31,6 +34,9 @@ pub const PLATFORM_ENV: &[&str] = &[
     "AGENTCORE_GATEWAY_URL",
     "AGENTCORE_MEMORY_ID",
     "BEDROCK_REGION",
+    "MODEL_ID",
+    "MODEL_MAX_TOKENS",
+    "MODEL_TEMPERATURE",
     "SSM_ROOT_PATH",
 ];
 
@@ -206,27 +212,6 @@ fn check_rules(
             "write it as MAJOR.MINOR.PATCH, e.g. `0.1.0`".into(),
         );
     }
-    if bp.model.model_id.trim().is_empty() {
-        err(
-            "model.model_id",
-            "`model.model_id` is empty".into(),
-            "name a Bedrock model or inference profile, e.g. `us.amazon.nova-lite-v1:0`".into(),
-        );
-    }
-    if !(0.0..=1.0).contains(&bp.model.temperature) {
-        err(
-            "model.temperature",
-            format!("temperature {} is out of range", bp.model.temperature),
-            "Bedrock accepts a temperature from 0.0 to 1.0".into(),
-        );
-    }
-    if bp.model.max_tokens == 0 {
-        err(
-            "model.max_tokens",
-            "`max_tokens` is 0".into(),
-            "allow the model at least one output token, e.g. 1024".into(),
-        );
-    }
     let rt = &bp.runtime;
     let port = match rt.protocol {
         Protocol::Http | Protocol::Mcp => rt.protocol.port(),
@@ -262,6 +247,76 @@ fn check_rules(
             "only MCP servers keep MCP sessions: remove it, or set `protocol: MCP`".into(),
         );
     }
+    let modes = &bp.execution_modes;
+    if modes.production && !modes.staging {
+        err(
+            "execution_modes.production",
+            "enabled in production but not in staging".into(),
+            "production runs only the images staging ran: set `staging: true` too (promotion \
+             goes dev → staging → production)"
+                .into(),
+        );
+    }
+    check_settings(file, "", bp, loc, diags);
+    check_environments(file, bp, loc, diags);
+    check_smoke(file, bp, loc, diags);
+    let mut names = std::collections::BTreeSet::new();
+    for (i, s) in bp.memory.strategies.iter().enumerate() {
+        if !names.insert(&s.name) {
+            diags.push(
+                Diagnostic::new(
+                    file,
+                    format!("memory strategy `{}` is defined twice", s.name),
+                )
+                .at(loc.value(&format!("memory.strategies.{i}.name")))
+                .help("give each strategy its own name"),
+            );
+        }
+    }
+}
+
+/// The values an environment may set differently (model, timeouts, variables), checked as
+/// `prefix` + path: the blueprint's own (`prefix` empty), or what `environments.<env>.` makes
+/// of them — there only what that environment writes is reported, at its line.
+fn check_settings(
+    file: &Path,
+    prefix: &str,
+    bp: &Blueprint,
+    loc: &Locations,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let written = |path: &str| prefix.is_empty() || loc.key(&format!("{prefix}{path}")).is_some();
+    let mut err = |path: &str, message: String, help: String| {
+        if written(path) {
+            diags.push(
+                Diagnostic::new(file, message)
+                    .at(loc.value(&format!("{prefix}{path}")))
+                    .help(help),
+            );
+        }
+    };
+    if bp.model.model_id.trim().is_empty() {
+        err(
+            "model.model_id",
+            "`model.model_id` is empty".into(),
+            "name a Bedrock model or inference profile, e.g. `us.amazon.nova-lite-v1:0`".into(),
+        );
+    }
+    if !(0.0..=1.0).contains(&bp.model.temperature) {
+        err(
+            "model.temperature",
+            format!("temperature {} is out of range", bp.model.temperature),
+            "Bedrock accepts a temperature from 0.0 to 1.0".into(),
+        );
+    }
+    if bp.model.max_tokens == 0 {
+        err(
+            "model.max_tokens",
+            "`max_tokens` is 0".into(),
+            "allow the model at least one output token, e.g. 1024".into(),
+        );
+    }
+    let rt = &bp.runtime;
     for (field, value) in [
         ("idle_timeout_minutes", rt.idle_timeout_minutes),
         ("max_lifetime_minutes", rt.max_lifetime_minutes),
@@ -274,26 +329,23 @@ fn check_rules(
             );
         }
     }
-    let modes = &bp.execution_modes;
-    if modes.production && !modes.staging {
-        err(
-            "execution_modes.production",
-            "enabled in production but not in staging".into(),
-            "production runs only the images staging ran: set `staging: true` too (promotion \
-             goes dev → staging → production)"
-                .into(),
-        );
-    }
     if rt.idle_timeout_minutes > rt.max_lifetime_minutes {
-        err(
-            "runtime.idle_timeout_minutes",
-            "the idle timeout is longer than the maximum lifetime".into(),
-            "make `idle_timeout_minutes` at most `max_lifetime_minutes`".into(),
-        );
+        let message = "the idle timeout is longer than the maximum lifetime";
+        let help = "make `idle_timeout_minutes` at most `max_lifetime_minutes`";
+        // In an environment, at whichever of the two it sets.
+        let path = if written("runtime.idle_timeout_minutes") {
+            "runtime.idle_timeout_minutes"
+        } else {
+            "runtime.max_lifetime_minutes"
+        };
+        err(path, message.into(), help.into());
     }
-    check_environment_limits(file, &rt.environment, loc, diags);
+    check_environment_limits(file, prefix, &rt.environment, loc, diags);
     for name in rt.environment.keys() {
-        let path = format!("runtime.environment.{name}");
+        let path = format!("{prefix}runtime.environment.{name}");
+        if !prefix.is_empty() && loc.key(&path).is_none() {
+            continue;
+        }
         if RESERVED_ENV.contains(&name.as_str()) {
             diags.push(
                 Diagnostic::new(file, format!("`{name}` is set by the platform"))
@@ -302,6 +354,10 @@ fn check_rules(
                         "PORT" => "remove it: the image sets it from `runtime.port`",
                         "MCP_SESSIONS" => {
                             "remove it: the image sets it from `runtime.mcp_sessions`"
+                        }
+                        "MODEL_ID" | "MODEL_MAX_TOKENS" | "MODEL_TEMPERATURE" => {
+                            "remove it: the runtime gets it from `model` (for one environment: \
+                             `environments.<env>.model`)"
                         }
                         _ => "remove it: every runtime gets it from its environment's settings",
                     }),
@@ -317,19 +373,14 @@ fn check_rules(
             );
         }
     }
-    check_smoke(file, bp, loc, diags);
-    let mut names = std::collections::BTreeSet::new();
-    for (i, s) in bp.memory.strategies.iter().enumerate() {
-        if !names.insert(&s.name) {
-            diags.push(
-                Diagnostic::new(
-                    file,
-                    format!("memory strategy `{}` is defined twice", s.name),
-                )
-                .at(loc.value(&format!("memory.strategies.{i}.name")))
-                .help("give each strategy its own name"),
-            );
-        }
+}
+
+/// `environments.<env>`: each environment's values checked as that environment runs them (an
+/// environment the agent is not enabled in yet may have them: promotion enables it).
+fn check_environments(file: &Path, bp: &Blueprint, loc: &Locations, diags: &mut Vec<Diagnostic>) {
+    for env in bp.environments.keys() {
+        let prefix = format!("environments.{env}.");
+        check_settings(file, &prefix, &bp.in_environment(*env), loc, diags);
     }
 }
 
@@ -414,6 +465,7 @@ fn json_like(value: &serde_yaml::Value) -> Result<(), String> {
 /// AgentCore's limits on what the runtime gets: the blueprint's variables plus the platform's.
 fn check_environment_limits(
     file: &Path,
+    prefix: &str,
     environment: &BTreeMap<String, String>,
     loc: &Locations,
     diags: &mut Vec<Diagnostic>,
@@ -423,7 +475,10 @@ fn check_environment_limits(
         .filter(|k| !PLATFORM_ENV.contains(&k.as_str()))
         .count();
     let total = own + PLATFORM_ENV.len();
-    if total > MAX_ENV_VARS {
+    let block = format!("{prefix}runtime.environment");
+    // In an environment, only what it writes: the blueprint's own are reported once.
+    let written = |path: &str| prefix.is_empty() || loc.key(path).is_some();
+    if total > MAX_ENV_VARS && written(&block) {
         diags.push(
             Diagnostic::new(
                 file,
@@ -433,7 +488,7 @@ fn check_environment_limits(
                     PLATFORM_ENV.len()
                 ),
             )
-            .at(loc.key("runtime.environment"))
+            .at(loc.key(&block))
             .help(format!(
                 "remove {} of them, or put settings into one variable (JSON) or under the \
                  environment's SSM_ROOT_PATH; the platform sets {}",
@@ -443,7 +498,10 @@ fn check_environment_limits(
         );
     }
     for (name, value) in environment {
-        let path = format!("runtime.environment.{name}");
+        let path = format!("{block}.{name}");
+        if !written(&path) {
+            continue;
+        }
         let chars = name.chars().count();
         if chars > MAX_ENV_KEY_CHARS {
             diags.push(
@@ -749,6 +807,7 @@ fn help_for(message: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Env;
 
     #[test]
     fn ids() {
@@ -805,6 +864,68 @@ mod tests {
         match result {
             Ok(_) => Vec::new(),
             Err(diags) => diags.iter().map(|d| format!("{d}")).collect(),
+        }
+    }
+
+    #[test]
+    fn an_environment_sets_its_own_values_over_the_blueprints() {
+        let text = format!(
+            "{HEAD}  environment:\n    LOG: info\n    KEEP: yes\nexecution_modes:\n  staging: \
+             true\n  production: true\nenvironments:\n  production:\n    model:\n      \
+             model_id: us.amazon.nova-pro-v1:0\n      max_tokens: 4096\n    runtime:\n      \
+             max_lifetime_minutes: 60\n      environment:\n        LOG: warn\n"
+        );
+        let agent = load_demo(&text).expect("valid");
+        let production = agent.blueprint.in_environment(Env::Production);
+        assert_eq!(production.model.model_id, "us.amazon.nova-pro-v1:0");
+        assert_eq!(production.model.max_tokens, 4096);
+        assert_eq!(
+            production.model.temperature,
+            agent.blueprint.model.temperature
+        );
+        assert_eq!(production.runtime.max_lifetime_minutes, 60);
+        assert_eq!(production.runtime.environment["LOG"], "warn");
+        assert_eq!(production.runtime.environment["KEEP"], "yes");
+        let staging = agent.blueprint.in_environment(Env::Staging);
+        assert_eq!(staging.model.model_id, "us.amazon.nova-lite-v1:0");
+        assert_eq!(staging.runtime.environment["LOG"], "info");
+    }
+
+    #[test]
+    fn an_environments_values_are_checked_where_it_writes_them() {
+        // Line 9: `environments:`; staging sets lines 12, 14 and 16.
+        let text = format!(
+            "{HEAD}  idle_timeout_minutes: 30\nenvironments:\n  staging:\n    model:\n      \
+             temperature: 3.0\n    runtime:\n      max_lifetime_minutes: 20\n      \
+             environment:\n        PORT: \"1\"\n"
+        );
+        let diags = match load_demo(&text) {
+            Ok(_) => panic!("accepted"),
+            Err(diags) => diags,
+        };
+        let at = |needle: &str| {
+            diags
+                .iter()
+                .find(|d| d.message.contains(needle))
+                .map(|d| d.line)
+                .unwrap_or_else(|| panic!("no `{needle}` in {diags:?}"))
+        };
+        assert_eq!(at("temperature 3 is out of range"), Some(12));
+        assert_eq!(at("idle timeout is longer"), Some(14));
+        assert_eq!(at("`PORT` is set by the platform"), Some(16));
+        assert_eq!(diags.len(), 3, "{diags:?}");
+
+        // An environment that is not one, or a value no environment may change.
+        for (over, needle) in [
+            ("  prod:\n    model:\n      max_tokens: 1\n", "prod"),
+            ("  dev:\n    runtime:\n      port: 9000\n", "port"),
+        ] {
+            let text = format!("{HEAD}environments:\n{over}");
+            let problems = problems(load_demo(&text));
+            assert!(
+                problems.len() == 1 && problems[0].contains(needle),
+                "{problems:?}"
+            );
         }
     }
 

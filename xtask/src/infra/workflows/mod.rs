@@ -66,7 +66,20 @@ pub fn check(project: &Project, agents: &[Agent], diags: &mut Vec<Diagnostic>) -
     let known: Vec<&str> = known.iter().map(String::as_str).collect();
     let lifetimes: BTreeMap<String, u32> = agents
         .iter()
-        .map(|a| (a.id().to_string(), a.blueprint.runtime.max_lifetime_minutes))
+        // The shortest of the environments': a task's timeout holds wherever it runs.
+        .map(|a| {
+            let shortest = blueprint::Env::ALL
+                .iter()
+                .map(|env| {
+                    a.blueprint
+                        .in_environment(*env)
+                        .runtime
+                        .max_lifetime_minutes
+                })
+                .min()
+                .unwrap_or(a.blueprint.runtime.max_lifetime_minutes);
+            (a.id().to_string(), shortest)
+        })
         .collect();
     let mut deployed = Vec::new();
     for path in files {
