@@ -681,3 +681,38 @@ fn check_shows_what_each_environment_runs_and_checks_its_values_where_written() 
     );
     fails_with(&ws, &[], &["protocol"]);
 }
+
+#[test]
+fn check_inbound_auth_and_a_workflow_step_that_could_never_be_signed_for_it() {
+    let ws = workspace();
+    let text = ws.read(DEMO);
+    ws.write(
+        DEMO,
+        &format!(
+            "{text}auth:\n  jwt:\n    discovery_url: https://idp.example.com/jwks\n    \
+             allowed_clients: [web]\n  request_headers: [X-Tenant]\n"
+        ),
+    );
+    // Triage takes JWTs too: the shipped workflow that calls it could never reach it.
+    let triage = ws.read("agents/triage/blueprint.yaml");
+    ws.write(
+        "agents/triage/blueprint.yaml",
+        &format!(
+            "{triage}auth:\n  jwt:\n    discovery_url: https://idp.example.com/.well-known/\
+             openid-configuration\n    allowed_audiences: [api]\n"
+        ),
+    );
+    fails_with(
+        &ws,
+        &[],
+        &[
+            &format!("{DEMO}:27:20"),
+            "is not an OpenID Connect discovery URL",
+            &format!("{DEMO}:29:21"),
+            "AgentCore does not pass `X-Tenant` on",
+            "infra/workflows/triage-and-answer.yaml:",
+            "the workflow invokes agent `triage`, which takes a JWT",
+            "3 problem(s) found",
+        ],
+    );
+}

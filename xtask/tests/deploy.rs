@@ -55,6 +55,16 @@ impl World {
             ".gitignore",
             &format!("{ignore}testinfra/stacks/*/.terraform.lock.hcl\n"),
         );
+        // The toolbox takes a JWT instead of IAM-signed calls (`auth.jwt`), as an MCP server
+        // behind an identity provider would.
+        let toolbox = ws.read("agents/toolbox/blueprint.yaml");
+        ws.write(
+            "agents/toolbox/blueprint.yaml",
+            &format!(
+                "{toolbox}auth:\n  jwt:\n    discovery_url: https://idp.example.com/.well-known/\
+                 openid-configuration\n    allowed_clients: [xtask-tests]\n"
+            ),
+        );
         git_commit_all(&ws);
         let tf = tempfile::tempdir().expect("tempdir");
         let cli_config = support::terraform::cli_config(tf.path());
@@ -930,9 +940,51 @@ fn operate_dev(w: &World, dev_agents: &[String]) {
     );
     assert_eq!(converse.requests().len(), calls);
 
-    // An MCP server's tools, through InvokeAgentRuntime: listed, and one called.
-    let (out, text) =
-        run(&mut w.xtask(&["--json", "invoke", "toolbox", "--env", "dev", "--tools"]));
+    // An MCP server's tools, through InvokeAgentRuntime: listed, and one called. The toolbox
+    // takes a JWT: without one the call is refused before it is sent; signed with IAM, the
+    // service refuses it (the AWS CLI, not this project, signs); with a token, it answers.
+    w.fails(
+        &["invoke", "toolbox", "--env", "dev", "--tools"],
+        &[
+            "takes a JWT",
+            "--token",
+            "https://idp.example.com/.well-known",
+        ],
+    );
+    w.fails(
+        &[
+            "invoke",
+            agent,
+            "--env",
+            "dev",
+            "--token",
+            "abc",
+            "--payload",
+            "{}",
+        ],
+        &["takes IAM-signed invocations", "leave out --token"],
+    );
+    let toolbox_arn = w.ssm_value("/platform/dev/agents/toolbox/runtime_arn");
+    let mut signed = Command::new(support::tool("aws"));
+    w.moto.configure(&mut signed);
+    let (out, text) = run(signed
+        .env("AWS_ENDPOINT_URL_BEDROCK_AGENTCORE", &plane.url)
+        .args([
+            "bedrock-agentcore",
+            "invoke-agent-runtime",
+            "--agent-runtime-arn",
+        ])
+        .args([&toolbox_arn, "--qualifier", "live", "--payload", "e30="])
+        .arg(std::env::temp_dir().join("xtask-signed-answer")));
+    assert!(!out.status.success(), "{text}");
+    assert!(
+        text.contains("AccessDeniedException") && text.contains("Authorization method mismatch"),
+        "{text}"
+    );
+    let token = ["--token", "eyJ.test.token"];
+    let mut args = vec!["--json", "invoke", "toolbox", "--env", "dev", "--tools"];
+    args.extend(token);
+    let (out, text) = run(&mut w.xtask(&args));
     assert!(out.status.success(), "{text}\n{}", plane.stderr());
     let listed: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     assert!(
@@ -950,6 +1002,8 @@ fn operate_dev(w: &World, dev_agents: &[String]) {
         "due_date",
         "--payload",
         r#"{"start": "2026-12-04", "business_days": 1}"#,
+        token[0],
+        token[1],
     ]));
     assert!(out.status.success(), "{text}");
     let due: serde_json::Value =

@@ -78,6 +78,27 @@ resource "aws_bedrockagentcore_agent_runtime" "agent" {
     max_lifetime                 = each.value.max_lifetime_minutes * 60
   }
 
+  # The blueprint's `auth.jwt`: callers present a bearer token from that identity provider
+  # instead of signing with IAM.
+  dynamic "authorizer_configuration" {
+    for_each = each.value.jwt == null ? [] : [each.value.jwt]
+    content {
+      custom_jwt_authorizer {
+        discovery_url    = authorizer_configuration.value.discovery_url
+        allowed_audience = length(authorizer_configuration.value.allowed_audiences) > 0 ? authorizer_configuration.value.allowed_audiences : null
+        allowed_clients  = length(authorizer_configuration.value.allowed_clients) > 0 ? authorizer_configuration.value.allowed_clients : null
+      }
+    }
+  }
+
+  # The blueprint's `auth.request_headers`: the headers AgentCore passes on to the agent.
+  dynamic "request_header_configuration" {
+    for_each = length(each.value.request_headers) > 0 ? [each.value.request_headers] : []
+    content {
+      request_header_allowlist = request_header_configuration.value
+    }
+  }
+
   environment_variables = merge(each.value.environment, local.platform_environment[each.key])
   tags                  = merge(local.tags, each.value.tags, { Agent = each.key })
 

@@ -28,6 +28,12 @@ variable "agents" {
     max_lifetime_minutes = number
     environment          = map(string)
     tags                 = map(string)
+    jwt = object({
+      discovery_url     = string
+      allowed_audiences = list(string)
+      allowed_clients   = list(string)
+    })
+    request_headers = list(string)
     memory_strategies = list(object({
       name        = string
       type        = string

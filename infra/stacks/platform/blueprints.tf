@@ -25,6 +25,12 @@ locals {
         { for k, v in try(local.overrides[id].runtime.environment, {}) : k => tostring(v) },
       )
       tags = { for k, v in try(bp.tags, {}) : k => tostring(v) }
+      jwt = try({
+        discovery_url     = bp.auth.jwt.discovery_url
+        allowed_audiences = try(bp.auth.jwt.allowed_audiences, [])
+        allowed_clients   = try(bp.auth.jwt.allowed_clients, [])
+      }, null)
+      request_headers = try(bp.auth.request_headers, [])
       memory_strategies = [
         for s in try(bp.memory.strategies, []) : {
           name        = s.name

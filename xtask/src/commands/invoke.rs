@@ -37,6 +37,7 @@ names; AWS_PROFILE, AWS_REGION and AWS_ENDPOINT_URL_BEDROCK_AGENTCORE apply as t
   cargo xtask invoke assistant --env dev --payload '{\"prompt\": \"Hello\"}'
   cargo xtask invoke assistant --env dev --session <ID printed by the first call> --payload ...
   cargo xtask invoke triage --env staging --user-id alice --header tenant=acme --payload @t.json
+  cargo xtask invoke assistant --env dev --token \"$JWT\" ...   an agent whose blueprint sets auth.jwt
 
 MCP servers (protocol MCP): their tools, locally or deployed:
   cargo xtask invoke toolbox --tools
@@ -84,6 +85,12 @@ pub struct Args {
     /// X-Amzn-Bedrock-AgentCore-Runtime-Custom-NAME); repeatable.
     #[arg(long = "header", value_name = "NAME=VALUE", value_parser = parse_header)]
     pub headers: Vec<(String, String)>,
+
+    /// With --env, for an agent whose blueprint sets `auth.jwt`: the JWT to send as
+    /// `Authorization: Bearer` instead of signing with this shell's AWS credentials (default:
+    /// AGENTCORE_BEARER_TOKEN, for such agents only).
+    #[arg(long, requires = "env", value_name = "JWT")]
+    pub token: Option<String>,
 }
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
@@ -143,6 +150,7 @@ fn deployed_target(
     let environment = Environment::load(&ctx.project, env)?;
     let deployed = runtime.block_on(Deployed::read(&ctx.project, &environment))?;
     let agent = deployed.agent(&environment, &args.agent)?.clone();
+    let bearer = invoke::bearer_for(&ctx.project.agent(&args.agent)?, env, args.token.clone())?;
     let session = match &args.session {
         Some(session) => session.clone(),
         None => {
@@ -167,6 +175,7 @@ fn deployed_target(
         headers: args.headers.clone(),
         mcp_session: None,
         mcp_protocol: None,
+        bearer,
     };
     Ok((Target { environment, agent }, options))
 }
@@ -205,7 +214,7 @@ fn tools(
                 let mut transport = Transport::Deployed {
                     config: target.environment.aws().await,
                     agent: &target.agent,
-                    options,
+                    options: Box::new(options),
                 };
                 mcp::exchange(&mut transport, request).await
             })?

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
 
-use agentcore_dataplane::{Event, Protocol, Refresh, Runtime, Runtimes};
+use agentcore_dataplane::{Authorizer, Event, Protocol, Refresh, Runtime, Runtimes};
 use anyhow::Context as _;
 use serde::Serialize;
 
@@ -322,6 +322,10 @@ impl Watch {
                 u64::from(runtime.idle_timeout_minutes) * 60,
             )),
             max_lifetime: Duration::from_secs(u64::from(runtime.max_lifetime_minutes) * 60),
+            authorizer: match blueprint.blueprint.auth.jwt {
+                Some(_) => Authorizer::Jwt,
+                None => Authorizer::Iam,
+            },
         })
     }
 }

@@ -105,9 +105,12 @@ pub async fn run(
         {
             continue;
         }
+        // An agent that takes a JWT is checked with the token the pipeline gives it
+        // (AGENTCORE_BEARER_TOKEN).
+        let bearer = invoke::bearer_for(agent, env, None).map_err(|err| format!("{err:#}"));
         let mut checks = Vec::new();
         for check in &agent.blueprint.smoke {
-            checks.push(run_one(config, env, agent.id(), target, check).await);
+            checks.push(run_one(config, env, agent.id(), target, &bearer, check).await);
         }
         let record = Record {
             env,
@@ -131,17 +134,21 @@ async fn run_one(
     env: Env,
     agent: &str,
     target: &DeployedAgent,
+    bearer: &Result<Option<String>, String>,
     check: &SmokeCheck,
 ) -> CheckResult {
     let start = Instant::now();
-    let outcome = tokio::time::timeout(CHECK_TIMEOUT, answer_of(config, env, agent, target, check))
-        .await
-        .unwrap_or_else(|_| {
-            Err((
-                format!("no complete answer within {} s", CHECK_TIMEOUT.as_secs()),
-                String::new(),
-            ))
-        });
+    let outcome = tokio::time::timeout(
+        CHECK_TIMEOUT,
+        answer_of(config, env, agent, target, bearer, check),
+    )
+    .await
+    .unwrap_or_else(|_| {
+        Err((
+            format!("no complete answer within {} s", CHECK_TIMEOUT.as_secs()),
+            String::new(),
+        ))
+    });
     let (problem, answer) = match outcome {
         Ok(answer) => (None, answer),
         Err((problem, answer)) => (Some(problem), answer),
@@ -161,9 +168,11 @@ async fn answer_of(
     env: Env,
     agent: &str,
     target: &DeployedAgent,
+    bearer: &Result<Option<String>, String>,
     check: &SmokeCheck,
 ) -> Result<String, (String, String)> {
     let expect = &check.expect;
+    let bearer = bearer.clone().map_err(|why| (why, String::new()))?;
     let payload = serde_json::to_string(&check.payload)
         .map_err(|err| (format!("the payload is not JSON: {err}"), String::new()))?;
     let options = InvokeOptions {
@@ -176,6 +185,7 @@ async fn answer_of(
         headers: Vec::new(),
         mcp_session: None,
         mcp_protocol: None,
+        bearer,
     };
     let mut answer = match invoke::invoke(config, target, &options).await {
         Ok(answer) => answer,

@@ -74,6 +74,39 @@ pub struct Runtime {
     pub env: Vec<(String, String)>,
     pub idle_timeout: Duration,
     pub max_lifetime: Duration,
+    /// How callers must prove who they are.
+    pub authorizer: Authorizer,
+}
+
+/// A runtime's inbound auth, as its `authorizer_configuration` sets it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Authorizer {
+    /// SigV4-signed requests (no authorizer configured).
+    Iam,
+    /// `Authorization: Bearer <JWT>`. The token is not verified here: there is no identity
+    /// provider to verify it with; what the service refuses for its method is refused.
+    Jwt,
+}
+
+impl Authorizer {
+    /// The service's refusal of a request signed the other way.
+    fn admits(self, headers: &HeaderMap) -> Result<(), ServiceError> {
+        let scheme = headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split_whitespace().next())
+            .unwrap_or_default();
+        let bearer = scheme.eq_ignore_ascii_case("bearer");
+        if bearer == (self == Authorizer::Jwt) {
+            return Ok(());
+        }
+        Err(ServiceError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "AccessDeniedException",
+            "Authorization method mismatch. The agent is configured for a different \
+             authorization method than what was used in your request.",
+        ))
+    }
 }
 
 impl Runtime {
@@ -260,6 +293,7 @@ async fn invoke_inner(
         .runtimes
         .get(arn)
         .ok_or_else(|| ServiceError::not_found(format!("No agent runtime found with ARN {arn}")))?;
+    runtime.authorizer.admits(headers)?;
     let endpoint = qualifier.unwrap_or("DEFAULT").to_string();
     if !runtime.endpoints.contains(&endpoint) {
         return Err(ServiceError::not_found(format!(
@@ -367,6 +401,23 @@ pub(crate) fn new_id() -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_runtime_admits_only_its_own_auth_method() {
+        let signed = HeaderMap::from_iter([(
+            axum::http::header::AUTHORIZATION,
+            "AWS4-HMAC-SHA256 Credential=x".parse().expect("header"),
+        )]);
+        let bearer = HeaderMap::from_iter([(
+            axum::http::header::AUTHORIZATION,
+            "Bearer eyJ".parse().expect("header"),
+        )]);
+        assert!(Authorizer::Iam.admits(&signed).is_ok());
+        assert!(Authorizer::Jwt.admits(&bearer).is_ok());
+        assert!(Authorizer::Iam.admits(&bearer).is_err());
+        assert!(Authorizer::Jwt.admits(&signed).is_err());
+        assert!(Authorizer::Jwt.admits(&HeaderMap::new()).is_err());
+    }
     use super::*;
 
     #[test]

@@ -42,6 +42,10 @@ pub struct Blueprint {
     pub memory: Memory,
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
+    /// Inbound auth: how callers prove who they are (IAM unless `jwt`), and which of their
+    /// headers reach the agent.
+    #[serde(default)]
+    pub auth: Auth,
     /// Checks `deploy` and `promote` run against an environment once its agents are applied:
     /// a failing one fails the command, and production takes only digests whose checks passed
     /// in staging.
@@ -84,6 +88,32 @@ impl Blueprint {
         bp.runtime.environment.extend(rt.environment.clone());
         bp
     }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Auth {
+    /// A custom JWT authorizer: callers send a bearer token from this identity provider
+    /// instead of signing with IAM (SigV4).
+    pub jwt: Option<Jwt>,
+    /// Request headers AgentCore passes on to the agent: `Authorization` and
+    /// `X-Amzn-Bedrock-AgentCore-Runtime-Custom-*`.
+    #[serde(default)]
+    pub request_headers: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Jwt {
+    /// The identity provider's OpenID Connect discovery document
+    /// (`https://…/.well-known/openid-configuration`).
+    pub discovery_url: String,
+    /// Tokens must name one of these in `aud`…
+    #[serde(default)]
+    pub allowed_audiences: Vec<String>,
+    /// …or have been issued to one of these clients (`client_id`).
+    #[serde(default)]
+    pub allowed_clients: Vec<String>,
 }
 
 /// What an environment may set differently. Never what the image is made of (protocol, port,

@@ -259,6 +259,7 @@ fn check_rules(
     }
     check_settings(file, "", bp, loc, diags);
     check_environments(file, bp, loc, diags);
+    check_auth(file, bp, loc, diags);
     check_smoke(file, bp, loc, diags);
     let mut names = std::collections::BTreeSet::new();
     for (i, s) in bp.memory.strategies.iter().enumerate() {
@@ -381,6 +382,69 @@ fn check_environments(file: &Path, bp: &Blueprint, loc: &Locations, diags: &mut 
     for env in bp.environments.keys() {
         let prefix = format!("environments.{env}.");
         check_settings(file, &prefix, &bp.in_environment(*env), loc, diags);
+    }
+}
+
+/// The prefix of the headers AgentCore passes on besides `Authorization`.
+const CUSTOM_HEADER_PREFIX: &str = "X-Amzn-Bedrock-AgentCore-Runtime-Custom-";
+/// AgentCore's limit on a runtime's request header allowlist.
+const MAX_REQUEST_HEADERS: usize = 20;
+
+/// `auth`: what AgentCore's authorizer and header allowlist accept (CreateAgentRuntime), so a
+/// deploy does not fail at apply on it.
+fn check_auth(file: &Path, bp: &Blueprint, loc: &Locations, diags: &mut Vec<Diagnostic>) {
+    let mut err = |pos: Option<Pos>, message: String, help: &str| {
+        diags.push(Diagnostic::new(file, message).at(pos).help(help));
+    };
+    if let Some(jwt) = &bp.auth.jwt {
+        let url = jwt.discovery_url.as_str();
+        if !url.starts_with("https://") || !url.ends_with("/.well-known/openid-configuration") {
+            err(
+                loc.value("auth.jwt.discovery_url"),
+                format!("`{url}` is not an OpenID Connect discovery URL"),
+                "give the identity provider's https://…/.well-known/openid-configuration (for \
+                 Cognito: https://cognito-idp.<region>.amazonaws.com/<pool id>/.well-known/\
+                 openid-configuration)",
+            );
+        }
+        if jwt.allowed_audiences.is_empty() && jwt.allowed_clients.is_empty() {
+            err(
+                loc.key("auth.jwt"),
+                "the JWT authorizer allows no audience and no client".into(),
+                "list `allowed_audiences` (the tokens' `aud`) or `allowed_clients` (their \
+                 `client_id`): AgentCore needs one of them to tell whose tokens to accept",
+            );
+        }
+    }
+    let headers = &bp.auth.request_headers;
+    if headers.len() > MAX_REQUEST_HEADERS {
+        err(
+            loc.key("auth.request_headers"),
+            format!("{} request headers are allowed through", headers.len()),
+            "AgentCore passes on at most 20",
+        );
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for (i, header) in headers.iter().enumerate() {
+        let path = format!("auth.request_headers.{i}");
+        let lower = header.to_ascii_lowercase();
+        let custom = lower
+            .strip_prefix(&CUSTOM_HEADER_PREFIX.to_ascii_lowercase())
+            .is_some_and(|rest| !rest.is_empty());
+        if lower != "authorization" && !custom {
+            err(
+                loc.value(&path),
+                format!("AgentCore does not pass `{header}` on to an agent"),
+                "allow `Authorization`, or a header named `X-Amzn-Bedrock-AgentCore-Runtime-\
+                 Custom-<name>` (`cargo xtask invoke --header <name>=<value>` sends one)",
+            );
+        } else if !seen.insert(lower) {
+            err(
+                loc.value(&path),
+                format!("`{header}` is listed twice"),
+                "list each header once",
+            );
+        }
     }
 }
 
@@ -930,6 +994,40 @@ mod tests {
     }
 
     #[test]
+    fn inbound_auth_is_what_agentcore_accepts() {
+        let good = format!(
+            "{HEAD}auth:\n  jwt:\n    discovery_url: https://cognito-idp.us-east-1.amazonaws.com/\
+             us-east-1_abc/.well-known/openid-configuration\n    allowed_clients: [app]\n  \
+             request_headers: [Authorization, X-Amzn-Bedrock-AgentCore-Runtime-Custom-Tenant]\n"
+        );
+        let agent = load_demo(&good).expect("valid auth");
+        assert_eq!(agent.blueprint.auth.request_headers.len(), 2);
+        assert!(agent.blueprint.auth.jwt.is_some());
+
+        // Lines: 8 `auth:`, 9 `jwt:`, 10 the URL, 11 `request_headers:`, 12… the headers.
+        let bad = format!(
+            "{HEAD}auth:\n  jwt:\n    discovery_url: http://idp.example.com/keys\n  \
+             request_headers:\n    - X-Tenant\n    - authorization\n    - Authorization\n"
+        );
+        let diags = match load_demo(&bad) {
+            Ok(_) => panic!("accepted"),
+            Err(diags) => diags,
+        };
+        let at = |needle: &str| {
+            diags
+                .iter()
+                .find(|d| d.message.contains(needle))
+                .map(|d| d.line)
+                .unwrap_or_else(|| panic!("no `{needle}` in {diags:?}"))
+        };
+        assert_eq!(at("not an OpenID Connect discovery URL"), Some(10));
+        assert_eq!(at("allows no audience and no client"), Some(9));
+        assert_eq!(at("does not pass `X-Tenant` on"), Some(12));
+        assert_eq!(at("`Authorization` is listed twice"), Some(14));
+        assert_eq!(diags.len(), 4, "{diags:?}");
+    }
+
+    #[test]
     fn a2a_is_refused_with_the_reason_and_what_to_use() {
         let text = format!("{HEAD}  protocol: A2A\n  port: 9000\n");
         let diags = match load_demo(&text) {
@@ -1011,7 +1109,7 @@ mod tests {
         assert_eq!(found.len(), 1, "{found:?}");
         assert!(found[0].contains(":8:3:"), "{found:?}");
         assert!(
-            found[0].contains("51 environment variables: these 46 and the platform's 5"),
+            found[0].contains("51 environment variables: these 43 and the platform's 8"),
             "{found:?}"
         );
         assert!(found[0].contains("remove 1 of them"), "{found:?}");

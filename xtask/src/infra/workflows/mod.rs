@@ -99,6 +99,27 @@ pub fn check(project: &Project, agents: &[Agent], diags: &mut Vec<Diagnostic>) -
         else {
             continue;
         };
+        // Step Functions signs its calls with the workflow's role: an agent that takes only
+        // JWTs refuses every one of them.
+        for agent in &named_agents {
+            if agent.blueprint.auth.jwt.is_some() {
+                diags.push(
+                    Diagnostic::new(
+                        project.rel(&path),
+                        format!(
+                            "the workflow invokes agent `{}`, which takes a JWT (auth.jwt), not \
+                             the IAM-signed calls of Step Functions",
+                            agent.id()
+                        ),
+                    )
+                    .at(agents_pos)
+                    .help(
+                        "AgentCore would refuse every invocation (Authorization method mismatch): \
+                         remove `auth.jwt` from the agent, or leave it out of the workflow",
+                    ),
+                );
+            }
+        }
         let enabled: Vec<Env> = Env::ALL
             .into_iter()
             .filter(|env| {

@@ -32,7 +32,7 @@ pub enum Transport<'a> {
     Deployed {
         config: &'a aws_config::SdkConfig,
         agent: &'a DeployedAgent,
-        options: InvokeOptions,
+        options: Box<InvokeOptions>,
     },
 }
 

@@ -32,6 +32,64 @@ pub struct InvokeOptions {
     /// An MCP server's session (`Mcp-Session-Id`) and protocol version, once initialized.
     pub mcp_session: Option<String>,
     pub mcp_protocol: Option<String>,
+    /// A JWT for an agent whose blueprint sets `auth.jwt`: sent as `Authorization: Bearer`
+    /// instead of a SigV4 signature.
+    pub bearer: Option<String>,
+}
+
+/// The bearer token of an invocation of `agent` in `env`: when its blueprint sets `auth.jwt`
+/// there, the one given (`--token`), else `AGENTCORE_BEARER_TOKEN`; none when it takes IAM (the
+/// variable does not count then: a shell may hold a token for other agents). A token the agent
+/// cannot take, or none where it needs one, is refused before anything is sent.
+pub fn bearer_for(
+    agent: &blueprint::Agent,
+    env: Env,
+    given: Option<String>,
+) -> anyhow::Result<Option<String>> {
+    let id = agent.id();
+    let jwt = agent.blueprint.in_environment(env).auth.jwt;
+    let given = match &jwt {
+        Some(_) => given.or_else(|| std::env::var("AGENTCORE_BEARER_TOKEN").ok()),
+        None => given,
+    };
+    match (jwt, given.filter(|t| !t.is_empty())) {
+        (Some(_), Some(token)) => Ok(Some(token)),
+        (None, None) => Ok(None),
+        (Some(jwt), None) => bail_help!(
+            "`{id}` takes a JWT, not an IAM signature (auth.jwt in its blueprint)";
+            "pass --token <JWT>, or set AGENTCORE_BEARER_TOKEN, with a token of the identity \
+             provider at {} issued for one of its allowed audiences or clients", jwt.discovery_url
+        ),
+        (None, Some(_)) => bail_help!(
+            "`{id}` takes IAM-signed invocations (its blueprint sets no auth.jwt), not a token";
+            "leave out --token: the invocation is signed with the AWS credentials of this shell"
+        ),
+    }
+}
+
+/// Replaces the SigV4 signature with the bearer token, once the request is signed: the SDK
+/// always signs, and AgentCore takes one method per runtime.
+#[derive(Debug)]
+struct Bearer(String);
+
+impl aws_sdk_bedrockagentcore::config::Intercept for Bearer {
+    fn name(&self) -> &'static str {
+        "Bearer"
+    }
+
+    fn modify_before_transmit(
+        &self,
+        context: &mut aws_sdk_bedrockagentcore::config::interceptors::BeforeTransmitInterceptorContextMut<'_>,
+        _: &aws_sdk_bedrockagentcore::config::RuntimeComponents,
+        _: &mut aws_sdk_bedrockagentcore::config::ConfigBag,
+    ) -> Result<(), aws_sdk_bedrockagentcore::error::BoxError> {
+        let headers = context.request_mut().headers_mut();
+        for signed in ["x-amz-date", "x-amz-security-token", "x-amz-content-sha256"] {
+            headers.remove(signed);
+        }
+        headers.insert("authorization", format!("Bearer {}", self.0));
+        Ok(())
+    }
 }
 
 /// The start of an answer: the rest arrives through `body` as the agent sends it.
@@ -71,7 +129,25 @@ pub async fn invoke(
             "leave --session out for a new one (it is printed), or pass a longer id"
         );
     }
-    let client = aws_sdk_bedrockagentcore::Client::new(config);
+    let client = match &options.bearer {
+        None => aws_sdk_bedrockagentcore::Client::new(config),
+        Some(token) => {
+            // Signing needs credentials, which a caller with a token may not have: these sign
+            // nothing that is sent.
+            let unsigned = aws_sdk_bedrockagentcore::config::Credentials::new(
+                "bearer",
+                "bearer",
+                None,
+                None,
+                "xtask-bearer",
+            );
+            let conf = aws_sdk_bedrockagentcore::config::Builder::from(config)
+                .credentials_provider(unsigned)
+                .interceptor(Bearer(token.clone()))
+                .build();
+            aws_sdk_bedrockagentcore::Client::from_conf(conf)
+        }
+    };
     let headers: Vec<(String, String)> = options
         .headers
         .iter()
