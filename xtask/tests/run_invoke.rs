@@ -35,13 +35,8 @@ fn start_agent(
     if let Some(port) = port {
         cmd.args(["--port", &port.to_string()]);
     }
-    let mut child = cmd
-        .args(["--bedrock-region", "ap-southeast-2"])
-        .env("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", standin.url())
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env_remove("AWS_PROFILE")
+    cmd.args(["--bedrock-region", "ap-southeast-2"]);
+    let mut child = support::bedrock_at(&mut cmd, standin.url())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

@@ -33,12 +33,8 @@ fn run_watch_serves_each_saved_change_on_the_same_port_without_a_gap() {
             "--port",
             &port.to_string(),
         ])
-        .args(["--bedrock-region", "ap-southeast-2"])
-        .env("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", standin.url())
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env_remove("AWS_PROFILE")
+        .args(["--bedrock-region", "ap-southeast-2"]);
+    support::bedrock_at(&mut cmd, standin.url())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("start cargo xtask run --watch");

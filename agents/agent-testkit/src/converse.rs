@@ -22,6 +22,8 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
+use crate::in_process::InProcess;
+
 /// What the stand-in answers.
 #[derive(Debug, Clone)]
 pub enum Answer {
@@ -62,10 +64,8 @@ struct Shared {
 }
 
 pub struct StandIn {
-    url: String,
+    server: InProcess,
     shared: Arc<Shared>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl StandIn {
@@ -75,9 +75,6 @@ impl StandIn {
     }
 
     pub fn start_on(port: u16) -> anyhow::Result<StandIn> {
-        let listener = std::net::TcpListener::bind(("127.0.0.1", port))?;
-        listener.set_nonblocking(true)?;
-        let url = format!("http://{}", listener.local_addr()?);
         let shared = Arc::new(Shared {
             answer: Mutex::new(Answer::Text(DEFAULT_TEXT.into())),
             chunks: Mutex::new(None),
@@ -85,38 +82,19 @@ impl StandIn {
             gate: watch::Sender::new(true),
             hold_mid_stream: Mutex::new(false),
         });
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let app = Router::new()
             .route("/model/{model_id}/converse", post(converse))
             .route("/model/{model_id}/converse-stream", post(converse_stream))
             .with_state(shared.clone());
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()?;
-        let thread = std::thread::spawn(move || {
-            runtime.block_on(async move {
-                let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
-                    return;
-                };
-                let _ = axum::serve(listener, app)
-                    .with_graceful_shutdown(async {
-                        let _ = stopped.await;
-                    })
-                    .await;
-            });
-        });
         Ok(StandIn {
-            url,
+            server: InProcess::serve(port, app)?,
             shared,
-            stop: Some(stop),
-            thread: Some(thread),
         })
     }
 
     /// For `AWS_ENDPOINT_URL_BEDROCK_RUNTIME`.
     pub fn url(&self) -> &str {
-        &self.url
+        &self.server.url
     }
 
     pub fn answer(&self, answer: Answer) {
@@ -161,13 +139,8 @@ impl StandIn {
 
 impl Drop for StandIn {
     fn drop(&mut self) {
+        // Answers held back would keep the server from stopping (then, as a field, it stops).
         self.release();
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
     }
 }
 

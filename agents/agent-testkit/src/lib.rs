@@ -14,6 +14,7 @@
 pub mod agent;
 pub mod converse;
 pub mod http;
+mod in_process;
 pub mod mcp;
 pub mod moto;
 pub mod reference;

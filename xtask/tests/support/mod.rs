@@ -39,3 +39,16 @@ pub fn wait_exit(
     let _ = child.kill();
     None
 }
+
+/// A command's AWS SDK, as an agent's, pointed at the Converse stand-in at `url` with test
+/// credentials, the way a user redirects it: nothing of this machine's AWS setup is used.
+pub fn bedrock_at<'a>(
+    cmd: &'a mut std::process::Command,
+    url: &str,
+) -> &'a mut std::process::Command {
+    cmd.env("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", url)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_PROFILE")
+}

@@ -924,6 +924,15 @@ mod tests {
         text
     }
 
+    /// The line of the diagnostic that says `needle`.
+    fn line_of(diags: &[Diagnostic], needle: &str) -> Option<usize> {
+        diags
+            .iter()
+            .find(|d| d.message.contains(needle))
+            .map(|d| d.line)
+            .unwrap_or_else(|| panic!("no `{needle}` in {diags:?}"))
+    }
+
     fn problems(result: Result<Agent, Vec<Diagnostic>>) -> Vec<String> {
         match result {
             Ok(_) => Vec::new(),
@@ -967,13 +976,7 @@ mod tests {
             Ok(_) => panic!("accepted"),
             Err(diags) => diags,
         };
-        let at = |needle: &str| {
-            diags
-                .iter()
-                .find(|d| d.message.contains(needle))
-                .map(|d| d.line)
-                .unwrap_or_else(|| panic!("no `{needle}` in {diags:?}"))
-        };
+        let at = |needle: &str| line_of(&diags, needle);
         assert_eq!(at("temperature 3 is out of range"), Some(12));
         assert_eq!(at("idle timeout is longer"), Some(14));
         assert_eq!(at("`PORT` is set by the platform"), Some(16));
@@ -1013,13 +1016,7 @@ mod tests {
             Ok(_) => panic!("accepted"),
             Err(diags) => diags,
         };
-        let at = |needle: &str| {
-            diags
-                .iter()
-                .find(|d| d.message.contains(needle))
-                .map(|d| d.line)
-                .unwrap_or_else(|| panic!("no `{needle}` in {diags:?}"))
-        };
+        let at = |needle: &str| line_of(&diags, needle);
         assert_eq!(at("not an OpenID Connect discovery URL"), Some(10));
         assert_eq!(at("allows no audience and no client"), Some(9));
         assert_eq!(at("does not pass `X-Tenant` on"), Some(12));
