@@ -3,16 +3,17 @@
 AgentCore data plane (here, the local one at 127.0.0.1:$MOTO_PORT, which moto's interpreter
 uses as the endpoint of every AWS SDK task).
 
-moto's interpreter (a port of LocalStack's) leaves three gaps for this integration, filled
+moto's interpreter (a port of LocalStack's) leaves four gaps for this integration, filled
 here and nowhere in the product:
 - the service is `bedrockagentcore` in the state's Resource but `bedrock-agentcore` in
   botocore;
 - a task's parameters are passed to botocore as written, where Step Functions takes the
   PascalCase names of the API (`AgentRuntimeArn`) and a string for a blob, sent as it is (the
-  interpreter would encode a string as JSON once more); and its output keeps botocore's member names and an unread stream, where Step Functions
-  gives the PascalCase names of the API (`Response`, `StatusCode`) and the blob as a string:
-  the upstream interpreter's own conversions (`_to_boto_request`, `_from_boto_response`,
-  present in moto but not called for AWS SDK tasks) are called;
+  interpreter would encode a string as JSON once more); and its output keeps botocore's
+  member names and an unread stream, where Step Functions gives the PascalCase names of the
+  API (`Response`, `StatusCode`) and the blob as a string: the upstream interpreter's own
+  conversions (`_to_boto_request`, `_from_boto_response`, present in moto but not called for
+  AWS SDK tasks) are called;
 - an execution starts from a deep copy of its state machine, which reaches the whole backend
   and, once any execution ran, its thread locks: every later StartExecution fails. The copy
   here shares the backend and leaves the executions out;
