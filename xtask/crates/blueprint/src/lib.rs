@@ -21,6 +21,8 @@ use serde::{Deserialize, Serialize};
 
 pub use diagnostics::{Diagnostic, Diagnostics, Pos};
 pub use env::Env;
+/// Where a key or value of any YAML file is written (the xtask points into workflow files too).
+pub use locate::Locations;
 pub use validate::{PLATFORM_ENV, RESERVED_ENV, check_id, load_agent, load_all};
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

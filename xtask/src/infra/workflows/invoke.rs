@@ -14,7 +14,7 @@ use std::sync::OnceLock;
 use serde::Deserialize;
 use serde_yaml::{Mapping, Value};
 
-use super::text::Block;
+use blueprint::Locations;
 use diagnostics::{Diagnostic, Pos, did_you_mean};
 
 /// What the model says of InvokeAgentRuntime (see the module doc).
@@ -56,43 +56,46 @@ const SUGGESTED_TIMEOUT: u64 = 300;
 /// What a task's checks need to know of the workflow around it.
 pub(super) struct Context<'a> {
     pub file: &'a Path,
-    pub text: &'a str,
+    /// Where each key and value of the file is written, by dotted path.
+    pub locs: &'a Locations,
     /// The valid blueprints' `runtime.max_lifetime_minutes`, by agent id.
     pub lifetimes: &'a BTreeMap<String, u32>,
 }
 
-/// Every state of `states` and of the states nested in it (Parallel branches, Map
-/// processors), in the file's order, with the block where it is written.
+/// Every state of `states` (written at the dotted path `at`) and of the states nested in it
+/// (Parallel branches, Map processors), in the file's order, with its own path.
 pub(super) fn states<'a>(
     states: &'a Mapping,
-    text: &str,
-    from: Block,
-    out: &mut Vec<(&'a str, &'a Mapping, Block)>,
+    at: &str,
+    out: &mut Vec<(&'a str, &'a Mapping, String)>,
 ) {
-    // State names are unique in the whole state machine (ASL), so a name's first line after
-    // the previous state's is its own.
-    let mut cursor = from;
     for (name, state) in states {
         let (Some(name), Some(state)) = (name.as_str(), state.as_mapping()) else {
             continue;
         };
-        let block = Block::find_after(text, name, cursor).unwrap_or(cursor);
-        cursor = block;
-        out.push((name, state, block));
-        let mut nested: Vec<&Mapping> = Vec::new();
+        let path = format!("{at}.{name}");
+        out.push((name, state, path.clone()));
+        let mut nested: Vec<(String, &Mapping)> = Vec::new();
         if let Some(branches) = state.get("Branches").and_then(Value::as_sequence) {
-            nested.extend(branches.iter().filter_map(Value::as_mapping));
+            for (i, branch) in branches.iter().enumerate() {
+                nested.extend(
+                    branch
+                        .as_mapping()
+                        .map(|m| (format!("{path}.Branches.{i}"), m)),
+                );
+            }
         }
         for key in ["ItemProcessor", "Iterator"] {
-            nested.extend(state.get(key).and_then(Value::as_mapping));
+            nested.extend(
+                state
+                    .get(key)
+                    .and_then(Value::as_mapping)
+                    .map(|m| (format!("{path}.{key}"), m)),
+            );
         }
-        for machine in nested {
+        for (machine_at, machine) in nested {
             if let Some(inner) = machine.get("States").and_then(Value::as_mapping) {
-                let before = out.len();
-                self::states(inner, text, cursor, out);
-                if let Some((_, _, last)) = out.get(before..).and_then(<[_]>::last) {
-                    cursor = *last;
-                }
+                self::states(inner, &format!("{machine_at}.States"), out);
             }
         }
     }
@@ -108,7 +111,7 @@ pub(super) fn check_task(
     cx: &Context,
     name: &str,
     state: &Mapping,
-    at: Block,
+    at: &str,
     diags: &mut Vec<Diagnostic>,
 ) {
     let m = model();
@@ -116,8 +119,8 @@ pub(super) fn check_task(
     let err = |pos: Option<Pos>, message: String, help: String| {
         Diagnostic::new(cx.file, message).at(pos).help(help)
     };
-    let params_block = at.child(cx.text, "Parameters");
-    let params_pos = params_block.map_or(at.pos, |b| b.pos);
+    let params_at = format!("{at}.Parameters");
+    let params_pos = cx.locs.key(&params_at).or(cx.locs.key(at));
     let params = state.get("Parameters").and_then(Value::as_mapping);
     let empty = Mapping::new();
     let params = params.unwrap_or(&empty);
@@ -131,9 +134,7 @@ pub(super) fn check_task(
             Some(base) => (base, true),
             None => (key, false),
         };
-        let pos = params_block
-            .and_then(|b| b.child(cx.text, key))
-            .map_or(params_pos, |b| b.pos);
+        let pos = cx.locs.key(&format!("{params_at}.{key}")).or(params_pos);
         let Some(member) = m.members.get(member_name) else {
             let hint = did_you_mean(member_name, &names)
                 .map(|c| format!("did you mean `{c}`? "))
@@ -343,7 +344,7 @@ fn check_timeout(
     cx: &Context,
     task: &str,
     state: &Mapping,
-    at: Block,
+    at: &str,
     agent: Option<&str>,
     diags: &mut Vec<Diagnostic>,
 ) {
@@ -364,16 +365,17 @@ fn check_timeout(
                      a hung agent as long as the execution may run (a year, for a Standard workflow)"
                 ),
             )
-            .at(at.pos)
+            .at(cx.locs.key(at))
             .help(format!(
                 "add `TimeoutSeconds: {suggested}` (what one answer may take{bound})"
             )),
         );
         return;
     };
-    let pos = at
-        .child(cx.text, "TimeoutSeconds")
-        .map_or(at.pos, |b| b.pos);
+    let pos = cx
+        .locs
+        .key(&format!("{at}.TimeoutSeconds"))
+        .or(cx.locs.key(at));
     let Some(seconds) = value.as_u64().filter(|s| *s > 0) else {
         diags.push(
             Diagnostic::new(
@@ -409,7 +411,7 @@ fn check_timeout(
 
 /// `BedrockAgentCore.<Name>` in `Retry` and `Catch` must be an error of the operation: a
 /// misspelt one never matches, and the retry or catch it was meant for never happens.
-fn check_errors(cx: &Context, task: &str, state: &Mapping, at: Block, diags: &mut Vec<Diagnostic>) {
+fn check_errors(cx: &Context, task: &str, state: &Mapping, at: &str, diags: &mut Vec<Diagnostic>) {
     let m = model();
     let prefix = format!("{}.", m.error_prefix);
     // Step Functions appends `Exception` to an error name that does not end with it.
@@ -426,15 +428,16 @@ fn check_errors(cx: &Context, task: &str, state: &Mapping, at: Block, diags: &mu
         let Some(rules) = state.get(field).and_then(Value::as_sequence) else {
             continue;
         };
-        let field_block = at.child(cx.text, field).unwrap_or(at);
-        for rule in rules {
+        let field_at = format!("{at}.{field}");
+        for (i, rule) in rules.iter().enumerate() {
             let names = rule
                 .get("ErrorEquals")
                 .and_then(Value::as_sequence)
                 .into_iter()
                 .flatten()
-                .filter_map(Value::as_str);
-            for error in names {
+                .enumerate()
+                .filter_map(|(j, v)| v.as_str().map(|e| (j, e)));
+            for (j, error) in names {
                 if !error.starts_with(&prefix) || valid.iter().any(|v| v == error) {
                     continue;
                 }
@@ -450,7 +453,10 @@ fn check_errors(cx: &Context, task: &str, state: &Mapping, at: Block, diags: &mu
                             m.operation
                         ),
                     )
-                    .at(field_block.find_text(cx.text, error).or(field_block.pos))
+                    .at(cx
+                        .locs
+                        .value(&format!("{field_at}.{i}.ErrorEquals.{j}"))
+                        .or(cx.locs.key(&field_at)))
                     .help(format!("{hint}its errors are: {}", shown.join(", "))),
                 );
             }

@@ -4,7 +4,6 @@
 //! against InvokeAgentRuntime's published input shape ([`invoke`]).
 
 mod invoke;
-mod text;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -16,7 +15,6 @@ use crate::environment::{Env, pos_of};
 use crate::project::Project;
 use blueprint::Agent;
 use diagnostics::{Diagnostic, Pos, did_you_mean};
-use text::Block;
 
 /// A workflow and the environments it is deployed to: those where every agent it names is
 /// enabled (what infra/stacks/workflows/definitions.tf keeps).
@@ -298,19 +296,15 @@ fn check_definition(
     else {
         return;
     };
-    let definition = Block::root().child(text, "definition");
-    let from = definition
-        .and_then(|d| d.child(text, "States"))
-        .or(definition)
-        .unwrap_or_else(Block::root);
     let mut all = Vec::new();
-    invoke::states(states, text, from, &mut all);
+    invoke::states(states, "definition.States", &mut all);
+    let locs = blueprint::Locations::of(text);
     let cx = invoke::Context {
         file,
-        text,
+        locs: &locs,
         lifetimes,
     };
-    for (name, state, at) in all {
+    for (name, state, at) in &all {
         if invoke::is_invoke(state) {
             invoke::check_task(&cx, name, state, at, diags);
         }
