@@ -107,7 +107,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     };
     let payload = read_payload(payload)?;
     if let Some(env) = args.env {
-        let (target, options) = deployed_target(ctx, &runtime, env, payload, &args)?;
+        let (target, options) = deployed_target(ctx, &runtime, &agent, env, payload, &args)?;
         return runtime.block_on(async {
             let config = target.environment.aws().await;
             let mut answer = invoke::invoke(config, &target.agent, &options).await?;
@@ -143,6 +143,7 @@ struct Target {
 fn deployed_target(
     ctx: &Context,
     runtime: &tokio::runtime::Runtime,
+    blueprint: &blueprint::Agent,
     env: Env,
     payload: String,
     args: &Args,
@@ -150,7 +151,7 @@ fn deployed_target(
     let environment = Environment::load(&ctx.project, env)?;
     let deployed = runtime.block_on(Deployed::read(&ctx.project, &environment))?;
     let agent = deployed.agent(&environment, &args.agent)?.clone();
-    let bearer = invoke::bearer_for(&ctx.project.agent(&args.agent)?, env, args.token.clone())?;
+    let bearer = invoke::bearer_for(blueprint, env, args.token.clone())?;
     let session = match &args.session {
         Some(session) => session.clone(),
         None => {
@@ -209,7 +210,8 @@ fn tools(
     let calling = matches!(request, Request::CallTool { .. });
     let result = match args.env {
         Some(env) => {
-            let (target, options) = deployed_target(ctx, runtime, env, String::new(), &args)?;
+            let (target, options) =
+                deployed_target(ctx, runtime, agent, env, String::new(), &args)?;
             runtime.block_on(async {
                 let mut transport = Transport::Deployed {
                     config: target.environment.aws().await,
