@@ -51,6 +51,7 @@ mod headers;
 mod health;
 mod invocation;
 mod mcp;
+pub mod memory;
 mod server;
 mod telemetry;
 
