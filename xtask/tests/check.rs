@@ -27,9 +27,9 @@ execution_modes:
   dev: true
   staging: true
 memory:
+  enabled: true
   strategies:
-    - name: facts
-      type: SEMANTIC
+    - {name: facts, type: SEMANTIC}
 tags:
   team: platform
 ";
@@ -310,6 +310,22 @@ fn check_reserved_runtime_variable() {
         &[
             &format!("{DEMO}:15:5"),
             "`BEDROCK_REGION` is set by the platform",
+        ],
+    );
+}
+
+#[test]
+fn check_memory_strategies_need_an_agent_that_uses_memory() {
+    let ws = workspace();
+    ws.edit(DEMO, "  enabled: true\n", "  enabled: false\n");
+    fails_with(
+        &ws,
+        &[],
+        &[
+            &format!("{DEMO}:23:3"),
+            "memory strategies are declared but the agent does not use memory",
+            "set `memory.enabled: true`",
+            "1 problem(s) found",
         ],
     );
 }

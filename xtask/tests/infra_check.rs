@@ -299,7 +299,7 @@ fn infra_two_agents_want_the_same_builtin_memory_strategy() {
             id,
             &blueprint(
                 id,
-                "memory:\n  strategies:\n    - name: prefs\n      type: USER_PREFERENCE\n",
+                "memory:\n  strategies:\n    - name: prefs\n      type: USER_PREFERENCE\n  enabled: true\n",
             ),
         );
     }

@@ -321,7 +321,8 @@ fn frame(event_type: &'static str, payload: Value) -> Bytes {
     Bytes::from(buffer)
 }
 
-fn aws_error(status: u16, error_type: &str, message: &str) -> Response {
+/// An AWS error of the JSON protocols: the status, `x-amzn-errortype`, `{"message"}`.
+pub(crate) fn aws_error(status: u16, error_type: &str, message: &str) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
     Response::builder()
         .status(status)

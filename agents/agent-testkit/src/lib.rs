@@ -1,5 +1,6 @@
 //! The stand-ins the tests and the benchmarks share, each a real component on 127.0.0.1:
-//! a stand-in for Bedrock's Converse API ([`converse::StandIn`]), a running agent binary with a
+//! a stand-in for Bedrock's Converse API ([`converse::StandIn`]), one for AgentCore Memory's data
+//! plane ([`memory::StandIn`]), a running agent binary with a
 //! small blocking HTTP client ([`agent::AgentProcess`]), moto ([`moto::Moto`]), the CNCF
 //! registry ([`registry::Registry`]), the official AgentCore SDK's server as the reference for
 //! the HTTP contract ([`reference::ReferenceAgent`]), the official MCP client ([`mcp::run`]),
@@ -16,6 +17,7 @@ pub mod converse;
 pub mod http;
 mod in_process;
 pub mod mcp;
+pub mod memory;
 pub mod moto;
 pub mod reference;
 pub mod registry;

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use agentcore_runtime::memory::Scope;
 use agentcore_runtime::{Config, HandlerError, ModelConfig};
 use aws_sdk_bedrockruntime::Client;
 use aws_sdk_bedrockruntime::config::Region;
@@ -14,7 +15,7 @@ use aws_sdk_bedrockruntime::types::{
 use futures_util::Stream;
 use serde::Serialize;
 
-use crate::conversation::Conversations;
+use crate::conversation::{self, Conversations};
 
 pub struct Assistant {
     client: Client,
@@ -51,7 +52,11 @@ impl Assistant {
     /// A Bedrock client for `BEDROCK_REGION` when it is set (Bedrock may live in another region
     /// than the runtime), otherwise for the SDK's default region; credentials and endpoint
     /// (`AWS_ENDPOINT_URL_BEDROCK_RUNTIME`) come from the SDK's default chain.
-    pub async fn new(config: &Config, model: ModelConfig) -> Assistant {
+    pub async fn new(
+        config: &Config,
+        model: ModelConfig,
+        conversations: Conversations,
+    ) -> Assistant {
         let mut loader = aws_config::from_env();
         if let Some(region) = &config.bedrock_region {
             loader = loader.region(Region::new(region.clone()));
@@ -61,7 +66,7 @@ impl Assistant {
         Assistant {
             client,
             model,
-            conversations: Conversations::default(),
+            conversations,
         }
     }
 
@@ -74,18 +79,17 @@ impl Assistant {
 
     pub async fn answer(
         &self,
-        session: Option<String>,
+        scope: Option<Scope>,
         prompt: String,
         system: Option<String>,
     ) -> Result<Answer, HandlerError> {
-        let messages = self
-            .conversations
-            .messages_for(session.as_deref(), &prompt)?;
+        let context = self.conversations.context(scope.as_ref(), &prompt).await?;
+        let system = conversation::system_prompt(system, &context.recalled);
         let output = self
             .client
             .converse()
             .model_id(&self.model.model_id)
-            .set_messages(Some(messages))
+            .set_messages(Some(context.messages))
             .set_system(system.map(|s| vec![SystemContentBlock::Text(s)]))
             .inference_config(self.inference())
             .send()
@@ -103,7 +107,8 @@ impl Assistant {
             })
             .unwrap_or_default();
         self.conversations
-            .record(session.as_deref(), &prompt, &text);
+            .record(scope.as_ref(), &prompt, &text)
+            .await;
         Ok(Answer {
             text,
             stop_reason: output.stop_reason().as_str().to_string(),
@@ -114,19 +119,18 @@ impl Assistant {
     /// Starts a ConverseStream; each text delta becomes one chunk as soon as it arrives.
     pub async fn stream(
         self: &Arc<Self>,
-        session: Option<String>,
+        scope: Option<Scope>,
         prompt: String,
         system: Option<String>,
     ) -> Result<impl Stream<Item = Result<Chunk, HandlerError>> + Send + 'static, HandlerError>
     {
-        let messages = self
-            .conversations
-            .messages_for(session.as_deref(), &prompt)?;
+        let context = self.conversations.context(scope.as_ref(), &prompt).await?;
+        let system = conversation::system_prompt(system, &context.recalled);
         let output = self
             .client
             .converse_stream()
             .model_id(&self.model.model_id)
-            .set_messages(Some(messages))
+            .set_messages(Some(context.messages))
             .set_system(system.map(|s| vec![SystemContentBlock::Text(s)]))
             .inference_config(self.inference())
             .send()
@@ -137,7 +141,7 @@ impl Assistant {
         let state = StreamState {
             events: output.stream,
             assistant: self.clone(),
-            session,
+            scope,
             prompt,
             text: String::new(),
             stop_reason: String::new(),
@@ -153,7 +157,7 @@ impl Assistant {
                     Ok(None) => {
                         // The stream ended without metadata: still say it is done.
                         s.finished = true;
-                        let done = s.finish(Usage::default());
+                        let done = s.finish(Usage::default()).await;
                         return Some((Ok(done), s));
                     }
                     Err(err) => {
@@ -177,7 +181,7 @@ impl Assistant {
                     }
                     ConverseStreamOutput::Metadata(meta) => {
                         s.finished = true;
-                        let done = s.finish(usage(meta.usage()));
+                        let done = s.finish(usage(meta.usage())).await;
                         return Some((Ok(done), s));
                     }
                     _ => {}
@@ -190,7 +194,7 @@ impl Assistant {
 struct StreamState {
     events: EventReceiver<ConverseStreamOutput, ConverseStreamOutputError>,
     assistant: Arc<Assistant>,
-    session: Option<String>,
+    scope: Option<Scope>,
     prompt: String,
     text: String,
     stop_reason: String,
@@ -199,9 +203,11 @@ struct StreamState {
 
 impl StreamState {
     /// The last chunk; the exchange joins the session's conversation only once it is whole.
-    fn finish(&self, usage: Usage) -> Chunk {
+    async fn finish(&self, usage: Usage) -> Chunk {
         let conversations = &self.assistant.conversations;
-        conversations.record(self.session.as_deref(), &self.prompt, &self.text);
+        conversations
+            .record(self.scope.as_ref(), &self.prompt, &self.text)
+            .await;
         Chunk::Done {
             done: true,
             stop_reason: self.stop_reason.clone(),

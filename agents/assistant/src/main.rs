@@ -5,8 +5,11 @@
 //! or with `"stream": true` server-sent events `{"delta": "..."}` … then
 //! `{"done": true, "stop_reason", "usage"}`.
 //!
-//! The conversation of each session is kept in memory (AgentCore gives each session its own
-//! microVM), so a follow-up in the same session sees the earlier turns.
+//! A follow-up in the same session sees the earlier turns: they are kept in the environment's
+//! AgentCore Memory when `AGENTCORE_MEMORY_ID` is set (the blueprint's `memory.enabled`), with
+//! the records its strategies extracted for the caller (`runtimeUserId`) given to the model as
+//! context; otherwise in this process (AgentCore gives each session its own microVM). A memory
+//! that fails or is slow costs the answer its context, never the answer.
 
 /// This agent's blueprint, checked and compiled in by build.rs (not every value is used).
 #[allow(dead_code)]
@@ -18,12 +21,14 @@ mod conversation;
 
 use std::sync::Arc;
 
+use agentcore_runtime::memory::Scope;
 use agentcore_runtime::{
     Config, HandlerError, Invocation, ModelConfig, ModelDefaults, Reply, Runtime,
 };
 use serde::Deserialize;
 
 use crate::bedrock::Assistant;
+use crate::conversation::Conversations;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -47,7 +52,8 @@ async fn run() -> anyhow::Result<()> {
         max_tokens: blueprint::MAX_TOKENS,
         temperature: blueprint::TEMPERATURE,
     })?;
-    let assistant = Arc::new(Assistant::new(&config, model).await);
+    let conversations = Conversations::from_env(blueprint::MEMORY_NAMESPACES).await;
+    let assistant = Arc::new(Assistant::new(&config, model, conversations).await);
     Runtime::new(config)
         .serve(move |request: Request, invocation: Invocation| {
             let assistant = assistant.clone();
@@ -67,14 +73,15 @@ async fn handle(
         ));
     }
     let session = invocation.session_id().map(str::to_owned);
+    let scope = Scope::of(&invocation);
     if request.stream {
         let chunks = assistant
-            .stream(session, request.prompt, request.system)
+            .stream(scope, request.prompt, request.system)
             .await?;
         Ok(Reply::stream(chunks))
     } else {
         let answer = assistant
-            .answer(session.clone(), request.prompt, request.system)
+            .answer(scope, request.prompt, request.system)
             .await?;
         Reply::json(&serde_json::json!({
             "answer": answer.text,

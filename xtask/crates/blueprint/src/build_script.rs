@@ -64,6 +64,12 @@ pub fn constants(agent: &Agent) -> String {
         bp.model.temperature
     );
     let _ = writeln!(text, "pub const PORT: u16 = {};", bp.runtime.port);
+    let _ = writeln!(text, "pub const MEMORY: bool = {};", bp.memory.enabled);
+    let _ = writeln!(
+        text,
+        "pub const MEMORY_NAMESPACES: &[&str] = &{:?};",
+        bp.memory.namespaces(&bp.id)
+    );
     text
 }
 

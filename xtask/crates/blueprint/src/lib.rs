@@ -331,8 +331,32 @@ impl ExecutionModes {
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Memory {
+    /// The agent keeps its sessions in the environment's AgentCore Memory: its runtime gets
+    /// `AGENTCORE_MEMORY_ID` and may write and read events and retrieve records there.
+    #[serde(default)]
+    pub enabled: bool,
+    /// What the memory extracts from the agent's events (its long-term records); they need
+    /// `enabled`, since only an agent that writes events gives them anything to extract.
     #[serde(default)]
     pub strategies: Vec<MemoryStrategy>,
+}
+
+impl Memory {
+    /// The namespaces the agent's records are kept under, strategy by strategy: the declared
+    /// ones, else `/agents/<id>/{actorId}` (infra/modules/agents gives a strategy the same
+    /// default), so that an agent's records stay under its own prefix of the shared memory.
+    pub fn namespaces(&self, agent_id: &str) -> Vec<String> {
+        self.strategies
+            .iter()
+            .flat_map(|s| {
+                if s.namespaces.is_empty() {
+                    vec![format!("/agents/{agent_id}/{{actorId}}")]
+                } else {
+                    s.namespaces.clone()
+                }
+            })
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

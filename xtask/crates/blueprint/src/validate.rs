@@ -261,6 +261,19 @@ fn check_rules(
     check_environments(file, bp, loc, diags);
     check_auth(file, bp, loc, diags);
     check_smoke(file, bp, loc, diags);
+    if !bp.memory.enabled && !bp.memory.strategies.is_empty() {
+        diags.push(
+            Diagnostic::new(
+                file,
+                "memory strategies are declared but the agent does not use memory".to_string(),
+            )
+            .at(loc.key("memory.strategies"))
+            .help(
+                "set `memory.enabled: true` (the agent then records its sessions, which the \
+                 strategies extract from), or remove the strategies",
+            ),
+        );
+    }
     let mut names = std::collections::BTreeSet::new();
     for (i, s) in bp.memory.strategies.iter().enumerate() {
         if !names.insert(&s.name) {
