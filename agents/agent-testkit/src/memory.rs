@@ -208,7 +208,10 @@ async fn create_event(
     if let Err(problem) = check_ids(&memory_id, actor, request["sessionId"].as_str()) {
         return validation(&problem);
     }
-    let session = request["sessionId"].as_str().unwrap_or("default").to_string();
+    let session = request["sessionId"]
+        .as_str()
+        .unwrap_or("default")
+        .to_string();
     let mut events = shared.events.lock().unwrap();
     let stored = events
         .entry((memory_id.clone(), actor.to_string(), session.clone()))
@@ -339,8 +342,7 @@ fn check_ids(memory_id: &str, actor_id: &str, session_id: Option<&str>) -> Resul
 /// ValidationException also names a `reason`.
 fn validation(message: &str) -> Response {
     let mut response = aws_error(400, "ValidationException", message);
-    *response.body_mut() = Body::from(
-        json!({ "message": message, "reason": "FieldValidationFailed" }).to_string(),
-    );
+    *response.body_mut() =
+        Body::from(json!({ "message": message, "reason": "FieldValidationFailed" }).to_string());
     response
 }
