@@ -1,8 +1,9 @@
 //! What the AgentCore runtime tells an agent through its environment.
 //!
 //! Nothing region- or model-specific is compiled in: the platform sets `BEDROCK_REGION`,
-//! `AGENTCORE_MEMORY_ID`, `AGENTCORE_GATEWAY_URL`, `AGENT_ID` and `SSM_ROOT_PATH` on every
-//! runtime; the model comes from the agent's blueprint ([`ModelConfig`]).
+//! `AGENTCORE_GATEWAY_URL`, `AGENT_ID` and `SSM_ROOT_PATH` on every runtime, and
+//! `AGENTCORE_MEMORY_ID` on those whose blueprint uses memory; the model comes from the
+//! agent's blueprint ([`ModelConfig`]).
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::str::FromStr;
@@ -29,6 +30,7 @@ pub struct Config {
     /// `BEDROCK_REGION`: where Bedrock is called, which may differ from where the agent runs.
     /// Unset means the AWS SDK's own region chain (`AWS_REGION`, profile, …).
     pub bedrock_region: Option<String>,
+    /// `AGENTCORE_MEMORY_ID`: the environment's AgentCore Memory ([`crate::memory`]).
     pub memory_id: Option<String>,
     pub gateway_url: Option<String>,
     pub ssm_root_path: Option<String>,

@@ -3,7 +3,7 @@
 //! strategies extracted from them (long-term: records retrieved from the agent's namespaces).
 //!
 //! Configured by `AGENTCORE_MEMORY_ID` (the agents stack sets it on the runtimes whose
-//! blueprint says `memory.enabled: true`); without it [`Memory::from_env`] gives `None` and
+//! blueprint says `memory.enabled: true`); without it [`Memory::from_config`] gives `None` and
 //! the agent keeps what it needs in process. The client is the AWS SDK's, in the runtime's
 //! region, reached like any SDK client (`AWS_ENDPOINT_URL_BEDROCK_AGENTCORE` redirects it).
 //!
@@ -24,10 +24,9 @@ use aws_sdk_bedrockagentcore::types::{
     Content, Conversational, MemoryContent, PayloadType, Role as SdkRole, SearchCriteria,
 };
 
+use crate::config::Config;
 use crate::invocation::Invocation;
 
-/// The variable that names the environment's memory (its id or ARN).
-pub const MEMORY_ID_ENV: &str = "AGENTCORE_MEMORY_ID";
 /// The actor of an invocation whose caller named no user (`runtimeUserId`): every such caller
 /// shares this actor's records.
 pub const DEFAULT_ACTOR: &str = "anonymous";
@@ -108,14 +107,12 @@ pub struct Memory {
 }
 
 impl Memory {
-    /// The memory `AGENTCORE_MEMORY_ID` names, or `None` when it is unset or empty.
-    /// `namespaces` are the agent's strategy namespaces as its blueprint declares them
+    /// The memory `AGENTCORE_MEMORY_ID` names ([`Config::memory_id`]), or `None` when it is
+    /// unset. `namespaces` are the agent's strategy namespaces as its blueprint declares them
     /// (`{actorId}` and `{sessionId}` are filled per call; from any other `{…}` on, the
     /// namespace is a prefix).
-    pub async fn from_env(namespaces: &[&str]) -> Option<Memory> {
-        let memory_id = std::env::var(MEMORY_ID_ENV)
-            .ok()
-            .filter(|v| !v.trim().is_empty())?;
+    pub async fn from_config(config: &Config, namespaces: &[&str]) -> Option<Memory> {
+        let memory_id = config.memory_id.clone()?;
         let sdk = aws_config::from_env()
             .timeout_config(
                 TimeoutConfig::builder()

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use agentcore_runtime::Config;
 use agentcore_runtime::memory::{self, Memory, Scope};
 use aws_sdk_bedrockruntime::types::{ContentBlock, ConversationRole, Message};
 
@@ -28,8 +29,8 @@ pub struct Context {
 }
 
 impl Conversations {
-    pub async fn from_env(namespaces: &[&str]) -> Conversations {
-        match Memory::from_env(namespaces).await {
+    pub async fn new(config: &Config, namespaces: &[&str]) -> Conversations {
+        match Memory::from_config(config, namespaces).await {
             Some(memory) => Conversations::Memory(memory),
             None => Conversations::InProcess(Mutex::default()),
         }

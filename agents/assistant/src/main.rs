@@ -52,7 +52,7 @@ async fn run() -> anyhow::Result<()> {
         max_tokens: blueprint::MAX_TOKENS,
         temperature: blueprint::TEMPERATURE,
     })?;
-    let conversations = Conversations::from_env(blueprint::MEMORY_NAMESPACES).await;
+    let conversations = Conversations::new(&config, blueprint::MEMORY_NAMESPACES).await;
     let assistant = Arc::new(Assistant::new(&config, model, conversations).await);
     Runtime::new(config)
         .serve(move |request: Request, invocation: Invocation| {

@@ -32,8 +32,8 @@ resource "aws_iam_role" "runtime" {
   }
 }
 
-# Least privilege: its own image, its model in the Bedrock region, the shared memory and
-# gateway, its own log group, and the environment's parameters.
+# Least privilege: its own image, its model in the Bedrock region, the shared memory (for an
+# agent whose blueprint uses it) and gateway, its own log group, and the environment's parameters.
 data "aws_iam_policy_document" "runtime" {
   for_each = var.agents
 
@@ -55,18 +55,19 @@ data "aws_iam_policy_document" "runtime" {
     ]
     resources = local.model_arns[each.key]
   }
-  statement {
-    sid = "Memory"
-    actions = [
-      "bedrock-agentcore:CreateEvent",
-      "bedrock-agentcore:GetEvent",
-      "bedrock-agentcore:ListEvents",
-      "bedrock-agentcore:ListSessions",
-      "bedrock-agentcore:RetrieveMemoryRecords",
-      "bedrock-agentcore:ListMemoryRecords",
-      "bedrock-agentcore:GetMemoryRecord",
-    ]
-    resources = [var.memory_arn]
+  # What agentcore-runtime's memory module calls: a session's events written and read back,
+  # the strategies' records retrieved.
+  dynamic "statement" {
+    for_each = each.value.memory ? [var.memory_arn] : []
+    content {
+      sid = "Memory"
+      actions = [
+        "bedrock-agentcore:CreateEvent",
+        "bedrock-agentcore:ListEvents",
+        "bedrock-agentcore:RetrieveMemoryRecords",
+      ]
+      resources = [statement.value]
+    }
   }
   statement {
     sid       = "Gateway"

@@ -31,12 +31,13 @@ locals {
 
   # What every runtime is told about its platform; a blueprint may add variables, not replace these.
   # The model is given to the runtime, not only compiled in: an environment may run another
-  # one (`environments.<env>.model` in the blueprint) from the same image.
+  # one (`environments.<env>.model` in the blueprint) from the same image. A null is a variable
+  # this runtime does not get: the memory only for agents whose blueprint uses it.
   platform_environment = {
     for id, agent in var.agents : id => {
       AGENT_ID              = id
       BEDROCK_REGION        = local.bedrock_region
-      AGENTCORE_MEMORY_ID   = var.memory_id
+      AGENTCORE_MEMORY_ID   = agent.memory ? var.memory_id : null
       AGENTCORE_GATEWAY_URL = var.gateway_url
       SSM_ROOT_PATH         = var.ssm_root_path
       MODEL_ID              = agent.model_id
@@ -99,7 +100,7 @@ resource "aws_bedrockagentcore_agent_runtime" "agent" {
     }
   }
 
-  environment_variables = merge(each.value.environment, local.platform_environment[each.key])
+  environment_variables = merge(each.value.environment, { for k, v in local.platform_environment[each.key] : k => v if v != null })
   tags                  = merge(local.tags, each.value.tags, { Agent = each.key })
 
   lifecycle {

@@ -34,6 +34,8 @@ variable "agents" {
       allowed_clients   = list(string)
     })
     request_headers = list(string)
+    # The blueprint's `memory.enabled`: the runtime gets AGENTCORE_MEMORY_ID and may use the memory.
+    memory = bool
     memory_strategies = list(object({
       name        = string
       type        = string

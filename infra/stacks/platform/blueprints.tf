@@ -31,6 +31,7 @@ locals {
         allowed_clients   = try(bp.auth.jwt.allowed_clients, [])
       }, null)
       request_headers = try(bp.auth.request_headers, [])
+      memory          = try(bp.memory.enabled, false)
       memory_strategies = [
         for s in try(bp.memory.strategies, []) : {
           name        = s.name

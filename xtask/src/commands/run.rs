@@ -4,7 +4,8 @@
 //! The environment, in increasing precedence:
 //! - what the platform sets on every runtime: `AGENT_ID`, `BEDROCK_REGION` (from `--bedrock-region`,
 //!   else `BEDROCK_REGION`, `AWS_BEDROCK_REGION` or `AWS_REGION` of this shell), and
-//!   `AGENTCORE_MEMORY_ID`, `AGENTCORE_GATEWAY_URL`, `SSM_ROOT_PATH` when this shell has them;
+//!   `AGENTCORE_GATEWAY_URL`, `SSM_ROOT_PATH` when this shell has them, and `AGENTCORE_MEMORY_ID`
+//!   too for an agent whose blueprint has `memory.enabled`;
 //! - the blueprint's model as `MODEL_ID`, `MODEL_MAX_TOKENS`, `MODEL_TEMPERATURE` (the agents
 //!   stack sets the same on the runtime), and its `runtime.environment`;
 //! - `-e NAME=VALUE` from the command line;

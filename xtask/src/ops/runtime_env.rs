@@ -25,11 +25,12 @@ pub fn agent_env(
     if let Some(region) = region {
         env.push(("BEDROCK_REGION".into(), region));
     }
-    for name in [
-        "AGENTCORE_MEMORY_ID",
-        "AGENTCORE_GATEWAY_URL",
-        "SSM_ROOT_PATH",
-    ] {
+    // As the agents stack sets them: the memory only for an agent whose blueprint uses it.
+    let memory = bp.memory.enabled.then_some("AGENTCORE_MEMORY_ID");
+    for name in memory
+        .into_iter()
+        .chain(["AGENTCORE_GATEWAY_URL", "SSM_ROOT_PATH"])
+    {
         if let Some(value) = lookup(name) {
             env.push((name.into(), value));
         }

@@ -102,6 +102,27 @@ mod tests {
         );
         assert!(text.contains("pub const TEMPERATURE: f32 = 0.3;"), "{text}");
         assert!(text.contains("pub const MAX_TOKENS: u32 = 1024;"), "{text}");
+        assert!(text.contains("pub const MEMORY: bool = false;"), "{text}");
+
+        // A strategy without namespaces is given the agent's own prefix, as infra/modules/agents
+        // gives it.
+        std::fs::write(
+            dir.join(BLUEPRINT_FILE),
+            "id: echo\nname: Echo\nversion: 0.1.0\nmodel:\n  provider: bedrock\n  \
+             model_id: m-1\nmemory:\n  enabled: true\n  strategies:\n    \
+             - {name: facts, type: SEMANTIC}\n    \
+             - {name: prefs, type: USER_PREFERENCE, namespaces: [\"/prefs/{actorId}\"]}\n",
+        )
+        .expect("write");
+        let agent = crate::validate::load_agent(root.path(), &dir).expect("valid");
+        let text = constants(&agent);
+        assert!(text.contains("pub const MEMORY: bool = true;"), "{text}");
+        assert!(
+            text.contains(
+                r#"pub const MEMORY_NAMESPACES: &[&str] = &["/agents/echo/{actorId}", "/prefs/{actorId}"];"#
+            ),
+            "{text}"
+        );
 
         std::fs::write(
             dir.join(BLUEPRINT_FILE),
