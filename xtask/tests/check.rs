@@ -322,7 +322,7 @@ fn check_memory_strategies_need_an_agent_that_uses_memory() {
         &ws,
         &[],
         &[
-            &format!("{DEMO}:23:3"),
+            &format!("{DEMO}:21:3"),
             "memory strategies are declared but the agent does not use memory",
             "set `memory.enabled: true`",
             "1 problem(s) found",
