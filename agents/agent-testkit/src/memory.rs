@@ -148,15 +148,29 @@ fn app(shared: Arc<Shared>) -> Router {
         .with_state(shared)
 }
 
-/// Records the request; `Err` is the answer when the service is failing or the body is not
-/// JSON.
+/// Why a request gets no answer of its operation.
+enum Refusal {
+    Down,
+    NotJson(String),
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        match self {
+            Refusal::Down => aws_error(500, "ServiceException", "the stand-in is down"),
+            Refusal::NotJson(problem) => validation(&format!("the body is not JSON: {problem}")),
+        }
+    }
+}
+
+/// Records the request, and reads its body unless the service is down.
 fn receive(
     shared: &Shared,
     operation: &'static str,
     (memory_id, actor_id, session_id): (String, String, String),
     headers: &HeaderMap,
     body: &Bytes,
-) -> Result<Value, Response> {
+) -> Result<Value, Refusal> {
     let parsed: Result<Value, _> = serde_json::from_slice(body);
     let body_value = parsed.as_ref().cloned().unwrap_or(Value::Null);
     let from_body = |field: &str| body_value[field].as_str().unwrap_or_default().to_string();
@@ -182,9 +196,9 @@ fn receive(
     };
     shared.requests.lock().unwrap().push(recorded);
     if *shared.failing.lock().unwrap() {
-        return Err(aws_error(500, "ServiceException", "the stand-in is down"));
+        return Err(Refusal::Down);
     }
-    parsed.map_err(|e| validation(&format!("the body is not JSON: {e}")))
+    parsed.map_err(|e| Refusal::NotJson(e.to_string()))
 }
 
 async fn create_event(
@@ -196,7 +210,7 @@ async fn create_event(
     let ids = (memory_id.clone(), String::new(), String::new());
     let request = match receive(&shared, "CreateEvent", ids, &headers, &body) {
         Ok(request) => request,
-        Err(answer) => return answer,
+        Err(refusal) => return refusal.into_response(),
     };
     let (Some(actor), Some(timestamp), Some(payload)) = (
         request["actorId"].as_str(),
@@ -237,7 +251,7 @@ async fn list_events(
     let ids = (memory_id.clone(), actor_id.clone(), session_id.clone());
     let request = match receive(&shared, "ListEvents", ids, &headers, &body) {
         Ok(request) => request,
-        Err(answer) => return answer,
+        Err(refusal) => return refusal.into_response(),
     };
     if let Err(problem) = check_ids(&memory_id, &actor_id, Some(&session_id)) {
         return validation(&problem);
@@ -285,7 +299,7 @@ async fn retrieve(
     let ids = (memory_id.clone(), String::new(), String::new());
     let request = match receive(&shared, "RetrieveMemoryRecords", ids, &headers, &body) {
         Ok(request) => request,
-        Err(answer) => return answer,
+        Err(refusal) => return refusal.into_response(),
     };
     let Some(_query) = request["searchCriteria"]["searchQuery"].as_str() else {
         return validation("searchCriteria.searchQuery is required");
