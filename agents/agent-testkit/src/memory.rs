@@ -139,13 +139,37 @@ impl StandIn {
 
 fn app(shared: Arc<Shared>) -> Router {
     Router::new()
-        .route("/memories/{memory_id}/events", post(create_event))
+        .route(
+            "/memories/{memory_id}/events",
+            post(|state, path, headers, body| on_memory("CreateEvent", state, path, headers, body)),
+        )
         .route(
             "/memories/{memory_id}/actor/{actor_id}/sessions/{session_id}",
             post(list_events),
         )
-        .route("/memories/{memory_id}/retrieve", post(retrieve))
+        .route(
+            "/memories/{memory_id}/retrieve",
+            post(|state, path, headers, body| {
+                on_memory("RetrieveMemoryRecords", state, path, headers, body)
+            }),
+        )
         .with_state(shared)
+}
+
+/// The operations whose path names only the memory.
+async fn on_memory(
+    operation: &'static str,
+    State(shared): State<Arc<Shared>>,
+    Path(memory_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let ids = (memory_id.clone(), String::new(), String::new());
+    match receive(&shared, operation, ids, &headers, &body) {
+        Err(refusal) => refusal.into_response(),
+        Ok(request) if operation == "CreateEvent" => create_event(&shared, memory_id, &request),
+        Ok(request) => retrieve(&shared, &request),
+    }
 }
 
 /// Why a request gets no answer of its operation.
@@ -201,17 +225,7 @@ fn receive(
     parsed.map_err(|e| Refusal::NotJson(e.to_string()))
 }
 
-async fn create_event(
-    State(shared): State<Arc<Shared>>,
-    Path(memory_id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let ids = (memory_id.clone(), String::new(), String::new());
-    let request = match receive(&shared, "CreateEvent", ids, &headers, &body) {
-        Ok(request) => request,
-        Err(refusal) => return refusal.into_response(),
-    };
+fn create_event(shared: &Shared, memory_id: String, request: &Value) -> Response {
     let (Some(actor), Some(timestamp), Some(payload)) = (
         request["actorId"].as_str(),
         request["eventTimestamp"].as_f64(),
@@ -290,17 +304,7 @@ async fn list_events(
     axum::Json(answer).into_response()
 }
 
-async fn retrieve(
-    State(shared): State<Arc<Shared>>,
-    Path(memory_id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let ids = (memory_id.clone(), String::new(), String::new());
-    let request = match receive(&shared, "RetrieveMemoryRecords", ids, &headers, &body) {
-        Ok(request) => request,
-        Err(refusal) => return refusal.into_response(),
-    };
+fn retrieve(shared: &Shared, request: &Value) -> Response {
     let Some(_query) = request["searchCriteria"]["searchQuery"].as_str() else {
         return validation("searchCriteria.searchQuery is required");
     };
