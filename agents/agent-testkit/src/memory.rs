@@ -9,7 +9,8 @@
 //! An agent reaches it through `AWS_ENDPOINT_URL_BEDROCK_AGENTCORE`. Events are kept in memory
 //! (they outlive the agent processes of a test, as the service's do); records are what a
 //! test puts there, standing for what the strategies would extract. Tests see every request,
-//! and can switch the service down: 500 `ServiceException`s, or no listener at all.
+//! and can switch the service down: 500 `ServiceException`s, no listener at all, or requests
+//! never answered.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -23,6 +24,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use bytes::Bytes;
 use serde_json::{Value, json};
+use tokio::sync::watch;
 
 use crate::converse::aws_error;
 use crate::in_process::InProcess;
@@ -50,16 +52,32 @@ pub enum Outage {
     Errors,
     /// Nothing listens on its port: connections are refused.
     Refused,
+    /// Requests are taken and never answered (until [`StandIn::up`]).
+    Hangs,
 }
 
-#[derive(Default)]
 struct Shared {
     /// Per (memory, actor, session), oldest first.
     events: Mutex<HashMap<(String, String, String), Vec<Value>>>,
     records: Mutex<Vec<(String, String)>>,
     requests: Mutex<Vec<Recorded>>,
     failing: Mutex<bool>,
+    /// `true` while requests are held unanswered.
+    hanging: watch::Sender<bool>,
     page_size: Mutex<Option<usize>>,
+}
+
+impl Default for Shared {
+    fn default() -> Shared {
+        Shared {
+            events: Mutex::default(),
+            records: Mutex::default(),
+            requests: Mutex::default(),
+            failing: Mutex::default(),
+            hanging: watch::Sender::new(false),
+            page_size: Mutex::default(),
+        }
+    }
 }
 
 pub struct StandIn {
@@ -98,12 +116,16 @@ impl StandIn {
         match outage {
             Outage::Errors => *self.shared.failing.lock().unwrap() = true,
             Outage::Refused => drop(self.server.lock().unwrap().take()),
+            Outage::Hangs => {
+                self.shared.hanging.send_replace(true);
+            }
         }
     }
 
     /// Answers again, with the events it held before.
     pub fn up(&self) {
         *self.shared.failing.lock().unwrap() = false;
+        self.shared.hanging.send_replace(false);
         let mut server = self.server.lock().unwrap();
         if server.is_none() {
             *server = Some(
@@ -137,6 +159,13 @@ impl StandIn {
     }
 }
 
+impl Drop for StandIn {
+    fn drop(&mut self) {
+        // Requests held unanswered would keep the server from stopping.
+        self.shared.hanging.send_replace(false);
+    }
+}
+
 fn app(shared: Arc<Shared>) -> Router {
     Router::new()
         .route(
@@ -165,7 +194,7 @@ async fn on_memory(
     body: Bytes,
 ) -> Response {
     let ids = (memory_id.clone(), String::new(), String::new());
-    match receive(&shared, operation, ids, &headers, &body) {
+    match receive(&shared, operation, ids, &headers, &body).await {
         Err(refusal) => refusal.into_response(),
         Ok(request) if operation == "CreateEvent" => create_event(&shared, memory_id, &request),
         Ok(request) => retrieve(&shared, &request),
@@ -188,7 +217,7 @@ impl IntoResponse for Refusal {
 }
 
 /// Records the request, and reads its body unless the service is down.
-fn receive(
+async fn receive(
     shared: &Shared,
     operation: &'static str,
     (memory_id, actor_id, session_id): (String, String, String),
@@ -219,6 +248,11 @@ fn receive(
         body: body_value.clone(),
     };
     shared.requests.lock().unwrap().push(recorded);
+    let _ = shared
+        .hanging
+        .subscribe()
+        .wait_for(|hanging| !*hanging)
+        .await;
     if *shared.failing.lock().unwrap() {
         return Err(Refusal::Down);
     }
@@ -263,7 +297,7 @@ async fn list_events(
     body: Bytes,
 ) -> Response {
     let ids = (memory_id.clone(), actor_id.clone(), session_id.clone());
-    let request = match receive(&shared, "ListEvents", ids, &headers, &body) {
+    let request = match receive(&shared, "ListEvents", ids, &headers, &body).await {
         Ok(request) => request,
         Err(refusal) => return refusal.into_response(),
     };

@@ -223,7 +223,8 @@ fn without_a_user_id_the_documented_default_actor_is_used() {
 
 #[test]
 fn memory_down_still_answers_and_warns_in_the_log() {
-    for outage in [Outage::Errors, Outage::Refused] {
+    // A memory that never answers is cut at agentcore_runtime::memory::CALL_TIMEOUT.
+    for outage in [Outage::Errors, Outage::Refused, Outage::Hangs] {
         let bedrock = converse::StandIn::start();
         bedrock.answer(Answer::Text("Still here.".into()));
         let memory = memory::StandIn::start();
