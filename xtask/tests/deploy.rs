@@ -323,6 +323,12 @@ fn deploy_promote_and_guard_production() {
         out.status.success(),
         "the pinned image is not in the registry:\n{text}"
     );
+    // dev builds with the fast profile by default, and its images say so.
+    let manifest: serde_json::Value = serde_json::from_str(&text).expect("a manifest");
+    assert_eq!(
+        manifest["annotations"]["dev.agentcore-monorepo.cargo-profile"], "fast",
+        "{manifest}"
+    );
     let (out, text) = w.aws(&[
         "ssm",
         "get-parameters-by-path",
@@ -504,6 +510,42 @@ fn deploy_promote_and_guard_production() {
     support::images::git_commit_all(&w.ws);
     let (out, text) = run(&mut w.xtask(&["bootstrap", "staging"]));
     assert!(out.status.success(), "{text}");
+    let promote = || {
+        run(w
+            .xtask(&["promote", "dev", "staging", "--registry", &reg])
+            .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+            .env_remove("CARGO"))
+    };
+    // dev runs fast-profile images: promote refuses them before staging is touched.
+    let blueprints = || -> Vec<String> {
+        dev_agents
+            .iter()
+            .map(|id| {
+                std::fs::read_to_string(w.ws.path().join(format!("agents/{id}/blueprint.yaml")))
+                    .expect("blueprint")
+            })
+            .collect()
+    };
+    let before = blueprints();
+    let (out, text) = promote();
+    assert!(!out.status.success(), "promoted fast images:\n{text}");
+    assert!(
+        text.contains("built with the `fast` profile")
+            && text.contains("cargo xtask deploy dev --profile release"),
+        "{text}"
+    );
+    assert!(
+        w.ssm(&format!("/platform/staging/agents/{first}/image"))
+            .is_none(),
+        "staging got an image"
+    );
+    assert_eq!(blueprints(), before, "promote edited a blueprint");
+    w.fails(
+        &["deploy", "staging", "--profile", "fast", "--registry", &reg],
+        &["`--profile fast` is for dev only"],
+    );
+    // dev again, with the release images promote takes (built already: the same commit).
+    w.ok(&["deploy", "dev", "--profile", "release", "--registry", &reg]);
     let dev_digests: Vec<(String, String)> = dev_agents
         .iter()
         .map(|id| {
@@ -513,10 +555,7 @@ fn deploy_promote_and_guard_production() {
             )
         })
         .collect();
-    let (out, text) = run(w
-        .xtask(&["promote", "dev", "staging", "--registry", &reg])
-        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
-        .env_remove("CARGO"));
+    let (out, text) = promote();
     assert!(out.status.success(), "promote failed:\n{text}");
     for (id, d) in &dev_digests {
         let staged = w.ssm_value(&format!("/platform/staging/agents/{id}/image"));
