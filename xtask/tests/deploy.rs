@@ -960,7 +960,7 @@ fn operate_dev(w: &World, dev_agents: &[String]) {
     assert!(text.contains("cargo xtask dataplane dev"), "{text}");
     // Throttled: the SDK tries again with its standard policy (3 attempts), then the command
     // says so and what to do; the agent was never reached.
-    let throttled = agent_testkit::throttled::Throttled::start();
+    let throttled = agent_testkit::refusing::Refusing::throttling();
     let calls = converse.requests().len();
     let (out, text) = run(w
         .xtask(&["invoke", agent, "--env", "dev", "--payload", "{}"])
@@ -978,6 +978,45 @@ fn operate_dev(w: &World, dev_agents: &[String]) {
         "not retried as the SDK's standard policy says"
     );
     assert_eq!(converse.requests().len(), calls);
+    // A runtime a deploy is changing: the data plane answers as if it were missing, the
+    // control plane says why, and the command says to wait.
+    let lost = agent_testkit::refusing::Refusing::start(
+        404,
+        "ResourceNotFoundException",
+        "No endpoint or agent found with qualifier 'live'",
+    );
+    let control = agent_testkit::control_plane::ControlPlane::start("UPDATING", None);
+    let (out, text) = run(w
+        .xtask(&["invoke", agent, "--env", "dev", "--payload", "{}"])
+        .env("AWS_ENDPOINT_URL_BEDROCK_AGENTCORE", lost.url())
+        .env("AWS_ENDPOINT_URL_BEDROCK_AGENTCORE_CONTROL", control.url()));
+    assert!(!out.status.success(), "{text}");
+    assert!(
+        text.contains("`assistant` in dev is not READY: its runtime is UPDATING")
+            && text.contains("try again in a minute"),
+        "{text}"
+    );
+    let arn = w.ssm_value(&format!("/platform/dev/agents/{agent}/runtime_arn"));
+    let runtime_id = arn.rsplit('/').next().unwrap_or_default().to_string();
+    assert_eq!(control.asked(), vec![runtime_id.clone()]);
+    assert_eq!(converse.requests().len(), calls);
+    // status shows what the control plane says; a failed update shows its reason (--json).
+    let failed =
+        agent_testkit::control_plane::ControlPlane::start("UPDATE_FAILED", Some("image not found"));
+    let (out, text) = run(w
+        .xtask(&["--json", "status", "dev"])
+        .env("AWS_ENDPOINT_URL_BEDROCK_AGENTCORE_CONTROL", failed.url()));
+    assert!(out.status.success(), "{text}");
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let row = status["agents"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|r| r["agent"] == agent && r["env"] == "dev")
+        .unwrap_or_else(|| panic!("no row for {agent}: {status}"));
+    assert_eq!(row["runtime_status"], "UPDATE_FAILED", "{row}");
+    assert_eq!(row["failure_reason"], "image not found", "{row}");
+    assert!(failed.asked().contains(&runtime_id), "{:?}", failed.asked());
 
     // An MCP server's tools, through InvokeAgentRuntime: listed, and one called. The toolbox
     // takes a JWT: without one the call is refused before it is sent; signed with IAM, the
