@@ -13,8 +13,8 @@
 //!     this process against `tar c | gzip` of the same two files into a file. Goal: ratio <= 1.2.
 //! (c) Image size (what a pull transfers) against the binary's size.
 //! (d) With `--profiles`: the choice of profiles, measured. For fat LTO with one codegen unit
-//!     (`release`), thin LTO with 16 and no LTO with 16 (`fast`), each in a target dir of its
-//!     own: the bare cargo rebuild after a one-line change (median of `--runs`, after a full
+//!     (`release`), thin LTO with 16, no LTO with 16, and that incremental (`fast`), each in a
+//!     target dir of its own: the bare cargo rebuild after a one-line change (median of `--runs`, after a full
 //!     build) and the stripped binary's size.
 //!
 //! The edited source file is restored when the benchmark ends, even when it fails.
@@ -54,7 +54,8 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = Profile::Fast)]
     profile: Profile,
 
-    /// Also (d): rebuild time and binary size of fat LTO, thin LTO and no LTO (three full
+    /// Also (d): rebuild time and binary size of fat LTO, thin LTO, no LTO and no LTO
+    /// incremental (four full
     /// builds first: tens of minutes on 2 cores).
     #[arg(long)]
     profiles: bool,
@@ -328,9 +329,9 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// (d)'s variants: the release profile, overridden on the command line so that the three differ
-/// only in LTO and codegen units (the last is what Cargo.toml's `fast` profile sets).
-const VARIANTS: [(&str, &[&str]); 3] = [
+/// (d)'s variants: the release profile, overridden on the command line so that they differ only
+/// in LTO, codegen units and incremental compilation (the last is Cargo.toml's `fast` profile).
+const VARIANTS: [(&str, &[&str]); 4] = [
     ("release: fat LTO, 1 codegen unit", &[]),
     (
         "thin LTO, 16 codegen units",
@@ -342,12 +343,23 @@ const VARIANTS: [(&str, &[&str]); 3] = [
         ],
     ),
     (
-        "fast: no LTO, 16 codegen units",
+        "no LTO, 16 codegen units",
         &[
             "--config",
             "profile.release.lto=\"off\"",
             "--config",
             "profile.release.codegen-units=16",
+        ],
+    ),
+    (
+        "fast: no LTO, 16 codegen units, incremental",
+        &[
+            "--config",
+            "profile.release.lto=\"off\"",
+            "--config",
+            "profile.release.codegen-units=16",
+            "--config",
+            "profile.release.incremental=true",
         ],
     ),
 ];

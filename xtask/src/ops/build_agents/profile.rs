@@ -3,8 +3,8 @@
 //!
 //! `release` (fat LTO, one codegen unit) is what ships: the smallest, fastest binary, but its
 //! link-time optimisation of the whole program takes most of a minute after any change on 2
-//! cores. `fast` (no LTO, 16 codegen units, otherwise `release`) rebuilds in seconds and is what
-//! dev deploys by default (README, "Build profiles", has the figures). Promotion copies bytes, it
+//! cores. `fast` (no LTO, 16 codegen units, incremental, otherwise `release`) rebuilds in seconds
+//! and is what dev deploys by default (README, "Build profiles", has the figures). Promotion copies bytes, it
 //! never rebuilds: so the profile is written into the image's manifest annotations, and every
 //! push to staging or production (`push`, `deploy staging`, `promote`) reads it and refuses a
 //! `fast` image, naming the command that builds the image properly.
@@ -19,7 +19,7 @@ pub const ANNOTATION: &str = "dev.agentcore-monorepo.cargo-profile";
 pub enum Profile {
     /// Fat LTO, one codegen unit, opt-level "s": the bytes staging and production run.
     Release,
-    /// No LTO, 16 codegen units: a one-line change relinks in seconds; dev only.
+    /// No LTO, 16 codegen units, incremental: a one-line change rebuilds in seconds; dev only.
     Fast,
 }
 
