@@ -145,16 +145,21 @@ pub fn environment(project: &Project, tools: &Tools) -> CrossToolchain {
     ] {
         remove.push(var.to_string());
     }
-    // The release profile in Cargo.toml is what ships; `CARGO_PROFILE_RELEASE_*` would change
-    // the bytes without a trace in the source, and so would aws-lc-sys's own knobs (its
+    // The profiles in Cargo.toml are what the images record; `CARGO_PROFILE_RELEASE_*` (or
+    // `_FAST_*`) would change the bytes without a trace in the source, and so would aws-lc-sys's own knobs (its
     // `AWS_LC_SYS_CFLAGS`, a different builder or no assembly).
     remove.extend(
         std::env::vars_os()
             .filter_map(|(k, _)| k.into_string().ok())
             .filter(|k| {
-                ["CARGO_PROFILE_RELEASE_", "AWS_LC_SYS_", "AWS_LC_FIPS_SYS_"]
-                    .iter()
-                    .any(|p| k.starts_with(p))
+                [
+                    "CARGO_PROFILE_RELEASE_",
+                    "CARGO_PROFILE_FAST_",
+                    "AWS_LC_SYS_",
+                    "AWS_LC_FIPS_SYS_",
+                ]
+                .iter()
+                .any(|p| k.starts_with(p))
             }),
     );
     remove.retain(|r| !set.iter().any(|(k, _)| k == r));

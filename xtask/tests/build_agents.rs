@@ -104,6 +104,12 @@ fn images_are_arm64_annotated_and_their_entrypoint_answers_ping() {
             );
         }
         assert_eq!(annotations["org.opencontainers.image.version"], "0.1.0");
+        // build-agents builds release unless told otherwise; the image says so.
+        assert_eq!(
+            annotations["dev.agentcore-monorepo.cargo-profile"], "release",
+            "{manifest}"
+        );
+        assert_eq!(built["profile"], "release", "{built}");
         assert_eq!(
             manifest["layers"].as_array().map(Vec::len),
             Some(1),
@@ -324,7 +330,21 @@ fn unknown_agent_and_missing_docker_engine_are_explained() {
     let (out, text) = run(scratch.xtask().args(["build-agents", "--dry-run"]));
     assert!(out.status.success(), "{text}");
     assert!(
-        text.contains("--target aarch64-unknown-linux-musl"),
+        text.contains("--profile release --target aarch64-unknown-linux-musl"),
+        "{text}"
+    );
+    let (out, text) = run(scratch
+        .xtask()
+        .args(["build-agents", "--dry-run", "--profile", "fast"]));
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("--profile fast --target"), "{text}");
+    let (out, text) =
+        run(scratch
+            .xtask()
+            .args(["build-agents", "--builder", "docker", "--profile", "fast"]));
+    assert!(!out.status.success());
+    assert!(
+        text.contains("`--profile fast` is for the native builder"),
         "{text}"
     );
     assert!(

@@ -53,7 +53,7 @@ impl Aws {
                 use aws_sdk_codebuild::types::*;
                 aws_sdk_codebuild::Client::new(&self.config)
                     .create_project()
-                    .name(format!("agentcore-dev-{AGENT}"))
+                    .name("agentcore-dev-images")
                     .source(
                         ProjectSource::builder()
                             .r#type(SourceType::S3)
@@ -137,11 +137,9 @@ fn uploads_a_deterministic_source_archive_and_builds_from_it() {
     let key = report["key"].as_str().expect("key").to_string();
     assert_eq!(report["bucket"], BUCKET);
     assert_eq!(report["uploaded"], true);
-    assert_eq!(
-        report["builds"][0]["project"],
-        format!("agentcore-dev-{AGENT}")
-    );
-    assert_eq!(report["builds"][0]["status"], "SUCCEEDED");
+    assert_eq!(report["project"], "agentcore-dev-images");
+    assert_eq!(report["agents"], serde_json::json!([AGENT]));
+    assert_eq!(report["status"], "SUCCEEDED");
 
     // The object is named by its own content, and holds the tracked files only.
     let archive = aws.object(&key);
@@ -187,7 +185,8 @@ fn uploads_a_deterministic_source_archive_and_builds_from_it() {
     let starts = moto.requests_to("StartBuild");
     assert_eq!(starts.len(), 2, "{starts:?}");
     for start in &starts {
-        assert_eq!(start["projectName"], format!("agentcore-dev-{AGENT}"));
+        // One build of the environment's project, for every agent asked for.
+        assert_eq!(start["projectName"], "agentcore-dev-images");
         assert_eq!(start["sourceTypeOverride"], "S3");
         assert_eq!(start["sourceLocationOverride"], format!("{BUCKET}/{key}"));
         let vars = start["environmentVariablesOverride"]
@@ -196,6 +195,11 @@ fn uploads_a_deterministic_source_archive_and_builds_from_it() {
         assert!(
             vars.iter()
                 .any(|v| v["name"] == "XTASK_SOURCE_REVISION" && v["value"] == commit.as_str()),
+            "{vars:?}"
+        );
+        assert!(
+            vars.iter()
+                .any(|v| v["name"] == "AGENT_IDS" && v["value"] == AGENT),
             "{vars:?}"
         );
     }
@@ -216,7 +220,7 @@ fn a_missing_project_or_a_dirty_tree_for_staging_fails_clearly() {
         "a build of a missing project passed:\n{text}"
     );
     assert!(
-        text.contains(&format!("agentcore-dev-{AGENT}")) && text.contains("cargo xtask deploy dev"),
+        text.contains("agentcore-dev-images") && text.contains("cargo xtask deploy dev"),
         "{text}"
     );
 

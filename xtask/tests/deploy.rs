@@ -323,6 +323,12 @@ fn deploy_promote_and_guard_production() {
         out.status.success(),
         "the pinned image is not in the registry:\n{text}"
     );
+    // dev builds with the fast profile by default, and its images say so.
+    let manifest: serde_json::Value = serde_json::from_str(&text).expect("a manifest");
+    assert_eq!(
+        manifest["annotations"]["dev.agentcore-monorepo.cargo-profile"], "fast",
+        "{manifest}"
+    );
     let (out, text) = w.aws(&[
         "ssm",
         "get-parameters-by-path",
@@ -504,6 +510,42 @@ fn deploy_promote_and_guard_production() {
     support::images::git_commit_all(&w.ws);
     let (out, text) = run(&mut w.xtask(&["bootstrap", "staging"]));
     assert!(out.status.success(), "{text}");
+    let promote = || {
+        run(w
+            .xtask(&["promote", "dev", "staging", "--registry", &reg])
+            .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+            .env_remove("CARGO"))
+    };
+    // dev runs fast-profile images: promote refuses them before staging is touched.
+    let blueprints = || -> Vec<String> {
+        dev_agents
+            .iter()
+            .map(|id| {
+                std::fs::read_to_string(w.ws.path().join(format!("agents/{id}/blueprint.yaml")))
+                    .expect("blueprint")
+            })
+            .collect()
+    };
+    let before = blueprints();
+    let (out, text) = promote();
+    assert!(!out.status.success(), "promoted fast images:\n{text}");
+    assert!(
+        text.contains("built with the `fast` profile")
+            && text.contains("cargo xtask deploy dev --profile release"),
+        "{text}"
+    );
+    assert!(
+        w.ssm(&format!("/platform/staging/agents/{first}/image"))
+            .is_none(),
+        "staging got an image"
+    );
+    assert_eq!(blueprints(), before, "promote edited a blueprint");
+    w.fails(
+        &["deploy", "staging", "--profile", "fast", "--registry", &reg],
+        &["`--profile fast` is for dev only"],
+    );
+    // dev again, with the release images promote takes (built already: the same commit).
+    w.ok(&["deploy", "dev", "--profile", "release", "--registry", &reg]);
     let dev_digests: Vec<(String, String)> = dev_agents
         .iter()
         .map(|id| {
@@ -513,10 +555,7 @@ fn deploy_promote_and_guard_production() {
             )
         })
         .collect();
-    let (out, text) = run(w
-        .xtask(&["promote", "dev", "staging", "--registry", &reg])
-        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
-        .env_remove("CARGO"));
+    let (out, text) = promote();
     assert!(out.status.success(), "promote failed:\n{text}");
     for (id, d) in &dev_digests {
         let staged = w.ssm_value(&format!("/platform/staging/agents/{id}/image"));
@@ -921,7 +960,7 @@ fn operate_dev(w: &World, dev_agents: &[String]) {
     assert!(text.contains("cargo xtask dataplane dev"), "{text}");
     // Throttled: the SDK tries again with its standard policy (3 attempts), then the command
     // says so and what to do; the agent was never reached.
-    let throttled = agent_testkit::throttled::Throttled::start();
+    let throttled = agent_testkit::refusing::Refusing::throttling();
     let calls = converse.requests().len();
     let (out, text) = run(w
         .xtask(&["invoke", agent, "--env", "dev", "--payload", "{}"])
@@ -939,6 +978,45 @@ fn operate_dev(w: &World, dev_agents: &[String]) {
         "not retried as the SDK's standard policy says"
     );
     assert_eq!(converse.requests().len(), calls);
+    // A runtime a deploy is changing: the data plane answers as if it were missing, the
+    // control plane says why, and the command says to wait.
+    let lost = agent_testkit::refusing::Refusing::start(
+        404,
+        "ResourceNotFoundException",
+        "No endpoint or agent found with qualifier 'live'",
+    );
+    let control = agent_testkit::control_plane::ControlPlane::start("UPDATING", None);
+    let (out, text) = run(w
+        .xtask(&["invoke", agent, "--env", "dev", "--payload", "{}"])
+        .env("AWS_ENDPOINT_URL_BEDROCK_AGENTCORE", lost.url())
+        .env("AWS_ENDPOINT_URL_BEDROCK_AGENTCORE_CONTROL", control.url()));
+    assert!(!out.status.success(), "{text}");
+    assert!(
+        text.contains("`assistant` in dev is not READY: its runtime is UPDATING")
+            && text.contains("try again in a minute"),
+        "{text}"
+    );
+    let arn = w.ssm_value(&format!("/platform/dev/agents/{agent}/runtime_arn"));
+    let runtime_id = arn.rsplit('/').next().unwrap_or_default().to_string();
+    assert_eq!(control.asked(), vec![runtime_id.clone()]);
+    assert_eq!(converse.requests().len(), calls);
+    // status shows what the control plane says; a failed update shows its reason (--json).
+    let failed =
+        agent_testkit::control_plane::ControlPlane::start("UPDATE_FAILED", Some("image not found"));
+    let (out, text) = run(w
+        .xtask(&["--json", "status", "dev"])
+        .env("AWS_ENDPOINT_URL_BEDROCK_AGENTCORE_CONTROL", failed.url()));
+    assert!(out.status.success(), "{text}");
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let row = status["agents"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|r| r["agent"] == agent && r["env"] == "dev")
+        .unwrap_or_else(|| panic!("no row for {agent}: {status}"));
+    assert_eq!(row["runtime_status"], "UPDATE_FAILED", "{row}");
+    assert_eq!(row["failure_reason"], "image not found", "{row}");
+    assert!(failed.asked().contains(&runtime_id), "{:?}", failed.asked());
 
     // An MCP server's tools, through InvokeAgentRuntime: listed, and one called. The toolbox
     // takes a JWT: without one the call is refused before it is sent; signed with IAM, the

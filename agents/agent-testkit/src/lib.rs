@@ -13,6 +13,7 @@
 //! agents' tests and the benchmarks use it; nothing that ships does.
 
 pub mod agent;
+pub mod control_plane;
 pub mod converse;
 pub mod http;
 mod in_process;
@@ -20,9 +21,9 @@ pub mod mcp;
 pub mod memory;
 pub mod moto;
 pub mod reference;
+pub mod refusing;
 pub mod registry;
 mod server;
-pub mod throttled;
 
 pub use server::Server;
 

@@ -23,7 +23,7 @@ output "runtime_role_arns" {
   value       = { for id, r in aws_iam_role.runtime : id => r.arn }
 }
 
-output "codebuild_projects" {
-  description = "Agent id => CodeBuild project that builds its image."
-  value       = { for id, p in aws_codebuild_project.agent : id => p.name }
+output "codebuild_project" {
+  description = "The CodeBuild project that builds the environment's images (null without agents)."
+  value       = one(aws_codebuild_project.images[*].name)
 }

@@ -12,8 +12,8 @@ output "runtime_versions" {
   value = module.agents.runtime_versions
 }
 
-output "codebuild_projects" {
-  value = module.agents.codebuild_projects
+output "codebuild_project" {
+  value = module.agents.codebuild_project
 }
 
 output "agent_images" {

@@ -2,15 +2,20 @@
 //! machine.
 //!
 //! (a) The inner loop: a one-line change to one agent (a `#[used]` static whose value changes,
-//!     so the binary really changes), then `cargo xtask build-agents` (all agents, as a
-//!     developer runs it) against a bare `cargo build --release --target
-//!     aarch64-unknown-linux-musl -p <agent>` with the same C toolchain. The bare build uses its
-//!     own target dir (`target/bench-bare`): it has no path remapping, so its rustflags differ,
-//!     and sharing one dir would make each rebuild the other's dependencies. Both are warmed up
-//!     first; medians of `--runs`. Goal: ratio <= 1.10.
+//!     so the binary really changes), then `cargo xtask build-agents --profile <p>` (all
+//!     agents, as a developer runs it; `fast` by default, what dev deploys) against a bare
+//!     `cargo build --profile <p> --target aarch64-unknown-linux-musl -p <agent>` with the same
+//!     C toolchain. The bare build uses its own target dir (`target/bench-bare`): it has no path
+//!     remapping, so its rustflags differ, and sharing one dir would make each rebuild the
+//!     other's dependencies. Both are warmed up first; medians of `--runs`. Goal: ratio <= 1.10,
+//!     and <= 15 s for `fast` on 2 cores.
 //! (b) Packaging: writing one agent's image (tar, gzip, sha256, config, manifest, layout) in
 //!     this process against `tar c | gzip` of the same two files into a file. Goal: ratio <= 1.2.
 //! (c) Image size (what a pull transfers) against the binary's size.
+//! (d) With `--profiles`: the choice of profiles, measured. For fat LTO with one codegen unit
+//!     (`release`), thin LTO with 16, no LTO with 16, and that incremental (`fast`), each in a
+//!     target dir of its own: the bare cargo rebuild after a one-line change (median of `--runs`, after a full
+//!     build) and the stripped binary's size.
 //!
 //! The edited source file is restored when the benchmark ends, even when it fails.
 
@@ -23,7 +28,7 @@ use serde::Serialize;
 
 use oci_image as oci;
 use xtask::Context;
-use xtask::ops::build_agents::shell_words;
+use xtask::ops::build_agents::{Profile, shell_words};
 use xtask::output::table;
 use xtask::toolchain;
 
@@ -44,6 +49,16 @@ pub struct Args {
     /// Skip (a), the inner loop (minutes); package the agent's current aarch64 binary.
     #[arg(long)]
     packaging_only: bool,
+
+    /// The profile of (a) and of the binary (b) packages.
+    #[arg(long, value_enum, default_value_t = Profile::Fast)]
+    profile: Profile,
+
+    /// Also (d): rebuild time and binary size of fat LTO, thin LTO, no LTO and no LTO
+    /// incremental (four full
+    /// builds first: tens of minutes on 2 cores).
+    #[arg(long)]
+    profiles: bool,
 }
 
 #[derive(Serialize)]
@@ -53,11 +68,21 @@ struct Report {
     cores: usize,
     agent: String,
     toolchain: String,
+    profile: Profile,
     inner_loop: Option<Ratio>,
     packaging: Ratio,
+    profiles: Vec<Variant>,
     image_bytes: u64,
     binary_bytes: u64,
     image_to_binary: f64,
+}
+
+/// (d): one way to compile the agent, measured.
+#[derive(Serialize)]
+struct Variant {
+    name: &'static str,
+    rebuild_s: f64,
+    binary_bytes: u64,
 }
 
 #[derive(Serialize)]
@@ -88,11 +113,17 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let source = Restore::take(&main_rs)?;
 
     let xtask = crate::xtask_bin()?;
-    let ours_argv = vec![xtask.display().to_string(), "build-agents".to_string()];
+    let ours_argv = vec![
+        xtask.display().to_string(),
+        "build-agents".to_string(),
+        "--profile".to_string(),
+        args.profile.name().to_string(),
+    ];
     let mut bare_argv: Vec<String> = vec![
         "cargo".into(),
         "build".into(),
-        "--release".into(),
+        "--profile".into(),
+        args.profile.name().into(),
         "--target".into(),
         toolchain::TARGET.into(),
         "-p".into(),
@@ -151,7 +182,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let binary = root
         .join("target")
         .join(toolchain::TARGET)
-        .join("release")
+        .join(args.profile.name())
         .join(agent.id());
     let binary_bytes =
         std::fs::read(&binary).with_context(|| format!("cannot read {}", binary.display()))?;
@@ -217,22 +248,62 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     timer.done();
     let _ = std::fs::remove_dir_all(&scratch);
 
+    // (d) the profiles.
+    let mut profiles = Vec::new();
+    if args.profiles {
+        for (n, (name, extra)) in VARIANTS.iter().enumerate() {
+            let dir = root.join(format!("target/bench-profile-{n}"));
+            let mut argv: Vec<String> = ["cargo", "build", "--release", "--target"]
+                .map(String::from)
+                .to_vec();
+            argv.extend([toolchain::TARGET.into(), "-p".into(), agent.id().into()]);
+            argv.extend(extra.iter().map(|a| a.to_string()));
+            let mut env = toolchain.set.clone();
+            env.push(("CARGO_TARGET_DIR".into(), dir.display().to_string()));
+            let timer = ctx.out.timed(format!(
+                "{name}: full build, then {} one-line changes",
+                args.runs
+            ));
+            let mut times = Vec::new();
+            for round in 0..=args.runs {
+                source.change(1000 + n * 100 + round)?;
+                let t = timed_run(root, &argv, &env)?;
+                if round > 0 {
+                    times.push(t);
+                }
+            }
+            source.restore()?;
+            timer.done();
+            let binary = dir.join(toolchain::TARGET).join("release").join(agent.id());
+            profiles.push(Variant {
+                name,
+                rebuild_s: median(&times),
+                binary_bytes: std::fs::metadata(&binary)
+                    .with_context(|| format!("cannot read {}", binary.display()))?
+                    .len(),
+            });
+        }
+    }
+
     let report = Report {
         suite: "build",
         command: format!(
-            "cargo xtask bench build --agent {} --runs {} --package-runs {}{}",
+            "cargo xtask bench build --agent {} --profile {} --runs {} --package-runs {}{}{}",
             agent.id(),
+            args.profile,
             args.runs,
             args.package_runs,
             if args.packaging_only {
                 " --packaging-only"
             } else {
                 ""
-            }
+            },
+            if args.profiles { " --profiles" } else { "" }
         ),
         cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
         agent: agent.id().to_string(),
         toolchain: toolchain.description.clone(),
+        profile: args.profile,
         inner_loop: (!args.packaging_only).then(|| {
             ratio(
                 "cargo xtask build-agents",
@@ -252,10 +323,46 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         image_bytes,
         binary_bytes: binary_bytes.len() as u64,
         image_to_binary: image_bytes as f64 / binary_bytes.len() as f64,
+        profiles,
     };
     print(ctx, &report);
     Ok(ExitCode::SUCCESS)
 }
+
+/// (d)'s variants: the release profile, overridden on the command line so that they differ only
+/// in LTO, codegen units and incremental compilation (the last is Cargo.toml's `fast` profile).
+const VARIANTS: [(&str, &[&str]); 4] = [
+    ("release: fat LTO, 1 codegen unit", &[]),
+    (
+        "thin LTO, 16 codegen units",
+        &[
+            "--config",
+            "profile.release.lto=\"thin\"",
+            "--config",
+            "profile.release.codegen-units=16",
+        ],
+    ),
+    (
+        "no LTO, 16 codegen units",
+        &[
+            "--config",
+            "profile.release.lto=\"off\"",
+            "--config",
+            "profile.release.codegen-units=16",
+        ],
+    ),
+    (
+        "fast: no LTO, 16 codegen units, incremental",
+        &[
+            "--config",
+            "profile.release.lto=\"off\"",
+            "--config",
+            "profile.release.codegen-units=16",
+            "--config",
+            "profile.release.incremental=true",
+        ],
+    ),
+];
 
 fn ratio(ours: &str, baseline: &str, a: &[Duration], b: &[Duration], goal: f64) -> Ratio {
     let (ours_s, baseline_s) = (median(a), median(b));
@@ -299,7 +406,10 @@ fn print(ctx: &Context, report: &Report) {
         table(&["MEASURE", "OURS", "BASELINE", "RATIO", "GOAL", ""], &{
             let mut rows = Vec::new();
             if let Some(inner_loop) = &report.inner_loop {
-                rows.push(row("(a) one-line change, rebuild", inner_loop));
+                rows.push(row(
+                    &format!("(a) one-line change, rebuild ({})", report.profile),
+                    inner_loop,
+                ));
             }
             rows.push(row("(b) packaging one image", &report.packaging));
             rows
@@ -311,6 +421,23 @@ fn print(ctx: &Context, report: &Report) {
         report.binary_bytes as f64 / 1e6,
         report.image_to_binary
     );
+    if !report.profiles.is_empty() {
+        let rows: Vec<Vec<String>> = report
+            .profiles
+            .iter()
+            .map(|v| {
+                vec![
+                    v.name.to_string(),
+                    format!("{:.2} s", v.rebuild_s),
+                    format!("{:.2} MB", v.binary_bytes as f64 / 1e6),
+                ]
+            })
+            .collect();
+        println!(
+            "(d) profiles, bare cargo:\n{}",
+            table(&["PROFILE", "ONE-LINE REBUILD", "STRIPPED BINARY"], &rows)
+        );
+    }
     println!(
         "baselines: (a) `{}`  (b) `{}`",
         report

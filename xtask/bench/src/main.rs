@@ -16,6 +16,7 @@ mod agents;
 mod build;
 mod deploy;
 mod push;
+mod scale;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -36,7 +37,8 @@ use xtask::Context;
   cargo xtask bench agents --json                for scripts
   cargo xtask bench build --agent assistant      build-agents overhead, packaging, image size
   cargo xtask bench push                         first push against skopeo, no-op push
-  cargo xtask bench deploy                       first deploy timeline, no-op deploy vs plans"
+  cargo xtask bench deploy                       first deploy timeline, no-op deploy vs plans
+  cargo xtask bench scale                        the cost of one more agent (2, 8, 32 agents)"
 )]
 struct Cli {
     #[command(flatten)]
@@ -60,6 +62,9 @@ enum Suite {
     /// First push time against `skopeo copy` of the same OCI layout (ratio), and the requests
     /// and bytes of a push when nothing changed.
     Push(push::Args),
+    /// check, builds after a shared-crate and a one-agent change, packaging and an unchanged
+    /// push with 2, 8 and 32 synthetic agents: what one more agent costs.
+    Scale(scale::Args),
 }
 
 fn main() -> ExitCode {
@@ -72,6 +77,7 @@ fn dispatch(ctx: &Context, cli: Cli) -> anyhow::Result<ExitCode> {
         Suite::Build(args) => build::run(ctx, args),
         Suite::Deploy(args) => deploy::run(ctx, args),
         Suite::Push(args) => push::run(ctx, args),
+        Suite::Scale(args) => scale::run(ctx, args),
     }
 }
 

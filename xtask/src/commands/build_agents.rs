@@ -5,7 +5,7 @@
 use std::process::ExitCode;
 
 use crate::Context;
-use crate::ops::build_agents::{self, Builder, Packaged};
+use crate::ops::build_agents::{self, Builder, Packaged, Profile};
 use crate::ops::{codebuild, push};
 
 #[derive(clap::Args)]
@@ -14,6 +14,7 @@ use crate::ops::{codebuild, push};
   cargo xtask build-agents assistant          just one agent
   cargo xtask build-agents --json             digests and sizes for scripts
   cargo xtask build-agents --dry-run          show the cargo command, build nothing
+  cargo xtask build-agents --profile fast     seconds after a change, no LTO: dev only
   cargo xtask build-agents --builder docker   docker buildx + agents/<id>/Dockerfile instead
   SOURCE_DATE_EPOCH=1700000000 cargo xtask build-agents   pin the image timestamps
   cargo xtask build-agents --push dev         build, then push to dev's ECR
@@ -31,6 +32,11 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = Builder::Native)]
     pub builder: Builder,
 
+    /// The cargo profile: `release` ships anywhere; `fast` (no LTO) rebuilds in seconds and is
+    /// refused by staging and production (recorded in the image).
+    #[arg(long, value_enum, default_value_t = Profile::Release)]
+    pub profile: Profile,
+
     /// Print what would run, build nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -45,6 +51,9 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
+    if args.profile == Profile::Fast && (args.remote.is_some() || args.builder == Builder::Docker) {
+        bail_help!("`--profile fast` is for the native builder here: `--remote` and `--builder docker` build release"; "drop `--profile fast`, or build here: `cargo xtask build-agents --profile fast`");
+    }
     if let Some(env) = args.remote {
         return codebuild::run(ctx, env, &args.agents, args.dry_run);
     }
@@ -62,7 +71,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         bail_help!("there are no agents to build (no agents/<id>/blueprint.yaml)"; "see README.md, \"Adding an agent\"");
     }
     let images = match args.builder {
-        Builder::Native => build_agents::build(ctx, &agents, args.dry_run)?,
+        Builder::Native => build_agents::build(ctx, &agents, args.profile, args.dry_run)?,
         Builder::Docker => build_agents::build_with_docker(ctx, &agents, args.dry_run)?,
     };
     if args.dry_run {

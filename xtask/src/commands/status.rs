@@ -1,7 +1,8 @@
 //! `cargo xtask status [ENV...]`: what runs where, one row per agent and environment: the image
-//! digest, the commit it was built from, the runtime version its endpoint serves, and how far
-//! staging and production lag behind dev. Read from each environment's agents stack state (as
-//! `deploy` left it) and the images' manifests in their registries; nothing is changed.
+//! digest, the commit it was built from, the runtime version its endpoint serves, the runtime's
+//! status, and how far staging and production lag behind dev. Read from each environment's
+//! agents stack state (as `deploy` left it), the images' manifests in their registries and the
+//! AgentCore control plane (GetAgentRuntime); nothing is changed.
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -12,6 +13,7 @@ use crate::Context;
 use crate::environment::{Env, Environment};
 use crate::ops::deployed::{Deployed, DeployedAgent};
 use crate::ops::push::target;
+use crate::ops::runtime_state::{self, RuntimeState};
 use crate::output::{Report, table};
 
 #[derive(clap::Args)]
@@ -20,6 +22,8 @@ use crate::output::{Report, table};
   cargo xtask status staging production
   cargo xtask status --json | jq '.agents[] | select(.env == \"production\")'
 
+STATUS is what AgentCore's control plane says of each runtime now (READY, UPDATING while a deploy
+changes it, UPDATE_FAILED with its reason in --json; `?` when it cannot be asked).
 An environment that cannot be read (its variables unset, never bootstrapped) is listed with the
 reason; the others are still shown.")]
 pub struct Args {
@@ -53,6 +57,10 @@ struct AgentStatus {
     revision: Option<String>,
     runtime_arn: String,
     runtime_version: Option<String>,
+    /// What the control plane says now (READY, UPDATING, …); none when it could not be asked.
+    runtime_status: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    failure_reason: Option<String>,
     /// `same`, `N commits behind`, `differs`, or nothing for dev and agents dev does not run.
     behind_dev: Option<String>,
 }
@@ -71,12 +79,15 @@ impl Report for Status {
                         .as_deref()
                         .map_or("?".into(), |r| r.chars().take(10).collect()),
                     a.runtime_version.clone().unwrap_or_else(|| "-".into()),
+                    a.runtime_status.clone().unwrap_or_else(|| "?".into()),
                     a.behind_dev.clone().unwrap_or_else(|| "-".into()),
                 ]
             })
             .collect();
         let mut text = table(
-            &["AGENT", "ENV", "DIGEST", "COMMIT", "VERSION", "VS DEV"],
+            &[
+                "AGENT", "ENV", "DIGEST", "COMMIT", "VERSION", "STATUS", "VS DEV",
+            ],
             &rows,
         );
         for env in &self.environments {
@@ -97,15 +108,32 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         args.envs
     };
     let runtime = crate::async_runtime()?;
-    let read = |env: Env| -> anyhow::Result<Deployed> {
+    let read = |env: Env| -> anyhow::Result<(Environment, Deployed)> {
         let environment = Environment::load(&ctx.project, env)?;
-        runtime.block_on(Deployed::read(&ctx.project, &environment))
+        let deployed = runtime.block_on(Deployed::read(&ctx.project, &environment))?;
+        Ok((environment, deployed))
     };
     let mut environments = Vec::new();
     let mut deployed: BTreeMap<Env, Deployed> = BTreeMap::new();
+    let mut states: BTreeMap<(Env, String), RuntimeState> = BTreeMap::new();
     for env in envs.iter().copied() {
         match read(env) {
-            Ok(d) => {
+            Ok((environment, d)) => {
+                runtime.block_on(async {
+                    let aws = environment.aws().await;
+                    for (id, agent) in &d.agents {
+                        match runtime_state::read(aws, agent).await {
+                            Ok(state) => {
+                                states.insert((env, id.clone()), state);
+                            }
+                            Err(err) => {
+                                ctx.out.warn(format!("{env}: {err:#}"));
+                                // The same cause for every runtime of the environment.
+                                break;
+                            }
+                        }
+                    }
+                });
                 environments.push(EnvStatus {
                     env,
                     error: None,
@@ -123,7 +151,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     // dev is the reference for the others even when not listed.
     let dev = match deployed.get(&Env::Dev) {
         Some(dev) => Some(dev.clone()),
-        None if !envs.contains(&Env::Dev) => read(Env::Dev).ok(),
+        None if !envs.contains(&Env::Dev) => read(Env::Dev).ok().map(|(_, d)| d),
         None => None,
     };
 
@@ -165,6 +193,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
                     Some(lag(ctx, revision.as_deref(), dev_revision.as_deref()))
                 }
             };
+            let state = states.get(&(*env, id.clone()));
             agents.push(AgentStatus {
                 agent: id.clone(),
                 env: *env,
@@ -173,6 +202,8 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
                 revision,
                 runtime_arn: a.runtime_arn.clone(),
                 runtime_version: a.runtime_version.clone(),
+                runtime_status: state.map(|s| s.status.clone()),
+                failure_reason: state.and_then(|s| s.failure_reason.clone()),
                 behind_dev,
             });
         }

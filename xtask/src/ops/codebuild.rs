@@ -6,15 +6,18 @@
 //!    modes. Its SHA-256 names the S3 object, `source/<sha256>.zip` in the environment's
 //!    CodeBuild source bucket (`<ssm_root_path>/platform/codebuild_source_bucket`), so an
 //!    unchanged tree is not uploaded twice.
-//! 2. Each agent's project (`<project_name>-<env>-<agent-id>`, created by the agents phase)
-//!    starts with its source overridden to that object. The project's buildspec is
-//!    `infra/buildspec.yml`, which runs `cargo xtask build-agents --push <env> <agent>`: one
-//!    build definition, here and there. The revision and its commit time travel as environment
-//!    overrides (`XTASK_SOURCE_REVISION`, `SOURCE_DATE_EPOCH`) because the archive has no `.git`.
-//! 3. The builds are followed phase by phase; a failed one shows its failing phase and the tail
-//!    of its CloudWatch log; Ctrl-C stops them.
+//! 2. ONE build of the environment's project (`<project_name>-<env>-images`, created by the
+//!    agents phase) starts with its source overridden to that object, for all the agents asked
+//!    for: they compile in one cargo invocation, shared dependencies once, and the project's S3
+//!    cache brings the previous build's target dir, so a commit that changed one agent
+//!    recompiles that one (an unchanged agent gives the same bytes, and its push sends nothing).
+//!    The project's buildspec is `infra/buildspec.yml`, which runs `cargo xtask build-agents
+//!    --push <env> <agents>`: one build definition, here and there. The agents, the revision and
+//!    its commit time travel as environment overrides (`AGENT_IDS`, `XTASK_SOURCE_REVISION`,
+//!    `SOURCE_DATE_EPOCH`) because the archive has no `.git`.
+//! 3. The build is followed phase by phase; a failed one shows its failing phase and the tail
+//!    of its CloudWatch log; Ctrl-C stops it.
 
-use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -118,14 +121,13 @@ struct Report {
     files: usize,
     bytes: usize,
     uploaded: bool,
-    builds: Vec<BuildReport>,
-}
-
-#[derive(Serialize, Clone)]
-struct BuildReport {
-    agent: String,
+    /// The environment's image build project.
     project: String,
-    id: Option<String>,
+    /// The agents the build compiles and pushes.
+    agents: Vec<String>,
+    /// The build's id, once started.
+    build: Option<String>,
+    /// CodeBuild's status of the build (`NOT_STARTED` before it is).
     status: String,
 }
 
@@ -188,10 +190,7 @@ async fn remote(
         .map(str::to_string)
         .with_context(|| format!("SSM parameter {bucket_param} has no value"))?;
     let key = archive.key();
-    let projects: Vec<(String, String)> = agents
-        .iter()
-        .map(|a| (a.clone(), format!("{}-{env}-{a}", settings.project_name)))
-        .collect();
+    let project = format!("{}-{env}-images", settings.project_name);
     let mut report = Report {
         ok: false,
         env,
@@ -200,25 +199,18 @@ async fn remote(
         files: archive.files,
         bytes: archive.bytes.len(),
         uploaded: false,
-        builds: projects
-            .iter()
-            .map(|(agent, project)| BuildReport {
-                agent: agent.clone(),
-                project: project.clone(),
-                id: None,
-                status: "NOT_STARTED".into(),
-            })
-            .collect(),
+        project: project.clone(),
+        agents: agents.to_vec(),
+        build: None,
+        status: "NOT_STARTED".into(),
     };
     if dry_run {
-        ctx.out
-            .step(format!("would upload s3://{bucket}/{key} and start:"));
-        for (agent, project) in &projects {
-            ctx.out.step(format!(
-                "  {project} (agent `{agent}`, revision {})",
-                rev.tag()
-            ));
-        }
+        ctx.out.step(format!(
+            "would upload s3://{bucket}/{key} and start one build of {project} for {} \
+             (revision {})",
+            agents.join(", "),
+            rev.tag()
+        ));
         report.ok = true;
         finish(ctx, &report);
         return Ok(ExitCode::SUCCESS);
@@ -253,71 +245,56 @@ async fn remote(
     }
 
     let codebuild = aws_sdk_codebuild::Client::new(aws);
-    let mut ids = Vec::new();
-    for (i, (agent, project)) in projects.iter().enumerate() {
-        let mut start = codebuild
-            .start_build()
-            .project_name(project)
-            .source_type_override(SourceType::S3)
-            .source_location_override(format!("{bucket}/{key}"))
-            .environment_variables_override(plain_var("XTASK_SOURCE_REVISION", &rev.tag())?);
-        if let Some(time) = rev.commit_time {
-            start = start
-                .environment_variables_override(plain_var("SOURCE_DATE_EPOCH", &time.to_string())?);
-        }
-        let started = start.send().await.map_err(|e| {
-            let text = crate::error::one_line(&e);
-            let help = if text.contains("cannot be found") || text.contains("ResourceNotFound") {
-                format!("the agents phase creates it: `cargo xtask deploy {env}`")
-            } else {
-                "check your AWS credentials and that they allow codebuild:StartBuild".to_string()
-            };
-            helped!("cannot start CodeBuild project {project} for agent `{agent}`: {text}"; "{help}")
-        });
-        let started = match started {
-            Ok(started) => started,
-            Err(err) => {
-                // Builds already started keep running; say which, so nobody is surprised.
-                stop_all(ctx, &codebuild, &ids).await;
-                return Err(err);
-            }
-        };
-        let id = started
-            .build_value()
-            .and_then(|b| b.id())
-            .context("CodeBuild returned no build id")?;
-        ctx.out.step(format!("started {id} (agent `{agent}`)"));
-        report.builds[i].id = Some(id.to_string());
-        report.builds[i].status = "IN_PROGRESS".into();
-        ids.push(id.to_string());
+    let mut start = codebuild
+        .start_build()
+        .project_name(&project)
+        .source_type_override(SourceType::S3)
+        .source_location_override(format!("{bucket}/{key}"))
+        .environment_variables_override(plain_var("AGENT_IDS", &agents.join(" "))?)
+        .environment_variables_override(plain_var("XTASK_SOURCE_REVISION", &rev.tag())?);
+    if let Some(time) = rev.commit_time {
+        start = start
+            .environment_variables_override(plain_var("SOURCE_DATE_EPOCH", &time.to_string())?);
     }
+    let started = start.send().await.map_err(|e| {
+        let text = crate::error::one_line(&e);
+        let help = if text.contains("cannot be found") || text.contains("ResourceNotFound") {
+            format!("the agents phase creates it: `cargo xtask deploy {env}`")
+        } else {
+            "check your AWS credentials and that they allow codebuild:StartBuild".to_string()
+        };
+        helped!("cannot start CodeBuild project {project}: {text}"; "{help}")
+    })?;
+    let id = started
+        .build_value()
+        .and_then(|b| b.id())
+        .context("CodeBuild returned no build id")?
+        .to_string();
+    ctx.out
+        .step(format!("started {id} for {}", agents.join(", ")));
+    report.build = Some(id.clone());
+    report.status = "IN_PROGRESS".into();
 
-    let outcome = tokio::select! {
-        result = follow(ctx, &codebuild, &ids) => result?,
+    let build = tokio::select! {
+        result = follow(ctx, &codebuild, &id) => result?,
         _ = tokio::signal::ctrl_c() => {
-            ctx.out.step("interrupted: stopping the builds");
-            stop_all(ctx, &codebuild, &ids).await;
-            for b in &mut report.builds {
-                b.status = "STOPPED".into();
-            }
+            ctx.out.step("interrupted: stopping the build");
+            stop(ctx, &codebuild, &id).await;
+            report.status = "STOPPED".into();
             finish(ctx, &report);
             return Ok(ExitCode::from(130));
         }
     };
-    let logs = aws_sdk_cloudwatchlogs::Client::new(aws);
-    for (b, build) in report.builds.iter_mut().zip(&outcome) {
-        b.status = build
-            .build_status()
-            .map(|s| s.as_str().to_string())
-            .unwrap_or_default();
-        if build.build_status() != Some(&StatusType::Succeeded) && !ctx.out.json {
-            eprintln!("{}", failure_summary(&b.agent, build));
-            eprintln!("{}", log_tail(&logs, build).await);
-        }
+    report.status = build
+        .build_status()
+        .map(|s| s.as_str().to_string())
+        .unwrap_or_default();
+    report.ok = build.build_status() == Some(&StatusType::Succeeded);
+    if !report.ok && !ctx.out.json {
+        let logs = aws_sdk_cloudwatchlogs::Client::new(aws);
+        eprintln!("{}", failure_summary(env, &build));
+        eprintln!("{}", log_tail(&logs, &build).await);
     }
-    report.ok = outcome
-        .iter()
-        .all(|b| b.build_status() == Some(&StatusType::Succeeded));
     finish(ctx, &report);
     Ok(if report.ok {
         ExitCode::SUCCESS
@@ -334,40 +311,36 @@ fn plain_var(name: &str, value: &str) -> anyhow::Result<EnvironmentVariable> {
         .build()?)
 }
 
-/// Polls until every build is complete, printing each phase as it ends.
+/// Polls until the build is complete, printing each phase as it ends.
 async fn follow(
     ctx: &Context,
     codebuild: &aws_sdk_codebuild::Client,
-    ids: &[String],
-) -> anyhow::Result<Vec<Build>> {
+    id: &str,
+) -> anyhow::Result<Build> {
     let start = Instant::now();
-    let mut shown: BTreeMap<String, usize> = BTreeMap::new();
+    let mut shown = 0;
     loop {
         let out = codebuild
             .batch_get_builds()
-            .set_ids(Some(ids.to_vec()))
+            .ids(id)
             .send()
             .await
             .map_err(|e| {
                 anyhow::anyhow!(
-                    "cannot read the state of the builds: {}",
+                    "cannot read the state of build {id}: {}",
                     crate::error::one_line(&e)
                 )
             })?;
-        let builds = out.builds();
-        for build in builds {
-            let id = build.id().unwrap_or_default();
-            let agent = agent_of(build);
-            let seen = shown.entry(id.to_string()).or_default();
+        if let Some(build) = out.builds().first() {
             let finished: Vec<_> = build
                 .phases()
                 .iter()
                 .filter(|p| p.phase_status().is_some())
                 .collect();
-            for phase in finished.iter().skip(*seen) {
+            for phase in finished.iter().skip(shown) {
                 if !ctx.out.json {
                     eprintln!(
-                        "    [{:>5}] {agent:<16} {:<16} {:<10} {}s",
+                        "    [{:>5}] {:<16} {:<10} {}s",
                         elapsed(start),
                         phase.phase_type().map(|t| t.as_str()).unwrap_or("?"),
                         phase.phase_status().map(|s| s.as_str()).unwrap_or("?"),
@@ -375,17 +348,10 @@ async fn follow(
                     );
                 }
             }
-            *seen = finished.len().max(*seen);
-        }
-        if builds.len() == ids.len() && builds.iter().all(is_complete) {
-            // Answer in the order the builds were started.
-            let mut ordered = Vec::new();
-            for id in ids {
-                if let Some(b) = builds.iter().find(|b| b.id() == Some(id.as_str())) {
-                    ordered.push(b.clone());
-                }
+            shown = finished.len().max(shown);
+            if is_complete(build) {
+                return Ok(build.clone());
             }
-            return Ok(ordered);
         }
         tokio::time::sleep(POLL).await;
     }
@@ -400,19 +366,6 @@ fn is_complete(build: &Build) -> bool {
             .is_some_and(|s| *s != StatusType::InProgress)
 }
 
-/// The agent id of a build: its project name is `<project_name>-<env>-<agent>`.
-fn agent_of(build: &Build) -> String {
-    let project = build.project_name().unwrap_or_default();
-    Env::ALL
-        .iter()
-        .find_map(|e| {
-            project
-                .split_once(&format!("-{e}-"))
-                .map(|(_, agent)| agent.to_string())
-        })
-        .unwrap_or_else(|| project.to_string())
-}
-
 fn elapsed(start: Instant) -> String {
     let s = start.elapsed().as_secs();
     format!("{}:{:02}", s / 60, s % 60)
@@ -420,13 +373,13 @@ fn elapsed(start: Instant) -> String {
 
 /// What went wrong with a build that did not succeed: its status and the phase that failed,
 /// with CodeBuild's own explanation.
-pub fn failure_summary(agent: &str, build: &Build) -> String {
+pub fn failure_summary(env: Env, build: &Build) -> String {
     let status = build
         .build_status()
         .map(|s| s.as_str())
         .unwrap_or("UNKNOWN");
     let mut text = format!(
-        "error: the remote build of agent `{agent}` ended {status} ({})",
+        "error: the remote build ended {status} ({})",
         build.id().unwrap_or("no id")
     );
     for phase in build.phases() {
@@ -450,7 +403,7 @@ pub fn failure_summary(agent: &str, build: &Build) -> String {
     }
     text.push_str(&format!(
         "\n  help: the log below is the end of the build's output; fix the cause and run \
-         `cargo xtask build-agents --remote <env> {agent}` again"
+         `cargo xtask build-agents --remote {env}` again"
     ));
     text
 }
@@ -499,15 +452,13 @@ async fn log_tail(logs: &aws_sdk_cloudwatchlogs::Client, build: &Build) -> Strin
     }
 }
 
-async fn stop_all(ctx: &Context, codebuild: &aws_sdk_codebuild::Client, ids: &[String]) {
-    for id in ids {
-        match codebuild.stop_build().id(id).send().await {
-            Ok(_) => ctx.out.step(format!("stopped {id}")),
-            Err(e) => ctx.out.warn(format!(
-                "cannot stop {id}: {} (stop it in the console)",
-                crate::error::one_line(&e)
-            )),
-        }
+async fn stop(ctx: &Context, codebuild: &aws_sdk_codebuild::Client, id: &str) {
+    match codebuild.stop_build().id(id).send().await {
+        Ok(_) => ctx.out.step(format!("stopped {id}")),
+        Err(e) => ctx.out.warn(format!(
+            "cannot stop {id}: {} (stop it in the console)",
+            crate::error::one_line(&e)
+        )),
     }
 }
 
@@ -516,21 +467,15 @@ fn finish(ctx: &Context, report: &Report) {
         ctx.out.print_json(report);
         return;
     }
-    let rows: Vec<Vec<String>> = report
-        .builds
-        .iter()
-        .map(|b| {
-            vec![
-                b.agent.clone(),
-                b.project.clone(),
-                b.status.clone(),
-                b.id.clone().unwrap_or_default(),
-            ]
-        })
-        .collect();
+    let row = vec![
+        report.agents.join(" "),
+        report.project.clone(),
+        report.status.clone(),
+        report.build.clone().unwrap_or_default(),
+    ];
     println!(
         "{}",
-        crate::output::table(&["AGENT", "PROJECT", "STATUS", "BUILD"], &rows)
+        crate::output::table(&["AGENTS", "PROJECT", "STATUS", "BUILD"], &[row])
     );
 }
 
@@ -543,8 +488,8 @@ mod tests {
     #[test]
     fn a_failed_build_names_its_phase_and_reason() {
         let build = Build::builder()
-            .id("agentcore-dev-assistant:1")
-            .project_name("agentcore-dev-assistant")
+            .id("agentcore-dev-images:1")
+            .project_name("agentcore-dev-images")
             .build_status(StatusType::Failed)
             .phases(BuildPhase::builder().phase_type(BuildPhaseType::Install).phase_status(StatusType::Succeeded).build())
             .phases(
@@ -560,8 +505,7 @@ mod tests {
                     .build(),
             )
             .build();
-        assert_eq!(agent_of(&build), "assistant");
-        let text = failure_summary("assistant", &build);
+        let text = failure_summary(Env::Dev, &build);
         assert!(text.contains("ended FAILED"), "{text}");
         assert!(
             text.contains("phase BUILD FAILED: COMMAND_EXECUTION_ERROR"),

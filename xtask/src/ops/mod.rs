@@ -13,4 +13,5 @@ pub mod promote;
 pub mod push;
 pub mod rollback;
 pub mod runtime_env;
+pub mod runtime_state;
 pub mod smoke;

@@ -26,6 +26,8 @@ pub struct Image {
     pub blobs: Vec<Blob>,
     /// The artifacts about the image in the layout (its SBOM), in `index.json`'s order.
     pub referrers: Vec<Referrer>,
+    /// The manifest's annotations (what the image says of itself: revision, build profile…).
+    pub annotations: BTreeMap<String, String>,
 }
 
 /// An artifact whose manifest names the image as its `subject`, pushed after the image.
@@ -87,6 +89,8 @@ struct Manifest {
     config: Descriptor,
     layers: Vec<Descriptor>,
     subject: Option<Descriptor>,
+    #[serde(default)]
+    annotations: BTreeMap<String, String>,
 }
 
 const IMAGE_MANIFEST_TYPES: &[&str] = &[
@@ -121,6 +125,7 @@ pub fn read(dir: &Path, what: &str) -> anyhow::Result<Image> {
         manifest,
         blobs,
         referrers,
+        annotations: parsed.annotations,
     })
 }
 

@@ -22,12 +22,18 @@ pub fn arm64_launcher(ctx: &Context) -> anyhow::Result<Option<PathBuf>> {
         .map(Some)
 }
 
-/// Builds `agent`'s image (nothing is rebuilt or re-packaged when unchanged), extracts its
-/// entrypoint to `target/xtask/arm64/<agent>/`, and gives the extracted file's path.
+/// Builds `agent`'s release image (nothing is rebuilt or re-packaged when unchanged), extracts
+/// its entrypoint to `target/xtask/arm64/<agent>/`, and gives the extracted file's path.
 pub fn packaged_binary(ctx: &Context, agent: &Agent) -> anyhow::Result<PathBuf> {
-    let image = super::build(ctx, std::slice::from_ref(agent), false)?
-        .pop()
-        .context("build-agents produced no image")?;
+    // Release: the bytes staging and production run, whatever dev iterates with.
+    let image = super::build(
+        ctx,
+        std::slice::from_ref(agent),
+        super::Profile::Release,
+        false,
+    )?
+    .pop()
+    .context("build-agents produced no image")?;
     let entrypoint = super::package::entrypoint(agent.id());
     let layer = layer_of(&image.layout)?;
     let gz =

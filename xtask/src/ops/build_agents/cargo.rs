@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
 
+use super::profile::Profile;
 use crate::toolchain::{CrossToolchain, TARGET};
 
 /// What `cargo build` will be asked to do.
@@ -18,6 +19,7 @@ pub struct Build<'a> {
     /// Machine paths to remap in what rustc embeds (`toolchain::path_prefixes`).
     pub prefixes: Vec<(PathBuf, &'static str)>,
     pub packages: Vec<String>,
+    pub profile: Profile,
 }
 
 impl Build<'_> {
@@ -26,7 +28,8 @@ impl Build<'_> {
         let mut argv: Vec<String> = vec![
             "cargo".into(),
             "build".into(),
-            "--release".into(),
+            "--profile".into(),
+            self.profile.name().into(),
             "--target".into(),
             TARGET.into(),
             "--message-format=json-render-diagnostics".into(),
@@ -77,13 +80,8 @@ impl Build<'_> {
         if !status.is_some_and(|s| s.success()) {
             bail!(
                 "`{}` failed (its errors are above)",
-                shell_words(
-                    &argv[..2]
-                        .iter()
-                        .chain(&argv[2..5])
-                        .cloned()
-                        .collect::<Vec<_>>()
-                )
+                // `cargo build --profile P --target T`, without the remap flags.
+                shell_words(&argv[..6])
             );
         }
         for package in &self.packages {

@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use sha2::{Digest as _, Sha256};
 
+use super::profile::Profile;
 use crate::toolchain::TARGET;
 
 /// The content of the workspace crates, by package name.
@@ -32,12 +33,13 @@ pub struct Sources {
 pub fn check(
     root: &Path,
     target_dir: &Path,
+    profile: Profile,
     out: &crate::output::Output,
 ) -> anyhow::Result<Sources> {
     let crates = hash_crates(root)?;
     let stamp = target_dir
         .join(TARGET)
-        .join("release")
+        .join(profile.name())
         .join(".xtask-workspace-sources.json");
     let recorded: BTreeMap<String, String> = std::fs::read(&stamp)
         .ok()
@@ -64,7 +66,8 @@ pub fn check(
             .collect();
         // The target's artifacts, and the build machine's (build scripts, build-dependencies).
         for target in [Some(TARGET), None] {
-            let mut args: Vec<String> = vec!["clean".into(), "--release".into()];
+            let mut args: Vec<String> =
+                vec!["clean".into(), "--profile".into(), profile.name().into()];
             if let Some(target) = target {
                 args.extend(["--target".into(), target.into()]);
             }

@@ -3,8 +3,9 @@
 //! Docker.
 //!
 //! The steps, each in its own module:
-//! - `cargo`: ONE `cargo build --release --target aarch64-unknown-linux-musl -p a -p b …` with
-//!   the cross C toolchain `crate::toolchain` picks, and build paths remapped;
+//! - `cargo`: ONE `cargo build --profile <release|fast> --target aarch64-unknown-linux-musl -p a
+//!   -p b …` with the cross C toolchain `crate::toolchain` picks, and build paths remapped;
+//! - `profile`: which cargo profile, recorded in the image; `fast` images stay in dev;
 //! - `elf`: every binary must be a static aarch64 ELF before it goes into an image;
 //! - `crates`: which crates each binary is made of (`cargo metadata` and the build's output);
 //! - `notices`: their licence texts, and the CA bundle's, as files of the image;
@@ -29,6 +30,7 @@ mod elf;
 mod freshness;
 mod notices;
 mod package;
+pub mod profile;
 mod provenance;
 mod sbom;
 
@@ -37,6 +39,7 @@ use anyhow::Context as _;
 pub use arm64::{arm64_launcher, packaged_binary};
 pub use cargo::shell_words;
 pub use package::Packaged;
+pub use profile::Profile;
 
 use crate::Context;
 use crate::toolchain;
@@ -50,9 +53,14 @@ pub enum Builder {
     Docker,
 }
 
-/// Compiles `agents` in one cargo invocation and packages each; the library entry point for
-/// other commands (`run --arm64`, `deploy`, the benchmark).
-pub fn build(ctx: &Context, agents: &[Agent], dry_run: bool) -> anyhow::Result<Vec<Packaged>> {
+/// Compiles `agents` in one cargo invocation with `profile` and packages each; the library entry
+/// point for other commands (`run --arm64`, `deploy`, the benchmark).
+pub fn build(
+    ctx: &Context,
+    agents: &[Agent],
+    profile: Profile,
+    dry_run: bool,
+) -> anyhow::Result<Vec<Packaged>> {
     let out = &ctx.out;
     let root = &ctx.project.root;
     for agent in agents {
@@ -72,6 +80,7 @@ pub fn build(ctx: &Context, agents: &[Agent], dry_run: bool) -> anyhow::Result<V
         toolchain: &toolchain,
         prefixes: toolchain::path_prefixes(&ctx.project, &tools),
         packages: agents.iter().map(|a| a.id().to_string()).collect(),
+        profile,
     };
     if dry_run {
         for name in &toolchain.remove {
@@ -106,12 +115,12 @@ pub fn build(ctx: &Context, agents: &[Agent], dry_run: bool) -> anyhow::Result<V
         out.step(format!("warning: {warning}"));
     }
     let timer = out.timed(format!(
-        "compile {} for {} with {}",
+        "compile {} for {} ({profile} profile) with {}",
         build.packages.join(", "),
         toolchain::TARGET,
         toolchain.description
     ));
-    let sources = freshness::check(root, &ctx.project.target_dir(), out)?;
+    let sources = freshness::check(root, &ctx.project.target_dir(), profile, out)?;
     let built = build.run(out)?;
     sources.record()?;
     timer.done();
@@ -139,7 +148,9 @@ pub fn build(ctx: &Context, agents: &[Agent], dry_run: bool) -> anyhow::Result<V
                 let (graph, compiled, ca_notice) = (&graph, &built.compiled, &ca_notice);
                 scope.spawn(move || {
                     let paperwork = paperwork(agent, graph, compiled, ca_notice, provenance)?;
-                    package::package(agent, binary, &paperwork, &layout, cache_dir, provenance)
+                    package::package(
+                        agent, binary, &paperwork, &layout, cache_dir, provenance, profile,
+                    )
                 })
             })
             .collect();
@@ -230,6 +241,8 @@ pub fn build_with_docker(
             layout,
             digest,
             binary_size: 0,
+            // The agents' Dockerfiles build `--release`.
+            profile: Profile::Release,
             cached: false,
             seconds,
             sbom: None,

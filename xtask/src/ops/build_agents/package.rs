@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 
+use super::profile::Profile;
 use super::provenance::Provenance;
 use super::{notices, sbom};
 use blueprint::Agent;
@@ -48,6 +49,8 @@ pub struct Packaged {
     /// Bytes a pull transfers (manifest + config + compressed layer).
     pub size: u64,
     pub binary_size: u64,
+    /// The cargo profile the binary was compiled with (also in the image's annotations).
+    pub profile: Profile,
     /// The layer came from the cache: none of its files (binary, notices) had changed.
     pub cached: bool,
     pub seconds: f64,
@@ -72,6 +75,7 @@ pub fn package(
     layout_dir: &Path,
     cache_dir: &Path,
     provenance: &Provenance,
+    profile: Profile,
 ) -> anyhow::Result<Packaged> {
     let start = std::time::Instant::now();
     let id = agent.id();
@@ -130,7 +134,7 @@ pub fn package(
         }
     };
 
-    let image = oci::write_image(&layout, &layer, &image_spec(agent, provenance))
+    let image = oci::write_image(&layout, &layer, &image_spec(agent, provenance, profile))
         .with_context(|| format!("cannot write the image of `{id}`"))?;
     let sbom = oci::write_artifact(
         &layout,
@@ -150,6 +154,7 @@ pub fn package(
         digest: image.digest,
         size: image.size,
         binary_size: bytes.len() as u64,
+        profile,
         cached,
         seconds: start.elapsed().as_secs_f64(),
         sbom: Some(sbom.digest),
@@ -173,7 +178,7 @@ fn layer_key(files: &[Entry<'_>], mtime: u64) -> String {
 }
 
 /// The run config and annotations of an agent's image, all from its blueprint and the source.
-fn image_spec(agent: &Agent, provenance: &Provenance) -> ImageSpec {
+fn image_spec(agent: &Agent, provenance: &Provenance, profile: Profile) -> ImageSpec {
     let bp = &agent.blueprint;
     let mut env = vec![
         "PATH=/usr/local/bin".to_string(),
@@ -209,6 +214,7 @@ fn image_spec(agent: &Agent, provenance: &Provenance) -> ImageSpec {
     if !bp.description.is_empty() {
         note("description", bp.description.trim());
     }
+    annotations.insert(super::profile::ANNOTATION.into(), profile.name().into());
     ImageSpec {
         entrypoint: entrypoint(&bp.id),
         env,

@@ -4,12 +4,17 @@ use std::collections::BTreeMap;
 
 use crate::Context;
 use crate::environment::{Env, Environment};
+use crate::ops::build_agents::Profile;
 use crate::ops::deployed::Deployed;
 use oci_registry::ImageRef;
 
 pub enum Source {
-    /// Build the enabled agents and push them (dev, staging); `registry` as `push --registry`.
-    Build { registry: Option<String> },
+    /// Build the enabled agents with `profile` and push them (dev, staging); `registry` as
+    /// `push --registry`.
+    Build {
+        registry: Option<String>,
+        profile: Profile,
+    },
     /// What the environment's agents stack runs now (production; `--only` of a later phase).
     Deployed,
     /// Images copied from another environment by `promote`.
@@ -31,8 +36,8 @@ pub fn resolve(
     let env = environment.env;
     let agents = environment.agents();
     let images = match source {
-        Source::Build { registry } => {
-            build_and_push(ctx, environment, registry.clone(), plan_only)?
+        Source::Build { registry, profile } => {
+            build_and_push(ctx, environment, registry.clone(), *profile, plan_only)?
         }
         Source::Deployed => Deployed::images(&ctx.project, environment)?,
         Source::Given(images) | Source::Previous(images) => images.clone(),
@@ -69,13 +74,14 @@ fn build_and_push(
     ctx: &Context,
     environment: &Environment,
     registry: Option<String>,
+    profile: Profile,
     plan_only: bool,
 ) -> anyhow::Result<BTreeMap<String, ImageRef>> {
     let agents: Vec<blueprint::Agent> = environment.agents().into_iter().cloned().collect();
     if agents.is_empty() {
         return Ok(BTreeMap::new());
     }
-    let built = crate::ops::build_agents::build(ctx, &agents, false)?;
+    let built = crate::ops::build_agents::build(ctx, &agents, profile, false)?;
     if terraform::interrupted() {
         anyhow::bail!("interrupted after the build; run the deploy again to continue");
     }

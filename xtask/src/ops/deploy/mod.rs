@@ -396,14 +396,13 @@ pub fn lock_help(err: anyhow::Error, env: Env) -> anyhow::Error {
     }
 }
 
-/// Adds a stack's outputs to what later stacks receive.
 /// The commands a deploy would run, one per line (secrets never appear in them).
 pub fn dry_run(
     ctx: &Context,
     environment: &Environment,
     only: Option<Phase>,
     plan_only: bool,
-    registry: Option<&str>,
+    images: &images::Source,
 ) -> anyhow::Result<Vec<String>> {
     let stacks = EnvStacks::new(&ctx.project, environment)?;
     let mut lines = Vec::new();
@@ -419,10 +418,17 @@ pub fn dry_run(
                     );
                 }
             }
-            None => lines.push(format!(
-                "# images: build the enabled agents, push them{}, pin their digests",
-                registry.map(|r| format!(" to {r}")).unwrap_or_default()
-            )),
+            None => lines.push(match images {
+                images::Source::Build { registry, profile } => format!(
+                    "# images: build the enabled agents ({profile} profile), push them{}, pin \
+                     their digests",
+                    registry
+                        .as_deref()
+                        .map(|r| format!(" to {r}"))
+                        .unwrap_or_default()
+                ),
+                _ => "# images: pin the digests the environment runs".into(),
+            }),
             Some(stack) => {
                 lines.push(stack.show(&stack.init_args()));
                 lines.push(stack.show(&stack.plan_args(false, !plan_only)));

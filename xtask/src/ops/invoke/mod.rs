@@ -174,7 +174,20 @@ pub async fn invoke(
         .await;
     let output = match sent {
         Ok(output) => output,
-        Err(err) => return Err(explain(err, env, id, agent, &options.endpoint)),
+        Err(err) => {
+            // A runtime a deploy is changing (or that failed to change) is refused as if it
+            // were missing: only the control plane can tell the two apart.
+            if may_be_not_ready(&err)
+                && let Ok(state) = crate::ops::runtime_state::read(config, agent).await
+                && !state.is_ready()
+            {
+                bail_help!(
+                    "`{id}` in {env} is not READY: its runtime is {}", state.status;
+                    "{}", state.advice(env)
+                );
+            }
+            return Err(explain(err, env, id, agent, &options.endpoint));
+        }
     };
     Ok(Answer {
         status: output
@@ -197,6 +210,22 @@ pub fn agent_error_status(err: &anyhow::Error) -> Option<u16> {
     let text = format!("{err:#}");
     let rest = text.split("Received error (").nth(1)?;
     rest.split(')').next()?.parse().ok()
+}
+
+/// Whether a refusal may come from a runtime that is not READY: not the agent's own error, not
+/// the caller's (access, payload) and not throttling.
+fn may_be_not_ready(err: &SdkError<InvokeAgentRuntimeError, HttpResponse>) -> bool {
+    let SdkError::ServiceError(service) = err else {
+        return false;
+    };
+    !matches!(
+        service.err(),
+        InvokeAgentRuntimeError::RuntimeClientError(_)
+            | InvokeAgentRuntimeError::AccessDeniedException(_)
+            | InvokeAgentRuntimeError::ValidationException(_)
+            | InvokeAgentRuntimeError::ThrottlingException(_)
+            | InvokeAgentRuntimeError::ServiceQuotaExceededException(_)
+    )
 }
 
 /// The service's error, with what to do about it.

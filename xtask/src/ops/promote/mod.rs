@@ -11,6 +11,7 @@ use anyhow::{Context as _, bail};
 
 use crate::Context;
 use crate::environment::{Env, Environment};
+use crate::ops::build_agents::profile::{self, Profile};
 use crate::ops::deploy::images::Source;
 use crate::ops::deploy::{self, DeployOptions, Outcome, guards};
 use crate::ops::deployed::Deployed;
@@ -165,6 +166,15 @@ fn copy_images(
         pulled.push((agent.clone(), dir, revision));
     }
     drop(runtime);
+    // All refused before any is copied (push refuses each too, but one agent at a time).
+    let profiles = pulled
+        .iter()
+        .map(|(agent, dir, _)| {
+            let image = oci_image::read::read(dir, &format!("agent `{agent}`"))?;
+            Ok((agent.clone(), Profile::of_image(&image)))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    profile::refuse_outside_dev(options.to, &profiles)?;
     let mut pushed = Vec::new();
     for (agent, dir, revision) in pulled {
         let push_options = PushOptions {

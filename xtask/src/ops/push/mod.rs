@@ -20,6 +20,7 @@ use serde::Serialize;
 use crate::Context;
 use crate::environment::{Env, Environment};
 use crate::error::HelpExt as _;
+use crate::ops::build_agents::profile::{self, Profile};
 use crate::revision;
 use oci_registry::{Pushed, Registry};
 use target::{Credentials, Destination};
@@ -110,6 +111,13 @@ pub fn push_report(
                 .help("build the image (again) with `cargo xtask build-agents`")
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
+    // Every way into staging and production (push, deploy, promote) comes through here.
+    let profiles: Vec<(String, Option<Profile>)> = layouts
+        .iter()
+        .zip(&images)
+        .map(|((id, _), image)| (id.clone(), Profile::of_image(image)))
+        .collect();
+    profile::refuse_outside_dev(environment.env, &profiles)?;
     let ids: Vec<String> = layouts.iter().map(|(id, _)| id.clone()).collect();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
