@@ -50,6 +50,9 @@ fn build(root: &Path, agents: &[&str], env: &[(String, String)]) -> Vec<Value> {
     );
     let report: Value = serde_json::from_slice(&out.stdout).expect("--json prints JSON");
     assert_eq!(report["ok"], true, "{report}");
+    for phase in ["compile_seconds", "package_seconds"] {
+        assert!(report[phase].as_f64().is_some(), "no {phase}: {report}");
+    }
     report["images"].as_array().expect("images").clone()
 }
 

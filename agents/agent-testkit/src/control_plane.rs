@@ -1,7 +1,7 @@
 //! A stand-in for the AgentCore control plane's GetAgentRuntime (moto has no AgentCore): every
 //! runtime asked for is in one status, answered in the service's rest-json wire format
-//! (`GET /runtimes/{agentRuntimeId}/`, botocore's `bedrock-agentcore-control` 2023-06-05
-//! model: its required members, ISO-8601 timestamps). Records the runtime ids asked for.
+//! (`GET /runtimes/{agentRuntimeId}/` in botocore's `bedrock-agentcore-control` 2023-06-05
+//! model, without the `/` in the Rust SDK's; its required members, ISO-8601 timestamps). Records the runtime ids asked for.
 
 use std::sync::{Arc, Mutex};
 
@@ -34,7 +34,9 @@ impl ControlPlane {
             asked: asked.clone(),
         };
         let app = Router::new()
+            // botocore's model has the trailing `/`, the Rust SDK's Smithy model does not.
             .route("/runtimes/{id}/", get(get_agent_runtime))
+            .route("/runtimes/{id}", get(get_agent_runtime))
             .with_state(state);
         ControlPlane {
             server: InProcess::serve(0, app).expect("start the control plane stand-in"),

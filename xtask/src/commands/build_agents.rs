@@ -5,7 +5,7 @@
 use std::process::ExitCode;
 
 use crate::Context;
-use crate::ops::build_agents::{self, Builder, Packaged, Profile};
+use crate::ops::build_agents::{self, Builder, Built, Profile};
 use crate::ops::{codebuild, push};
 
 #[derive(clap::Args)]
@@ -70,14 +70,15 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     if agents.is_empty() {
         bail_help!("there are no agents to build (no agents/<id>/blueprint.yaml)"; "see README.md, \"Adding an agent\"");
     }
-    let images = match args.builder {
+    let built = match args.builder {
         Builder::Native => build_agents::build(ctx, &agents, args.profile, args.dry_run)?,
         Builder::Docker => build_agents::build_with_docker(ctx, &agents, args.dry_run)?,
     };
     if args.dry_run {
         return Ok(ExitCode::SUCCESS);
     }
-    report(ctx, &images);
+    report(ctx, &built);
+    let images = &built.images;
     if let Some(environment) = push_to {
         let pushed = push::push_layouts(
             ctx,
@@ -93,12 +94,14 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn report(ctx: &Context, images: &[Packaged]) {
+fn report(ctx: &Context, built: &Built) {
     if ctx.out.json {
-        ctx.out
-            .print_json(&serde_json::json!({ "ok": true, "images": images }));
+        let mut report = serde_json::to_value(built).unwrap_or_default();
+        report["ok"] = true.into();
+        ctx.out.print_json(&report);
         return;
     }
+    let images = &built.images;
     let rows: Vec<Vec<String>> = images
         .iter()
         .map(|i| {

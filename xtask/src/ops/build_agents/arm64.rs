@@ -32,6 +32,7 @@ pub fn packaged_binary(ctx: &Context, agent: &Agent) -> anyhow::Result<PathBuf> 
         super::Profile::Release,
         false,
     )?
+    .images
     .pop()
     .context("build-agents produced no image")?;
     let entrypoint = super::package::entrypoint(agent.id());

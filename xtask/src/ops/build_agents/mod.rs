@@ -53,6 +53,17 @@ pub enum Builder {
     Docker,
 }
 
+/// What one build made, and where its time went.
+#[derive(serde::Serialize, Default)]
+pub struct Built {
+    pub images: Vec<Packaged>,
+    /// Wall seconds of the cargo invocation.
+    pub compile_seconds: f64,
+    /// Wall seconds of packaging every image (in parallel: less than the sum of the images'
+    /// own `seconds`).
+    pub package_seconds: f64,
+}
+
 /// Compiles `agents` in one cargo invocation with `profile` and packages each; the library entry
 /// point for other commands (`run --arm64`, `deploy`, the benchmark).
 pub fn build(
@@ -60,7 +71,7 @@ pub fn build(
     agents: &[Agent],
     profile: Profile,
     dry_run: bool,
-) -> anyhow::Result<Vec<Packaged>> {
+) -> anyhow::Result<Built> {
     let out = &ctx.out;
     let root = &ctx.project.root;
     for agent in agents {
@@ -107,7 +118,7 @@ pub fn build(
                     .display()
             );
         }
-        return Ok(Vec::new());
+        return Ok(Built::default());
     }
 
     let provenance = provenance::read(root)?;
@@ -123,7 +134,7 @@ pub fn build(
     let sources = freshness::check(root, &ctx.project.target_dir(), profile, out)?;
     let built = build.run(out)?;
     sources.record()?;
-    timer.done();
+    let compile_seconds = timer.done().as_secs_f64();
 
     // What the images owe: read once, after the build (which may have updated Cargo.lock).
     let graph = crates::Graph::load(root)?;
@@ -178,8 +189,11 @@ pub fn build(
         ));
         images.push(image);
     }
-    timer.done();
-    Ok(images)
+    Ok(Built {
+        images,
+        compile_seconds,
+        package_seconds: timer.done().as_secs_f64(),
+    })
 }
 
 /// The notices and SBOM of `agent`'s binary.
@@ -207,11 +221,7 @@ fn paperwork<'a>(
 }
 
 /// The `--builder docker` alternative: `docker buildx` with each agent's Dockerfile.
-pub fn build_with_docker(
-    ctx: &Context,
-    agents: &[Agent],
-    dry_run: bool,
-) -> anyhow::Result<Vec<Packaged>> {
+pub fn build_with_docker(ctx: &Context, agents: &[Agent], dry_run: bool) -> anyhow::Result<Built> {
     let epoch = provenance::read(&ctx.project.root)?.epoch;
     if dry_run {
         for agent in agents {
@@ -223,9 +233,10 @@ pub fn build_with_docker(
                     .display()
             );
         }
-        return Ok(Vec::new());
+        return Ok(Built::default());
     }
     docker::require_engine()?;
+    let started = std::time::Instant::now();
     let mut images = Vec::new();
     for agent in agents {
         let layout = ctx.project.image_layout(agent.id());
@@ -249,7 +260,12 @@ pub fn build_with_docker(
             crates: None,
         });
     }
-    Ok(images)
+    // buildx compiles and packages in one step.
+    Ok(Built {
+        images,
+        compile_seconds: started.elapsed().as_secs_f64(),
+        package_seconds: 0.0,
+    })
 }
 
 fn dir_size(dir: &std::path::Path) -> anyhow::Result<u64> {

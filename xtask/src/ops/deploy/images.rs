@@ -81,7 +81,7 @@ fn build_and_push(
     if agents.is_empty() {
         return Ok(BTreeMap::new());
     }
-    let built = crate::ops::build_agents::build(ctx, &agents, profile, false)?;
+    let built = crate::ops::build_agents::build(ctx, &agents, profile, false)?.images;
     if terraform::interrupted() {
         anyhow::bail!("interrupted after the build; run the deploy again to continue");
     }
