@@ -17,6 +17,7 @@ pub mod http;
 mod in_process;
 pub mod mcp;
 pub mod moto;
+pub mod otlp;
 pub mod reference;
 pub mod registry;
 mod server;

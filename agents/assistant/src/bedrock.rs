@@ -2,7 +2,8 @@
 
 use std::sync::Arc;
 
-use agentcore_runtime::{Config, HandlerError, ModelConfig};
+use agentcore_runtime::telemetry::BEDROCK;
+use agentcore_runtime::{Config, HandlerError, ModelCall, ModelConfig};
 use aws_sdk_bedrockruntime::Client;
 use aws_sdk_bedrockruntime::config::Region;
 use aws_sdk_bedrockruntime::error::DisplayErrorContext;
@@ -13,6 +14,7 @@ use aws_sdk_bedrockruntime::types::{
 };
 use futures_util::Stream;
 use serde::Serialize;
+use tracing::Instrument as _;
 
 use crate::conversation::Conversations;
 
@@ -81,7 +83,8 @@ impl Assistant {
         let messages = self
             .conversations
             .messages_for(session.as_deref(), &prompt)?;
-        let output = self
+        let call = ModelCall::chat(BEDROCK, &self.model.model_id);
+        let sent = self
             .client
             .converse()
             .model_id(&self.model.model_id)
@@ -89,8 +92,22 @@ impl Assistant {
             .set_system(system.map(|s| vec![SystemContentBlock::Text(s)]))
             .inference_config(self.inference())
             .send()
-            .await
-            .map_err(|err| anyhow::anyhow!("Converse failed: {}", DisplayErrorContext(&err)))?;
+            .instrument(call.span().clone())
+            .await;
+        let output = match sent {
+            Ok(output) => output,
+            Err(err) => {
+                let err = anyhow::anyhow!("Converse failed: {}", DisplayErrorContext(&err));
+                call.fail(&err);
+                return Err(err.into());
+            }
+        };
+        let usage = usage(output.usage());
+        call.finish(
+            output.usage().map(|_| usage.input_tokens.into()),
+            output.usage().map(|_| usage.output_tokens.into()),
+            output.stop_reason().as_str(),
+        );
         let text: String = output
             .output()
             .and_then(|o| o.as_message().ok())
@@ -107,7 +124,7 @@ impl Assistant {
         Ok(Answer {
             text,
             stop_reason: output.stop_reason().as_str().to_string(),
-            usage: usage(output.usage()),
+            usage,
         })
     }
 
@@ -122,7 +139,8 @@ impl Assistant {
         let messages = self
             .conversations
             .messages_for(session.as_deref(), &prompt)?;
-        let output = self
+        let call = ModelCall::chat(BEDROCK, &self.model.model_id);
+        let sent = self
             .client
             .converse_stream()
             .model_id(&self.model.model_id)
@@ -130,11 +148,18 @@ impl Assistant {
             .set_system(system.map(|s| vec![SystemContentBlock::Text(s)]))
             .inference_config(self.inference())
             .send()
-            .await
-            .map_err(|err| {
-                anyhow::anyhow!("ConverseStream failed: {}", DisplayErrorContext(&err))
-            })?;
+            .instrument(call.span().clone())
+            .await;
+        let output = match sent {
+            Ok(output) => output,
+            Err(err) => {
+                let err = anyhow::anyhow!("ConverseStream failed: {}", DisplayErrorContext(&err));
+                call.fail(&err);
+                return Err(err.into());
+            }
+        };
         let state = StreamState {
+            call: Some(call),
             events: output.stream,
             assistant: self.clone(),
             session,
@@ -153,7 +178,7 @@ impl Assistant {
                     Ok(None) => {
                         // The stream ended without metadata: still say it is done.
                         s.finished = true;
-                        let done = s.finish(Usage::default());
+                        let done = s.finish(None);
                         return Some((Ok(done), s));
                     }
                     Err(err) => {
@@ -162,6 +187,9 @@ impl Assistant {
                             "ConverseStream broke off: {}",
                             DisplayErrorContext(&err)
                         );
+                        if let Some(call) = s.call.take() {
+                            call.fail(&err);
+                        }
                         return Some((Err(err.into()), s));
                     }
                 };
@@ -177,7 +205,7 @@ impl Assistant {
                     }
                     ConverseStreamOutput::Metadata(meta) => {
                         s.finished = true;
-                        let done = s.finish(usage(meta.usage()));
+                        let done = s.finish(meta.usage());
                         return Some((Ok(done), s));
                     }
                     _ => {}
@@ -188,6 +216,8 @@ impl Assistant {
 }
 
 struct StreamState {
+    /// The model call's span and metrics, ended by the stream's metadata (its token counts).
+    call: Option<ModelCall>,
     events: EventReceiver<ConverseStreamOutput, ConverseStreamOutputError>,
     assistant: Arc<Assistant>,
     session: Option<String>,
@@ -199,9 +229,17 @@ struct StreamState {
 
 impl StreamState {
     /// The last chunk; the exchange joins the session's conversation only once it is whole.
-    fn finish(&self, usage: Usage) -> Chunk {
+    fn finish(&mut self, reported: Option<&TokenUsage>) -> Chunk {
         let conversations = &self.assistant.conversations;
         conversations.record(self.session.as_deref(), &self.prompt, &self.text);
+        let usage = usage(reported);
+        if let Some(call) = self.call.take() {
+            call.finish(
+                reported.map(|_| usage.input_tokens.into()),
+                reported.map(|_| usage.output_tokens.into()),
+                &self.stop_reason,
+            );
+        }
         Chunk::Done {
             done: true,
             stop_reason: self.stop_reason.clone(),
