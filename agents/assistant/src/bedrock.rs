@@ -94,14 +94,12 @@ impl Assistant {
             .send()
             .instrument(call.span().clone())
             .await;
-        let output = match sent {
-            Ok(output) => output,
-            Err(err) => {
-                let err = anyhow::anyhow!("Converse failed: {}", DisplayErrorContext(&err));
-                call.fail(&err);
-                return Err(err.into());
-            }
-        };
+        let output = sent.map_err(|err| {
+            call.failed(anyhow::anyhow!(
+                "Converse failed: {}",
+                DisplayErrorContext(&err)
+            ))
+        })?;
         let usage = usage(output.usage());
         call.finish(
             output.usage().map(|_| usage.input_tokens.into()),
@@ -150,14 +148,12 @@ impl Assistant {
             .send()
             .instrument(call.span().clone())
             .await;
-        let output = match sent {
-            Ok(output) => output,
-            Err(err) => {
-                let err = anyhow::anyhow!("ConverseStream failed: {}", DisplayErrorContext(&err));
-                call.fail(&err);
-                return Err(err.into());
-            }
-        };
+        let output = sent.map_err(|err| {
+            call.failed(anyhow::anyhow!(
+                "ConverseStream failed: {}",
+                DisplayErrorContext(&err)
+            ))
+        })?;
         let state = StreamState {
             call: Some(call),
             events: output.stream,
@@ -188,7 +184,7 @@ impl Assistant {
                             DisplayErrorContext(&err)
                         );
                         if let Some(call) = s.call.take() {
-                            call.fail(&err);
+                            call.failed(&err);
                         }
                         return Some((Err(err.into()), s));
                     }

@@ -81,14 +81,12 @@ impl Classifier {
             .send()
             .instrument(call.span().clone())
             .await;
-        let output = match sent {
-            Ok(output) => output,
-            Err(err) => {
-                let err = anyhow::anyhow!("Converse failed: {}", DisplayErrorContext(&err));
-                call.fail(&err);
-                return Err(err.into());
-            }
-        };
+        let output = sent.map_err(|err| {
+            call.failed(anyhow::anyhow!(
+                "Converse failed: {}",
+                DisplayErrorContext(&err)
+            ))
+        })?;
         let usage = output.usage();
         call.finish(
             usage.map(|u| u.input_tokens().into()),

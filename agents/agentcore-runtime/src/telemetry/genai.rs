@@ -22,15 +22,15 @@ pub const BEDROCK: &str = "aws.bedrock";
 ///
 /// ```no_run
 /// # async fn converse() -> Result<(u32, u32, String), String> { Ok((1, 2, "end_turn".into())) }
-/// # async fn handler() {
+/// # async fn handler() -> Result<(), String> {
 /// use agentcore_runtime::telemetry::{BEDROCK, ModelCall};
 /// use tracing::Instrument as _;
 ///
 /// let call = ModelCall::chat(BEDROCK, "eu.anthropic.claude-sonnet-4-5-v1:0");
-/// match converse().instrument(call.span().clone()).await {
-///     Ok((input, output, stop)) => call.finish(Some(input.into()), Some(output.into()), &stop),
-///     Err(err) => call.fail(&err),
-/// }
+/// let sent = converse().instrument(call.span().clone()).await;
+/// let (input, output, stop) = sent.map_err(|err| call.failed(err))?;
+/// call.finish(Some(input.into()), Some(output.into()), &stop);
+/// # Ok::<(), String>(())
 /// # }
 /// ```
 pub struct ModelCall {
@@ -107,7 +107,8 @@ impl ModelCall {
     }
 
     /// The call failed: the span's status says why, the duration metric has `error.type`.
-    pub fn fail(self, error: &dyn std::fmt::Display) {
+    /// Gives the error back, for `map_err`; the call is over (do not also `finish` it).
+    pub fn failed<E: std::fmt::Display>(&self, error: E) -> E {
         self.span.set_status(Status::error(error.to_string()));
         self.span.set_attribute("error.type", "model_call_failed");
         let mut attributes = self.attributes.to_vec();
@@ -115,6 +116,7 @@ impl ModelCall {
         instruments()
             .operation_duration
             .record(self.started.elapsed().as_secs_f64(), &attributes);
+        error
     }
 }
 
