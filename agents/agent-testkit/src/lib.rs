@@ -20,6 +20,7 @@ mod in_process;
 pub mod mcp;
 pub mod memory;
 pub mod moto;
+pub mod otlp;
 pub mod reference;
 pub mod refusing;
 pub mod registry;

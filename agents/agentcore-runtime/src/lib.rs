@@ -42,6 +42,8 @@
 //!   names no internals when the handler fails (the cause goes to the log, with the request id
 //!   the client also sees);
 //! - JSON logs on stdout, each with the session and request ids of its invocation;
+//! - traces and metrics over OTLP/HTTP when the standard `OTEL_*` variables name an endpoint
+//!   ([`telemetry`]): a span per invocation, a child per model call ([`ModelCall`]);
 //! - graceful shutdown on SIGTERM/SIGINT: no new connections, in-flight requests finish.
 
 mod config;
@@ -53,7 +55,7 @@ mod invocation;
 mod mcp;
 pub mod memory;
 mod server;
-mod telemetry;
+pub mod telemetry;
 
 pub use config::{Config, HTTP_PORT, MCP_PORT, ModelConfig, ModelDefaults};
 pub use error::HandlerError;
@@ -63,4 +65,4 @@ pub use health::{BusyGuard, Health, Status};
 pub use invocation::{Invocation, Reply};
 pub use mcp::MCP_SESSION_HEADER;
 pub use server::Runtime;
-pub use telemetry::init_logging;
+pub use telemetry::{ModelCall, Telemetry};

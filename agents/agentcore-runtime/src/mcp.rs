@@ -11,8 +11,11 @@
 //! - No `Host` allowlist: rmcp's default (loopback only) guards a server on a developer's
 //!   laptop against DNS rebinding; behind AgentCore the Host is the platform's and callers are
 //!   authenticated by it (SigV4 or the runtime's JWT authorizer).
-//! - Every request is logged with AgentCore's request id and the MCP session, and keeps
-//!   `/ping` at `HealthyBusy` while it runs.
+//! - Every request is logged with AgentCore's request id and the MCP session, is a span (and
+//!   a count in the invocation metrics) when telemetry is exported, and keeps `/ping` at
+//!   `HealthyBusy` while it runs.
+
+use std::time::Instant;
 
 use axum::Router;
 use axum::extract::{Request, State};
@@ -28,6 +31,7 @@ use crate::config::MCP_PORT;
 use crate::headers::REQUEST_ID_HEADER;
 use crate::health::Health;
 use crate::server::{listen, ping_route};
+use crate::telemetry;
 
 /// The header through which MCP names a session (and AgentCore its runtime session).
 pub const MCP_SESSION_HEADER: &str = "mcp-session-id";
@@ -82,12 +86,22 @@ async fn observed(State(health): State<Health>, request: Request, next: Next) ->
         };
         (header(REQUEST_ID_HEADER), header(MCP_SESSION_HEADER))
     };
-    let span = tracing::info_span!("mcp", request_id = %request_id, mcp_session_id = %session);
+    let span = tracing::info_span!(
+        "mcp",
+        otel.kind = "server",
+        request_id = %request_id,
+        mcp_session_id = %session,
+    );
+    let session = (session != "-").then_some(session);
+    telemetry::adopt(&span, request.headers(), session.as_deref());
     let method = request.method().clone();
     let _busy = health.busy();
+    let started = Instant::now();
     async move {
         let response = next.run(request).await;
-        tracing::info!(%method, status = response.status().as_u16(), "mcp request");
+        let status = response.status().as_u16();
+        tracing::info!(%method, status, "mcp request");
+        telemetry::record_invocation("mcp", status, started.elapsed());
         response
     }
     .instrument(span)

@@ -24,6 +24,8 @@ use aws_sdk_bedrockagentcore::types::{
     Content, Conversational, MemoryContent, PayloadType, Role as SdkRole, SearchCriteria,
 };
 
+use tracing::Instrument as _;
+
 use crate::config::Config;
 use crate::invocation::Invocation;
 
@@ -140,7 +142,8 @@ impl Memory {
     /// The last [`HISTORY_EXCHANGES`] exchanges of the session, oldest first; none when
     /// memory fails.
     pub async fn history(&self, scope: &Scope) -> Vec<Turn> {
-        match self.list_events(scope).await {
+        let span = self.span("ListEvents", scope);
+        match self.list_events(scope).instrument(span).await {
             Ok(turns) => turns,
             Err(err) => {
                 self.degraded("ListEvents", &err);
@@ -151,7 +154,12 @@ impl Memory {
 
     /// Records one exchange as one event (two conversational payloads, USER then ASSISTANT).
     pub async fn remember(&self, scope: &Scope, prompt: &str, answer: &str) {
-        if let Err(err) = self.create_event(scope, prompt, answer).await {
+        let span = self.span("CreateEvent", scope);
+        if let Err(err) = self
+            .create_event(scope, prompt, answer)
+            .instrument(span)
+            .await
+        {
             self.degraded("CreateEvent", &err);
         }
     }
@@ -169,13 +177,24 @@ impl Memory {
             .filter_map(|template| namespace(template, scope))
             .map(|ns| self.retrieve(ns, &query));
         let mut records = Vec::new();
-        for result in futures_util::future::join_all(calls).await {
+        let span = self.span("RetrieveMemoryRecords", scope);
+        for result in futures_util::future::join_all(calls).instrument(span).await {
             match result {
                 Ok(found) => records.extend(found),
                 Err(err) => self.degraded("RetrieveMemoryRecords", &err),
             }
         }
         records
+    }
+
+    /// The trace span of one memory operation (a child of the invocation's).
+    fn span(&self, operation: &str, scope: &Scope) -> tracing::Span {
+        crate::telemetry::memory_span(
+            operation,
+            &self.memory_id,
+            &scope.session_id,
+            &scope.actor_id,
+        )
     }
 
     fn degraded(&self, operation: &str, err: &anyhow::Error) {

@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Instant;
 
 use anyhow::Context as _;
 use axum::Router;
@@ -19,6 +20,7 @@ use crate::error::{ApiError, HandlerError, Kind};
 use crate::headers::{Platform, SESSION_HEADER};
 use crate::health::{BusyGuard, Health};
 use crate::invocation::{ChunkStream, Invocation, Reply};
+use crate::telemetry;
 
 /// An agent's server: its configuration and health; [`Runtime::serve`] runs it.
 pub struct Runtime {
@@ -130,20 +132,29 @@ where
     F: Fn(T, Invocation) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<Reply, HandlerError>> + Send + 'static,
 {
+    let started = Instant::now();
     let Platform {
         session_id,
         request_id,
         user_id,
     } = match Platform::read(&headers) {
         Ok(platform) => platform,
-        Err(err) => return err.into_response(),
+        Err(err) => {
+            let response = err.into_response();
+            telemetry::record_invocation("http", response.status().as_u16(), started.elapsed());
+            return response;
+        }
     };
     let span = tracing::info_span!(
         "invocation",
+        otel.kind = "server",
         session_id = session_id.as_deref().unwrap_or("-"),
         request_id = %request_id,
     );
+    telemetry::adopt(&span, &headers, session_id.as_deref());
     let guard = shared.health.busy();
+    // A stream's invocation is counted when its last event is sent.
+    let mut streaming = false;
     let mut response = async {
         let request: T = match decode(&headers, body, shared.config.max_body_bytes).await {
             Ok(request) => request,
@@ -173,9 +184,15 @@ where
             }
             Ok(Reply::Stream(chunks)) => {
                 tracing::info!(status = 200, "streaming");
+                streaming = true;
                 // The guard travels with the stream: the agent stays busy until the last chunk.
-                let events =
-                    sse_events(chunks, guard, request_id.clone(), tracing::Span::current());
+                let events = sse_events(
+                    chunks,
+                    guard,
+                    request_id.clone(),
+                    tracing::Span::current(),
+                    started,
+                );
                 Sse::new(events).into_response()
             }
             Err(err) => failure(err, &request_id),
@@ -183,6 +200,9 @@ where
     }
     .instrument(span.clone())
     .await;
+    if !streaming {
+        telemetry::record_invocation("http", response.status().as_u16(), started.elapsed());
+    }
     if let Some(id) = session_id.and_then(|id| HeaderValue::from_str(&id).ok()) {
         response.headers_mut().insert(SESSION_HEADER, id);
     }
@@ -211,12 +231,14 @@ fn sse_events(
     guard: BusyGuard,
     request_id: String,
     span: tracing::Span,
+    started: Instant,
 ) -> impl Stream<Item = Result<Event, std::convert::Infallible>> + Send {
     struct State {
         chunks: ChunkStream,
         _guard: BusyGuard,
         request_id: String,
         span: tracing::Span,
+        started: Instant,
         done: bool,
     }
     let state = State {
@@ -224,6 +246,7 @@ fn sse_events(
         _guard: guard,
         request_id,
         span,
+        started,
         done: false,
     };
     futures_util::stream::unfold(state, |mut state| async move {
@@ -234,11 +257,14 @@ fn sse_events(
         let event = match next {
             None => {
                 state.span.in_scope(|| tracing::info!("stream finished"));
+                telemetry::record_invocation("http", 200, state.started.elapsed());
                 return None;
             }
             Some(Ok(chunk)) => Event::default().data(chunk.to_string()),
             Some(Err(err)) => {
                 state.done = true;
+                // The status was sent before the error: the caller got a 200 with an error event.
+                telemetry::record_invocation("http", 200, state.started.elapsed());
                 let api = state.span.in_scope(|| match err.kind {
                     Kind::Client(api) => api,
                     Kind::Internal(cause) => {

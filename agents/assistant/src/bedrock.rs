@@ -3,7 +3,8 @@
 use std::sync::Arc;
 
 use agentcore_runtime::memory::Scope;
-use agentcore_runtime::{Config, HandlerError, ModelConfig};
+use agentcore_runtime::telemetry::BEDROCK;
+use agentcore_runtime::{Config, HandlerError, ModelCall, ModelConfig};
 use aws_sdk_bedrockruntime::Client;
 use aws_sdk_bedrockruntime::config::Region;
 use aws_sdk_bedrockruntime::error::DisplayErrorContext;
@@ -14,6 +15,7 @@ use aws_sdk_bedrockruntime::types::{
 };
 use futures_util::Stream;
 use serde::Serialize;
+use tracing::Instrument as _;
 
 use crate::conversation::{self, Conversations};
 
@@ -85,7 +87,8 @@ impl Assistant {
     ) -> Result<Answer, HandlerError> {
         let context = self.conversations.context(scope.as_ref(), &prompt).await?;
         let system = conversation::system_prompt(system, &context.recalled);
-        let output = self
+        let call = ModelCall::chat(BEDROCK, &self.model.model_id);
+        let sent = self
             .client
             .converse()
             .model_id(&self.model.model_id)
@@ -93,8 +96,20 @@ impl Assistant {
             .set_system(system.map(|s| vec![SystemContentBlock::Text(s)]))
             .inference_config(self.inference())
             .send()
-            .await
-            .map_err(|err| anyhow::anyhow!("Converse failed: {}", DisplayErrorContext(&err)))?;
+            .instrument(call.span().clone())
+            .await;
+        let output = sent.map_err(|err| {
+            call.failed(anyhow::anyhow!(
+                "Converse failed: {}",
+                DisplayErrorContext(&err)
+            ))
+        })?;
+        let usage = usage(output.usage());
+        call.finish(
+            output.usage().map(|_| usage.input_tokens.into()),
+            output.usage().map(|_| usage.output_tokens.into()),
+            output.stop_reason().as_str(),
+        );
         let text: String = output
             .output()
             .and_then(|o| o.as_message().ok())
@@ -112,7 +127,7 @@ impl Assistant {
         Ok(Answer {
             text,
             stop_reason: output.stop_reason().as_str().to_string(),
-            usage: usage(output.usage()),
+            usage,
         })
     }
 
@@ -126,7 +141,8 @@ impl Assistant {
     {
         let context = self.conversations.context(scope.as_ref(), &prompt).await?;
         let system = conversation::system_prompt(system, &context.recalled);
-        let output = self
+        let call = ModelCall::chat(BEDROCK, &self.model.model_id);
+        let sent = self
             .client
             .converse_stream()
             .model_id(&self.model.model_id)
@@ -134,11 +150,16 @@ impl Assistant {
             .set_system(system.map(|s| vec![SystemContentBlock::Text(s)]))
             .inference_config(self.inference())
             .send()
-            .await
-            .map_err(|err| {
-                anyhow::anyhow!("ConverseStream failed: {}", DisplayErrorContext(&err))
-            })?;
+            .instrument(call.span().clone())
+            .await;
+        let output = sent.map_err(|err| {
+            call.failed(anyhow::anyhow!(
+                "ConverseStream failed: {}",
+                DisplayErrorContext(&err)
+            ))
+        })?;
         let state = StreamState {
+            call: Some(call),
             events: output.stream,
             assistant: self.clone(),
             scope,
@@ -157,7 +178,7 @@ impl Assistant {
                     Ok(None) => {
                         // The stream ended without metadata: still say it is done.
                         s.finished = true;
-                        let done = s.finish(Usage::default()).await;
+                        let done = s.finish(None).await;
                         return Some((Ok(done), s));
                     }
                     Err(err) => {
@@ -166,6 +187,9 @@ impl Assistant {
                             "ConverseStream broke off: {}",
                             DisplayErrorContext(&err)
                         );
+                        if let Some(call) = s.call.take() {
+                            call.failed(&err);
+                        }
                         return Some((Err(err.into()), s));
                     }
                 };
@@ -181,7 +205,7 @@ impl Assistant {
                     }
                     ConverseStreamOutput::Metadata(meta) => {
                         s.finished = true;
-                        let done = s.finish(usage(meta.usage())).await;
+                        let done = s.finish(meta.usage()).await;
                         return Some((Ok(done), s));
                     }
                     _ => {}
@@ -192,6 +216,8 @@ impl Assistant {
 }
 
 struct StreamState {
+    /// The model call's span and metrics, ended by the stream's metadata (its token counts).
+    call: Option<ModelCall>,
     events: EventReceiver<ConverseStreamOutput, ConverseStreamOutputError>,
     assistant: Arc<Assistant>,
     scope: Option<Scope>,
@@ -203,11 +229,19 @@ struct StreamState {
 
 impl StreamState {
     /// The last chunk; the exchange joins the session's conversation only once it is whole.
-    async fn finish(&self, usage: Usage) -> Chunk {
+    async fn finish(&mut self, reported: Option<&TokenUsage>) -> Chunk {
         let conversations = &self.assistant.conversations;
         conversations
             .record(self.scope.as_ref(), &self.prompt, &self.text)
             .await;
+        let usage = usage(reported);
+        if let Some(call) = self.call.take() {
+            call.finish(
+                reported.map(|_| usage.input_tokens.into()),
+                reported.map(|_| usage.output_tokens.into()),
+                &self.stop_reason,
+            );
+        }
         Chunk::Done {
             done: true,
             stop_reason: self.stop_reason.clone(),

@@ -1,6 +1,7 @@
 //! One Converse call with a forced tool: the model's answer is the tool's input.
 
-use agentcore_runtime::{Config, HandlerError, ModelConfig};
+use agentcore_runtime::telemetry::BEDROCK;
+use agentcore_runtime::{Config, HandlerError, ModelCall, ModelConfig};
 use aws_sdk_bedrockruntime::Client;
 use aws_sdk_bedrockruntime::config::Region;
 use aws_sdk_bedrockruntime::error::DisplayErrorContext;
@@ -9,6 +10,7 @@ use aws_sdk_bedrockruntime::types::{
     SystemContentBlock, Tool, ToolChoice, ToolConfiguration, ToolInputSchema, ToolSpecification,
 };
 use serde::{Deserialize, Serialize};
+use tracing::Instrument as _;
 
 use crate::document;
 
@@ -54,7 +56,8 @@ impl Classifier {
         text: &str,
         categories: &[String],
     ) -> Result<Record, HandlerError> {
-        let output = self
+        let call = ModelCall::chat(BEDROCK, &self.model.model_id);
+        let sent = self
             .client
             .converse()
             .model_id(&self.model.model_id)
@@ -76,8 +79,20 @@ impl Classifier {
                     .build(),
             )
             .send()
-            .await
-            .map_err(|err| anyhow::anyhow!("Converse failed: {}", DisplayErrorContext(&err)))?;
+            .instrument(call.span().clone())
+            .await;
+        let output = sent.map_err(|err| {
+            call.failed(anyhow::anyhow!(
+                "Converse failed: {}",
+                DisplayErrorContext(&err)
+            ))
+        })?;
+        let usage = output.usage();
+        call.finish(
+            usage.map(|u| u.input_tokens().into()),
+            usage.map(|u| u.output_tokens().into()),
+            output.stop_reason().as_str(),
+        );
         let tool_input = output
             .output()
             .and_then(|o| o.as_message().ok())

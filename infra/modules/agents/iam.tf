@@ -94,9 +94,16 @@ data "aws_iam_policy_document" "runtime" {
       values   = ["bedrock-agentcore"]
     }
   }
+  # X-Ray as the AgentCore runtime's execution role needs it (developer guide, "IAM
+  # permissions for AgentCore Runtime"): segments, telemetry, and the sampling rules.
   statement {
-    sid       = "Traces"
-    actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+    sid = "Traces"
+    actions = [
+      "xray:PutTraceSegments",
+      "xray:PutTelemetryRecords",
+      "xray:GetSamplingRules",
+      "xray:GetSamplingTargets",
+    ]
     resources = ["*"]
   }
   statement {

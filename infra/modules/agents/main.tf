@@ -45,6 +45,22 @@ locals {
       MODEL_TEMPERATURE     = tostring(agent.temperature)
     }
   }
+
+  # The agents' own traces and metrics (agentcore-runtime's telemetry, configured by the
+  # standard OTEL_* variables only): what the platform knows, as defaults a blueprint's
+  # runtime.environment overrides. No OTEL_EXPORTER_OTLP_ENDPOINT here: with none the agent
+  # exports nothing; a blueprint sets it (per environment under environments.<env>) to a
+  # collector the runtime reaches. The resource attributes AgentCore observability reads
+  # (developer guide, "Enabling observability in agent code"): service.name, shown as the
+  # agent; aws.log.group.names and cloud.resource_id name the runtime's log group and ARN,
+  # which exist only once the runtime does, so they cannot be given to it here.
+  # AGENT_OBSERVABILITY_ENABLED is read by the ADOT Python distro, not by these agents.
+  otel_environment = {
+    for id, agent in var.agents : id => {
+      OTEL_SERVICE_NAME        = id
+      OTEL_RESOURCE_ATTRIBUTES = "deployment.environment.name=${var.environment},service.version=${agent.version},cloud.region=${local.region}"
+    }
+  }
 }
 
 resource "aws_bedrockagentcore_agent_runtime" "agent" {
@@ -100,7 +116,7 @@ resource "aws_bedrockagentcore_agent_runtime" "agent" {
     }
   }
 
-  environment_variables = merge(each.value.environment, { for k, v in local.platform_environment[each.key] : k => v if v != null })
+  environment_variables = merge(local.otel_environment[each.key], each.value.environment, { for k, v in local.platform_environment[each.key] : k => v if v != null })
   tags                  = merge(local.tags, each.value.tags, { Agent = each.key })
 
   lifecycle {
