@@ -13,6 +13,7 @@ use agent_testkit::otlp::OtlpReceiver;
 use serde_json::{Value, json};
 
 const MODEL: &str = "eu.anthropic.claude-test-v1:0";
+const MEMORY_ID: &str = "agentcore_test_memory-0123456789";
 const SESSION: &str = "otel-session-0123456789abcdef0123456789abcdef";
 const REQUEST_ID: &str = "req-otel-0f6c2a1e";
 /// The caller's trace context, as AgentCore passes it on.
@@ -86,7 +87,10 @@ fn an_invocation_is_a_span_in_the_callers_trace_with_the_model_call_as_its_child
     let receiver = OtlpReceiver::start();
     let standin = StandIn::start();
     standin.answer(Answer::Text("Paris.".into()));
+    let memory = agent_testkit::memory::StandIn::start();
     let mut otel = exporting_to(&receiver.url());
+    otel.push(("AWS_ENDPOINT_URL_BEDROCK_AGENTCORE", memory.url().into()));
+    otel.push(("AGENTCORE_MEMORY_ID", MEMORY_ID.into()));
     otel.push(("OTEL_SERVICE_NAME", "assistant-dev".into()));
     otel.push((
         "OTEL_RESOURCE_ATTRIBUTES",
@@ -99,7 +103,9 @@ fn an_invocation_is_a_span_in_the_callers_trace_with_the_model_call_as_its_child
     assert_eq!(response.status, 200, "{}", response.body);
     let chat = format!("chat {MODEL}");
     let received = receiver.wait_for(ARRIVAL, |r| {
-        !spans_named(r, "invocation").is_empty() && !spans_named(r, &chat).is_empty()
+        !spans_named(r, "invocation").is_empty()
+            && !spans_named(r, &chat).is_empty()
+            && !spans_named(r, "memory CreateEvent").is_empty()
     });
     assert!(
         received.iter().all(|r| r["signal"] != "error"),
@@ -140,6 +146,19 @@ fn an_invocation_is_a_span_in_the_callers_trace_with_the_model_call_as_its_child
         attributes["gen_ai.response.finish_reasons"],
         json!(["end_turn"])
     );
+
+    // The conversation read from and written to AgentCore Memory: a client span each, children
+    // of the invocation, with the attributes AgentCore's own memory spans carry.
+    for operation in ["ListEvents", "CreateEvent"] {
+        let spans = spans_named(&received, &format!("memory {operation}"));
+        assert_eq!(spans.len(), 1, "{operation}: {received:#?}");
+        let span = spans[0];
+        assert_eq!(span["kind"], "SPAN_KIND_CLIENT", "{span}");
+        assert_eq!(span["parent_span_id"], invocation["span_id"], "{span}");
+        assert_eq!(span["attributes"]["memory.id"], MEMORY_ID, "{span}");
+        assert_eq!(span["attributes"]["session.id"], SESSION, "{span}");
+        assert_eq!(span["attributes"]["memory.operation"], operation, "{span}");
+    }
 
     // A streamed answer: the model span ends with the stream's metadata (one token a chunk).
     standin.stream_chunks(&["Par", "is", "."]);
