@@ -571,12 +571,7 @@ fn deploy_promote_and_guard_production() {
     assert!(out.status.success(), "{text}");
     let status: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     for (id, _) in &dev_digests {
-        let row = status["agents"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|r| r["agent"] == id.as_str() && r["env"] == "staging")
-            .unwrap_or_else(|| panic!("no row for {id} in staging: {status}"));
+        let row = status_row(&status, id, "staging");
         assert_eq!(row["behind_dev"], "same", "{row}");
     }
 
@@ -841,6 +836,16 @@ fn processes_with(needle: &str) -> Vec<String> {
 /// the local data plane serves InvokeAgentRuntime from the arm64 image the registry holds,
 /// `invoke --env` reaches it through AWS_ENDPOINT_URL_BEDROCK_AGENTCORE, `logs` reads what the
 /// agent printed from CloudWatch Logs (moto), `status` shows what runs.
+/// The row of `status --json` for `agent` in `env`.
+fn status_row<'a>(status: &'a serde_json::Value, agent: &str, env: &str) -> &'a serde_json::Value {
+    status["agents"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|r| r["agent"] == agent && r["env"] == env)
+        .unwrap_or_else(|| panic!("no row for {agent} in {env}: {status}"))
+}
+
 fn operate_dev(w: &World, dev_agents: &[String]) {
     let agent = "assistant";
     assert!(dev_agents.iter().any(|a| a == agent), "{dev_agents:?}");
@@ -1008,12 +1013,7 @@ fn operate_dev(w: &World, dev_agents: &[String]) {
         .env("AWS_ENDPOINT_URL_BEDROCK_AGENTCORE_CONTROL", failed.url()));
     assert!(out.status.success(), "{text}");
     let status: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
-    let row = status["agents"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|r| r["agent"] == agent && r["env"] == "dev")
-        .unwrap_or_else(|| panic!("no row for {agent}: {status}"));
+    let row = status_row(&status, agent, "dev");
     assert_eq!(row["runtime_status"], "UPDATE_FAILED", "{row}");
     assert_eq!(row["failure_reason"], "image not found", "{row}");
     assert!(failed.asked().contains(&runtime_id), "{:?}", failed.asked());
@@ -1131,12 +1131,7 @@ fn operate_dev(w: &World, dev_agents: &[String]) {
     let (out, text) = run(&mut w.xtask(&["--json", "status", "dev"]));
     assert!(out.status.success(), "{text}");
     let status: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
-    let row = status["agents"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|r| r["agent"] == agent && r["env"] == "dev")
-        .unwrap_or_else(|| panic!("no row for {agent} in dev: {status}"));
+    let row = status_row(&status, agent, "dev");
     assert_eq!(row["digest"], digest(&image));
     let head = Command::new("git")
         .args(["rev-parse", "HEAD"])
