@@ -2,7 +2,9 @@
 # delivery (AgentCore developer guide, "Enabling observability for AgentCore runtime, memory,
 # gateway, built-in tools, and identity resources"): APPLICATION_LOGS (the platform's record of
 # each invocation) and USAGE_LOGS (a session's vCPU and memory use) into a group per agent,
-# TRACES (the platform's spans, parents of the agent's own) into X-Ray. The agent's stdout
+# TRACES (the platform's spans, parents of the agent's own) into X-Ray — the three log types
+# AWS CDK's vended-log builders offer for AWS::BedrockAgentCore::Runtime (CfnRuntime
+# ApplicationLogs/UsageLogs/Traces, the last to X-Ray only). The agent's stdout
 # needs none of this: the runtime ships it to /aws/bedrock-agentcore/runtimes/… (main.tf).
 
 locals {
