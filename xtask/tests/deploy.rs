@@ -1153,6 +1153,22 @@ fn operate_dev(w: &World, dev_agents: &[String]) {
         "{}",
         plane.stderr()
     );
+    // An ended session's id is not refused: AgentCore starts the session again in a new
+    // microVM, and so does the data plane (what the agent kept in process is gone).
+    let starts = || {
+        plane
+            .stderr()
+            .matches(&format!("session {} started", &SESSION[..8]))
+            .count()
+    };
+    let before = starts();
+    let (out, text) = runs(invoke(
+        "dev",
+        &["--session", SESSION],
+        r#"{"prompt": "Hello again"}"#,
+    ));
+    assert!(out.status.success(), "{text}\n{}", plane.stderr());
+    assert_eq!(starts(), before + 1, "{}", plane.stderr());
 }
 
 /// Terraform and provider processes whose working directory is inside `dir`.
