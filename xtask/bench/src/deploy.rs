@@ -5,17 +5,16 @@
 //! the per-phase timeline of a first deploy, then a no-op deploy against the sum of bare
 //! `terraform plan` runs of the same stacks with the same inputs and data dirs.
 
-use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{Context as _, bail};
 use serde::Serialize;
 
-use agent_testkit::moto::Moto;
-use agent_testkit::registry::Registry;
 use xtask::Context;
 use xtask::output::table;
+
+use crate::cloud::LocalCloud;
 
 #[derive(clap::Args)]
 #[command(after_help = "Examples:
@@ -44,76 +43,9 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     if args.runs == 0 {
         bail!("--runs 0 would measure nothing: pass --runs 1 or more (the default is 3)");
     }
-    let scratch = tempfile::tempdir()?;
-    // tests/ is an infrastructure root of its own: the test stacks (tests/stacks) and the real
-    // environment files (tests/envs -> ../infra/envs).
-    let infra = ctx.project.root.join("tests");
-    anyhow::ensure!(
-        infra.join("stacks").is_dir() && infra.join("envs").is_dir(),
-        "{} has no stacks/ and envs/",
-        infra.display()
-    );
-    let moto = Moto::start();
-    let registry = Registry::start();
-
-    let mut env: Vec<(String, String)> = vec![
-        ("AWS_ENDPOINT_URL".into(), moto.endpoint()),
-        ("AWS_ACCESS_KEY_ID".into(), "bench".into()),
-        ("AWS_SECRET_ACCESS_KEY".into(), "bench".into()),
-        ("AWS_REGION".into(), "us-east-1".into()),
-        ("AWS_BEDROCK_REGION".into(), "us-west-2".into()),
-        ("TF_STATE_BUCKET".into(), "bench-tfstate".into()),
-        ("VPC_ID".into(), "vpc-0123456789abcdef0".into()),
-    ];
-    for (i, n) in ["A", "B", "C"].iter().enumerate() {
-        env.push((format!("PRIVATE_SUBNET_{n}"), format!("subnet-0{i}")));
-        env.push((format!("PUBLIC_SUBNET_{n}"), format!("subnet-1{i}")));
-    }
-    let mirror = std::env::var("TF_PLUGIN_MIRROR").unwrap_or_else(|_| "/opt/tf-plugins".into());
-    if Path::new(&mirror)
-        .join("registry.terraform.io/hashicorp/aws")
-        .is_dir()
-    {
-        let rc = scratch.path().join("terraform.rc");
-        std::fs::write(
-            &rc,
-            format!(
-                "provider_installation {{\n  filesystem_mirror {{\n    path = \"{mirror}\"\n  }}\n  \
-                 direct {{\n    exclude = [\"registry.terraform.io/*/*\"]\n  }}\n}}\n"
-            ),
-        )?;
-        env.push(("TF_CLI_CONFIG_FILE".into(), rc.display().to_string()));
-    }
-    let registry_flag = format!("{}/bench", registry.host());
-    let exe = crate::xtask_bin()?;
-    let xtask_with = |env: &[(String, String)], args: &[&str]| -> duct::Expression {
-        let mut full = vec!["-C".to_string(), ctx.project.root.display().to_string()];
-        full.extend(["--infra-dir".into(), infra.display().to_string()]);
-        full.extend(args.iter().map(|s| s.to_string()));
-        let mut cmd = duct::cmd(&exe, full).stdin_null();
-        for (k, v) in env {
-            cmd = cmd.env(k, v);
-        }
-        cmd.env_remove("AWS_PROFILE")
-    };
-
-    // The smoke phase invokes the agents: the local data plane runs them, Bedrock is the
-    // Converse stand-in.
-    let converse = agent_testkit::converse::StandIn::start();
-    converse.answer(agent_testkit::converse::Answer::Auto);
-    env.push((
-        "AWS_ENDPOINT_URL_BEDROCK_RUNTIME".into(),
-        converse.url().to_string(),
-    ));
-    let plane = DataPlane::start(&xtask_with(
-        &env,
-        &["--json", "dataplane", "dev", "--port", "0"],
-    ))?;
-    env.push((
-        "AWS_ENDPOINT_URL_BEDROCK_AGENTCORE".into(),
-        plane.url.clone(),
-    ));
-    let xtask = |args: &[&str]| xtask_with(&env, args);
+    let cloud = LocalCloud::start(&ctx.project.root)?;
+    let (env, infra, registry_flag) = (&cloud.env, cloud.infra(), &cloud.registry_flag);
+    let xtask = |args: &[&str]| cloud.xtask(args);
 
     ctx.out.step("bootstrap dev (moto)");
     xtask(&["bootstrap", "dev"])
@@ -123,7 +55,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
 
     let t = ctx.out.timed("first deploy dev");
     let start = Instant::now();
-    let first = xtask(&["--json", "deploy", "dev", "--registry", &registry_flag])
+    let first = xtask(&["--json", "deploy", "dev", "--registry", registry_flag])
         .stdout_capture()
         .unchecked()
         .run()?;
@@ -142,7 +74,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     for i in 0..runs {
         let t = ctx.out.timed(format!("no-op deploy {}/{runs}", i + 1));
         let start = Instant::now();
-        xtask(&["deploy", "dev", "--registry", &registry_flag])
+        xtask(&["deploy", "dev", "--registry", registry_flag])
             .stdout_null()
             .stderr_null()
             .run()
@@ -169,7 +101,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
             .stdout_null()
             .stderr_null()
             .unchecked();
-            for (k, v) in &env {
+            for (k, v) in env {
                 cmd = cmd.env(k, v);
             }
             let status = cmd.run()?.status;
@@ -180,9 +112,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         plans.push(start.elapsed().as_secs_f64());
         t.done();
     }
-    drop(plane);
-    drop(registry);
-    drop(moto);
+    drop(cloud);
 
     let ratio = median(&noop) / median(&plans);
     let results = Results {
@@ -231,31 +161,6 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     println!("{}", table(&["measure", "", "time"], &rows));
     println!("\ncommand: cargo xtask bench deploy --runs {runs}");
     Ok(ExitCode::SUCCESS)
-}
-
-/// `cargo xtask dataplane` in the background, stopped when dropped.
-struct DataPlane {
-    handle: duct::ReaderHandle,
-    url: String,
-}
-
-impl DataPlane {
-    fn start(cmd: &duct::Expression) -> anyhow::Result<DataPlane> {
-        let handle = cmd
-            .stderr_null()
-            .reader()
-            .context("cannot start the data plane")?;
-        let serving = agent_testkit::read_json_document(&mut std::io::BufReader::new(&handle))
-            .map_err(|text| anyhow::anyhow!("the data plane stopped before it served: {text}"))?;
-        let url = serving["url"].as_str().context("no url")?.to_string();
-        Ok(DataPlane { handle, url })
-    }
-}
-
-impl Drop for DataPlane {
-    fn drop(&mut self) {
-        let _ = self.handle.kill();
-    }
 }
 
 fn median(values: &[f64]) -> f64 {

@@ -14,6 +14,7 @@
 
 mod agents;
 mod build;
+mod cloud;
 mod deploy;
 mod push;
 mod scale;

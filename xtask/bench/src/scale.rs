@@ -9,7 +9,9 @@
 //!   agent is built on (every agent recompiles, relinks and is re-packaged);
 //! - the packaging inside that build (its wall time, `package_seconds` of build-agents' JSON);
 //! - `build-agents` after a one-line change to one agent;
-//! - an unchanged `push dev` of every image to a local registry.
+//! - an unchanged `push dev` of every image to a local registry;
+//! - `plan dev` after a deploy of them all (to moto and the test stacks, `crate::cloud`): what a
+//!   no-op deploy's Terraform costs with N agents.
 //!
 //! Then the marginal cost of one more agent, `(t(N_max) - t(N_min)) / (N_max - N_min)`, for
 //! each measure. Goal: <= 5 s after a shared-crate change on 2 cores, `fast` profile.
@@ -22,10 +24,11 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 use serde::Serialize;
 
-use agent_testkit::registry::Registry;
 use xtask::Context;
 use xtask::ops::build_agents::Profile;
 use xtask::output::table;
+
+use crate::cloud::LocalCloud;
 
 #[derive(clap::Args)]
 #[command(after_help = "Examples:
@@ -57,6 +60,7 @@ struct Step {
     packaging_s: f64,
     one_agent_change_s: f64,
     unchanged_push_s: f64,
+    noop_plan_s: f64,
 }
 
 #[derive(Serialize)]
@@ -77,6 +81,7 @@ struct Marginal {
     packaging_s: f64,
     one_agent_change_s: f64,
     unchanged_push_s: f64,
+    noop_plan_s: f64,
     /// The goal for `shared_change_s`.
     goal_s: f64,
 }
@@ -94,27 +99,28 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     copy_workspace(root, &ws)?;
     timer.done();
 
-    let registry = Registry::start();
-    let exe = crate::xtask_bin()?;
+    let cloud = LocalCloud::start(&ws)?;
     let target_dir = ctx.project.target_dir();
     let xtask = |args: &[String]| -> duct::Expression {
-        let mut full = vec!["-C".to_string(), ws.display().to_string()];
-        full.extend(args.iter().cloned());
-        duct::cmd(&exe, full)
-            .stdin_null()
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        cloud
+            .xtask(&args)
             .env("CARGO_TARGET_DIR", &target_dir)
             // Not a git checkout: the images take their timestamps from here.
             .env("SOURCE_DATE_EPOCH", "1700000000")
-            .env("AWS_REGION", "us-east-1")
     };
     let words = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<String>>();
     let build = words(&["--json", "build-agents", "--profile", args.profile.name()]);
-    let push = words(&[
-        "push",
+    let push = words(&["push", "dev", "--registry", &cloud.registry_flag]);
+    let deploy = words(&[
+        "deploy",
         "dev",
         "--registry",
-        &format!("{}/bench", registry.host()),
+        &cloud.registry_flag,
+        "--profile",
+        args.profile.name(),
     ]);
+    run_quiet(xtask(&words(&["bootstrap", "dev"])))?;
 
     let runtime_lib = ws.join("agents/agentcore-runtime/src/lib.rs");
     let runtime_source = std::fs::read_to_string(&runtime_lib)
@@ -167,6 +173,11 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         let unchanged_push = timed(xtask(&push))?;
         timer.done();
 
+        let timer = ctx.out.timed(format!("{n}: deploy dev, then a no-op plan"));
+        run_quiet(xtask(&deploy))?;
+        let noop_plan = timed(xtask(&words(&["plan", "dev"])))?;
+        timer.done();
+
         steps.push(Step {
             synthetic: n,
             agents,
@@ -175,6 +186,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
             packaging_s: packaging,
             one_agent_change_s: one_agent_change.as_secs_f64(),
             unchanged_push_s: unchanged_push.as_secs_f64(),
+            noop_plan_s: noop_plan.as_secs_f64(),
         });
     }
 
@@ -187,6 +199,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
                 packaging_s: per(|s| s.packaging_s),
                 one_agent_change_s: per(|s| s.one_agent_change_s),
                 unchanged_push_s: per(|s| s.unchanged_push_s),
+                noop_plan_s: per(|s| s.noop_plan_s),
                 goal_s: 5.0,
             })
         }
@@ -231,13 +244,19 @@ fn copy_workspace(root: &Path, to: &Path) -> anyhow::Result<()> {
     .context("the benchmark copies the files git lists: run it in a git checkout")?;
     for rel in listed.split('\0').filter(|p| !p.is_empty()) {
         let from = root.join(rel);
-        if !from.is_file() {
-            continue; // deleted in the working tree
-        }
         let dest: PathBuf = to.join(rel);
+        let Ok(meta) = std::fs::symlink_metadata(&from) else {
+            continue; // deleted in the working tree
+        };
         std::fs::create_dir_all(dest.parent().context("a file has a parent")?)?;
-        std::fs::copy(&from, &dest)
-            .with_context(|| format!("cannot copy {} to {}", from.display(), dest.display()))?;
+        if meta.file_type().is_symlink() {
+            // `tests/envs -> ../infra/envs`: a link within the copy stays one.
+            std::os::unix::fs::symlink(std::fs::read_link(&from)?, &dest)
+                .with_context(|| format!("cannot link {}", dest.display()))?;
+        } else if meta.is_file() {
+            std::fs::copy(&from, &dest)
+                .with_context(|| format!("cannot copy {} to {}", from.display(), dest.display()))?;
+        }
     }
     Ok(())
 }
@@ -295,6 +314,7 @@ fn print(ctx: &Context, report: &Report) {
                 secs(s.packaging_s),
                 secs(s.one_agent_change_s),
                 secs(s.unchanged_push_s),
+                secs(s.noop_plan_s),
             ]
         })
         .collect();
@@ -315,6 +335,7 @@ fn print(ctx: &Context, report: &Report) {
             secs(m.packaging_s),
             secs(m.one_agent_change_s),
             secs(m.unchanged_push_s),
+            secs(m.noop_plan_s),
         ]);
     }
     println!(
@@ -327,6 +348,7 @@ fn print(ctx: &Context, report: &Report) {
                 "OF IT PACKAGING",
                 "ONE-AGENT CHANGE",
                 "UNCHANGED PUSH",
+                "NO-OP PLAN",
             ],
             &rows
         )
