@@ -336,6 +336,10 @@ fn unknown_agent_and_missing_docker_engine_are_explained() {
         text.contains("--profile release --target aarch64-unknown-linux-musl"),
         "{text}"
     );
+    assert!(
+        text.contains("-p assistant -p toolbox -p triage"),
+        "one cargo invocation for all: {text}"
+    );
     let (out, text) = run(scratch
         .xtask()
         .args(["build-agents", "--dry-run", "--profile", "fast"]));
@@ -349,10 +353,6 @@ fn unknown_agent_and_missing_docker_engine_are_explained() {
     assert!(
         text.contains("`--profile fast` is for the native builder"),
         "{text}"
-    );
-    assert!(
-        text.contains("-p assistant -p toolbox -p triage"),
-        "one cargo invocation for all: {text}"
     );
 
     let engine = Command::new("docker")
