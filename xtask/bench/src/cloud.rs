@@ -15,7 +15,7 @@ use agent_testkit::registry::Registry;
 
 pub struct LocalCloud {
     // Dropped first: the data plane's agents before the services they call.
-    _plane: DataPlane,
+    plane: DataPlane,
     _converse: StandIn,
     _registry: Registry,
     _moto: Moto,
@@ -75,18 +75,9 @@ impl LocalCloud {
             converse.url().to_string(),
         ));
         let exe = crate::xtask_bin()?;
-        let plane = DataPlane::start(&xtask(
-            &exe,
-            root,
-            &env,
-            &["--json", "dataplane", "dev", "--port", "0"],
-        ))?;
-        env.push((
-            "AWS_ENDPOINT_URL_BEDROCK_AGENTCORE".into(),
-            plane.url.clone(),
-        ));
+        let plane = DataPlane::start(&exe, root, &mut env)?;
         Ok(LocalCloud {
-            _plane: plane,
+            plane,
             _converse: converse,
             registry_flag: format!("{}/bench", registry.host()),
             _registry: registry,
@@ -101,6 +92,14 @@ impl LocalCloud {
     /// `cargo xtask -C <root> --infra-dir <root>/tests ARGS` against the local cloud.
     pub fn xtask(&self, args: &[&str]) -> duct::Expression {
         xtask(&self.exe, &self.root, &self.env, args)
+    }
+
+    /// A new data plane for the agents the workspace has now: it reads the blueprints when it
+    /// starts (`cargo xtask dataplane`), so agents added since need it started again.
+    pub fn restart_data_plane(&mut self) -> anyhow::Result<()> {
+        self.plane.stop();
+        self.plane = DataPlane::start(&self.exe, &self.root, &mut self.env)?;
+        Ok(())
     }
 
     /// The infrastructure root (`tests/`).
@@ -126,24 +125,58 @@ fn xtask(exe: &Path, root: &Path, env: &[(String, String)], args: &[&str]) -> du
 /// `cargo xtask dataplane` in the background, stopped when dropped.
 struct DataPlane {
     handle: duct::ReaderHandle,
-    url: String,
 }
 
 impl DataPlane {
-    fn start(cmd: &duct::Expression) -> anyhow::Result<DataPlane> {
-        let handle = cmd
-            .stderr_null()
-            .reader()
-            .context("cannot start the data plane")?;
+    /// Starts `dataplane dev` with `env` (without a data plane's address) and points
+    /// `AWS_ENDPOINT_URL_BEDROCK_AGENTCORE` in `env` at it.
+    fn start(
+        exe: &Path,
+        root: &Path,
+        env: &mut Vec<(String, String)>,
+    ) -> anyhow::Result<DataPlane> {
+        const VAR: &str = "AWS_ENDPOINT_URL_BEDROCK_AGENTCORE";
+        env.retain(|(k, _)| k != VAR);
+        let handle = xtask(
+            exe,
+            root,
+            env,
+            &["--json", "dataplane", "dev", "--port", "0"],
+        )
+        .stderr_null()
+        .reader()
+        .context("cannot start the data plane")?;
         let serving = agent_testkit::read_json_document(&mut std::io::BufReader::new(&handle))
             .map_err(|text| anyhow::anyhow!("the data plane stopped before it served: {text}"))?;
         let url = serving["url"].as_str().context("no url")?.to_string();
-        Ok(DataPlane { handle, url })
+        env.push((VAR.into(), url));
+        Ok(DataPlane { handle })
+    }
+}
+
+impl DataPlane {
+    /// SIGTERM, so that it stops its agents' processes itself (a SIGKILL would orphan them);
+    /// SIGKILL if it has not exited after 10 s.
+    fn stop(&self) {
+        for pid in self.handle.pids() {
+            let _ = duct::cmd!("kill", "-TERM", pid.to_string())
+                .stderr_null()
+                .unchecked()
+                .run();
+        }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::time::Instant::now() < deadline {
+            if matches!(self.handle.try_wait(), Ok(Some(_)) | Err(_)) {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let _ = self.handle.kill();
     }
 }
 
 impl Drop for DataPlane {
     fn drop(&mut self) {
-        let _ = self.handle.kill();
+        self.stop();
     }
 }

@@ -99,9 +99,9 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     copy_workspace(root, &ws)?;
     timer.done();
 
-    let cloud = LocalCloud::start(&ws)?;
+    let mut cloud = LocalCloud::start(&ws)?;
     let target_dir = ctx.project.target_dir();
-    let xtask = |args: &[String]| -> duct::Expression {
+    let xtask = |cloud: &LocalCloud, args: &[String]| -> duct::Expression {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         cloud
             .xtask(&args)
@@ -120,7 +120,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         "--profile",
         args.profile.name(),
     ]);
-    run_quiet(xtask(&words(&["bootstrap", "dev"])))?;
+    run_quiet(xtask(&cloud, &words(&["bootstrap", "dev"])))?;
 
     let runtime_lib = ws.join("agents/agentcore-runtime/src/lib.rs");
     let runtime_source = std::fs::read_to_string(&runtime_lib)
@@ -135,7 +135,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
             .timed(format!("{n} synthetic agents: `cargo xtask new`"));
         while synthetic < n {
             synthetic += 1;
-            run_quiet(xtask(&words(&["new", &synthetic_id(synthetic)])))?;
+            run_quiet(xtask(&cloud, &words(&["new", &synthetic_id(synthetic)])))?;
         }
         timer.done();
         let agents = std::fs::read_dir(ws.join("agents"))?
@@ -146,16 +146,16 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         let timer = ctx.out.timed(format!(
             "{n}: first build of {agents} agents (not measured)"
         ));
-        run_quiet(xtask(&build))?;
-        run_quiet(xtask(&push))?;
+        run_quiet(xtask(&cloud, &build))?;
+        run_quiet(xtask(&cloud, &push))?;
         timer.done();
 
         let timer = ctx.out.timed(format!("{n}: measuring"));
-        let check = timed(xtask(&words(&["check"])))?;
+        let check = timed(xtask(&cloud, &words(&["check"])))?;
 
         append_line(&runtime_lib, &runtime_source, n)?;
         let started = Instant::now();
-        let output = run_quiet(xtask(&build))?;
+        let output = run_quiet(xtask(&cloud, &build))?;
         let shared_change = started.elapsed();
         let packaging = packaging_seconds(&output)?;
 
@@ -167,15 +167,16 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
             );
         }
         append_line(&agent_main, agent_source.as_deref().unwrap_or_default(), n)?;
-        let one_agent_change = timed(xtask(&build))?;
+        let one_agent_change = timed(xtask(&cloud, &build))?;
 
-        run_quiet(xtask(&push))?;
-        let unchanged_push = timed(xtask(&push))?;
+        run_quiet(xtask(&cloud, &push))?;
+        let unchanged_push = timed(xtask(&cloud, &push))?;
         timer.done();
 
         let timer = ctx.out.timed(format!("{n}: deploy dev, then a no-op plan"));
-        run_quiet(xtask(&deploy))?;
-        let noop_plan = timed(xtask(&words(&["plan", "dev"])))?;
+        cloud.restart_data_plane()?;
+        run_quiet(xtask(&cloud, &deploy))?;
+        let noop_plan = timed(xtask(&cloud, &words(&["plan", "dev"])))?;
         timer.done();
 
         steps.push(Step {
