@@ -134,16 +134,17 @@ data "aws_iam_policy_document" "codebuild_assume" {
 }
 
 resource "aws_iam_role" "codebuild" {
-  for_each           = local.enabled_agents
-  name               = "${local.prefix}-${each.key}-build"
+  count              = length(local.enabled_agents) > 0 ? 1 : 0
+  name               = "${local.prefix}-images-build"
   assume_role_policy = data.aws_iam_policy_document.codebuild_assume.json
   tags               = local.tags
 }
 
-resource "aws_codebuild_project" "agent" {
-  for_each     = local.enabled_agents
-  name         = "${local.prefix}-${each.key}"
-  service_role = aws_iam_role.codebuild[each.key].arn
+# As infra/modules/agents/codebuild.tf: one project for the environment's images, S3-cached.
+resource "aws_codebuild_project" "images" {
+  count        = length(local.enabled_agents) > 0 ? 1 : 0
+  name         = "${local.prefix}-images"
+  service_role = aws_iam_role.codebuild[0].arn
 
   source {
     type      = "S3"
@@ -153,13 +154,17 @@ resource "aws_codebuild_project" "agent" {
   artifacts {
     type = "NO_ARTIFACTS"
   }
+  cache {
+    type     = "S3"
+    location = "${var.codebuild_source_bucket}/cache/${var.environment}"
+  }
   environment {
     type         = "ARM_CONTAINER"
     compute_type = "BUILD_GENERAL1_LARGE"
     image        = "aws/codebuild/amazonlinux-aarch64-standard:3.0"
     environment_variable {
-      name  = "AGENT_ID"
-      value = each.key
+      name  = "AGENT_IDS"
+      value = join(" ", sort(keys(local.enabled_agents)))
     }
     environment_variable {
       name  = "DEPLOY_ENV"

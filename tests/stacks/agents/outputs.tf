@@ -13,8 +13,8 @@ output "runtime_versions" {
   value       = { for id, p in data.aws_ssm_parameter.image : id => tostring(p.version) }
 }
 
-output "codebuild_projects" {
-  value = { for id, p in aws_codebuild_project.agent : id => p.name }
+output "codebuild_project" {
+  value = one(aws_codebuild_project.images[*].name)
 }
 
 output "agent_images" {
