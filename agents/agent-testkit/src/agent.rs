@@ -35,6 +35,33 @@ pub fn bedrock_env(bedrock_url: &str, model_id: &str, region: &str) -> Vec<(Stri
     .collect()
 }
 
+/// Another agent's binary, built by cargo as the test's own was (cargo gives a test only its
+/// own crate's binaries): `cargo build -p <agent>`, in the same target dir and profile.
+pub fn workspace_binary(agent: &str) -> PathBuf {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let output = Command::new(cargo)
+        .current_dir(crate::workspace_root())
+        .args([
+            "build",
+            "--quiet",
+            "--message-format=json",
+            "-p",
+            agent,
+            "--bin",
+            agent,
+        ])
+        .stderr(Stdio::inherit())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run cargo to build `{agent}`: {e}"));
+    assert!(output.status.success(), "cargo could not build `{agent}`");
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == agent)
+        .find_map(|m| m["executable"].as_str().map(PathBuf::from))
+        .unwrap_or_else(|| panic!("cargo built no executable for `{agent}`"))
+}
+
 impl AgentProcess {
     /// Starts `binary` with `env` (plus `PORT`) and waits until `/ping` answers.
     pub fn start(binary: &Path, env: &[(String, String)]) -> AgentProcess {

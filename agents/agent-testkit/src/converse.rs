@@ -32,6 +32,10 @@ pub enum Answer {
     Text(String),
     /// A `toolUse` content block (structured output).
     ToolUse { name: String, input: Value },
+    /// A model using a tool: a call of `name` with `input`, then, once the request carries
+    /// the tool's result (a `toolResult` in its last message), a text answer quoting it:
+    /// `The tool said: <the result's text or JSON>` (`The tool failed: …` for an error).
+    CallTool { name: String, input: Value },
     /// A text answer, or, when the request forces a tool (`toolChoice.tool`), a call of that
     /// tool with an input made from its schema: any agent gets a well-formed answer.
     Auto,
@@ -173,9 +177,15 @@ async fn converse(
     record(&shared, model_id, false, &headers, &body);
     wait_gate(&shared).await;
     let mut answer = shared.answer.lock().unwrap().clone();
+    let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     if let Answer::Auto = answer {
-        let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
         answer = auto_answer(&request);
+    }
+    if let Answer::CallTool { name, input } = answer {
+        answer = match tool_result(&request) {
+            Some(said) => Answer::Text(said),
+            None => Answer::ToolUse { name, input },
+        };
     }
     let (content, stop_reason) = match answer {
         Answer::Fail {
@@ -184,7 +194,7 @@ async fn converse(
             message,
         } => return aws_error(status, &error_type, &message),
         Answer::Text(text) => (json!([{ "text": text }]), "end_turn"),
-        Answer::Auto => (json!([{ "text": DEFAULT_TEXT }]), "end_turn"),
+        Answer::Auto | Answer::CallTool { .. } => (json!([{ "text": DEFAULT_TEXT }]), "end_turn"),
         Answer::ToolUse { name, input } => (
             json!([{ "toolUse": { "toolUseId": "tooluse_standin", "name": name, "input": input } }]),
             "tool_use",
@@ -218,7 +228,7 @@ async fn converse_stream(
             message,
         } => return aws_error(status, &error_type, &message),
         Answer::Text(text) => text,
-        Answer::Auto => DEFAULT_TEXT.to_string(),
+        Answer::Auto | Answer::CallTool { .. } => DEFAULT_TEXT.to_string(),
         Answer::ToolUse { input, .. } => input.to_string(),
     };
     let chunks = shared
@@ -262,6 +272,38 @@ async fn converse_stream(
         .header("content-type", "application/vnd.amazon.eventstream")
         .body(Body::from_stream(body))
         .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}
+
+/// What the tool results of the request's last message say, quoted.
+fn tool_result(request: &Value) -> Option<String> {
+    let last = request["messages"].as_array()?.last()?;
+    let results: Vec<&Value> = last["content"]
+        .as_array()?
+        .iter()
+        .filter_map(|block| block.get("toolResult"))
+        .collect();
+    if results.is_empty() {
+        return None;
+    }
+    let quoted: Vec<String> = results
+        .iter()
+        .map(|result| {
+            let content = result["content"].as_array().into_iter().flatten();
+            let said: Vec<String> = content
+                .map(|c| match c.get("text") {
+                    Some(Value::String(text)) => text.clone(),
+                    _ => c["json"].to_string(),
+                })
+                .collect();
+            let verb = if result["status"] == "error" {
+                "failed"
+            } else {
+                "said"
+            };
+            format!("The tool {verb}: {}", said.join(" "))
+        })
+        .collect();
+    Some(quoted.join("\n"))
 }
 
 fn auto_answer(request: &Value) -> Answer {

@@ -1,6 +1,7 @@
 //! The stand-ins the tests and the benchmarks share, each a real component on 127.0.0.1:
 //! a stand-in for Bedrock's Converse API ([`converse::StandIn`]), one for AgentCore Memory's data
-//! plane ([`memory::StandIn`]), a running agent binary with a
+//! plane ([`memory::StandIn`]), one for an AgentCore Gateway's MCP endpoint in front of real MCP
+//! servers ([`gateway::StandIn`]), a running agent binary with a
 //! small blocking HTTP client ([`agent::AgentProcess`]), moto ([`moto::Moto`]), the CNCF
 //! registry ([`registry::Registry`]), the official AgentCore SDK's server as the reference for
 //! the HTTP contract ([`reference::ReferenceAgent`]), the official MCP client ([`mcp::run`]),
@@ -15,6 +16,7 @@
 pub mod agent;
 pub mod control_plane;
 pub mod converse;
+pub mod gateway;
 pub mod http;
 mod in_process;
 pub mod mcp;

@@ -1,12 +1,14 @@
 //! What the AgentCore runtime tells an agent through its environment.
 //!
 //! Nothing region- or model-specific is compiled in: the platform sets `BEDROCK_REGION`,
-//! `AGENTCORE_GATEWAY_URL`, `AGENT_ID` and `SSM_ROOT_PATH` on every runtime, and
-//! `AGENTCORE_MEMORY_ID` on those whose blueprint uses memory; the model comes from the
+//! `AGENT_ID` and `SSM_ROOT_PATH` on every runtime, `AGENTCORE_MEMORY_ID` on those whose
+//! blueprint uses memory, and `AGENTCORE_GATEWAY_URL` (with the `AGENTCORE_GATEWAY_TARGETS` and
+//! `TOOL_*` limits) on those whose blueprint names gateway tools; the model comes from the
 //! agent's blueprint ([`ModelConfig`]).
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::str::FromStr;
+use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 
@@ -17,6 +19,29 @@ pub const MCP_PORT: u16 = 8000;
 /// InvokeAgentRuntime accepts payloads up to 100 MB: a smaller default would refuse what the
 /// platform delivers. An agent that wants less sets `MAX_BODY_BYTES`.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 100 * 1024 * 1024;
+
+/// [`Config::tool_max_steps`] when the blueprint says nothing.
+pub const DEFAULT_TOOL_MAX_STEPS: usize = 8;
+/// [`Config::tool_timeout`] when the blueprint says nothing, in seconds.
+pub const DEFAULT_TOOL_TIMEOUT_SECONDS: f64 = 30.0;
+
+/// Whose gateway tools an agent offers its model.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GatewayTargets {
+    All,
+    /// The gateway names a target's tools `<target>___<tool>`; these are the targets.
+    Only(Vec<String>),
+}
+
+impl GatewayTargets {
+    fn parse(text: &str) -> GatewayTargets {
+        if text.trim() == "all" {
+            return GatewayTargets::All;
+        }
+        let names = text.split(',').map(str::trim).filter(|n| !n.is_empty());
+        GatewayTargets::Only(names.map(str::to_string).collect())
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -32,7 +57,18 @@ pub struct Config {
     pub bedrock_region: Option<String>,
     /// `AGENTCORE_MEMORY_ID`: the environment's AgentCore Memory ([`crate::memory`]).
     pub memory_id: Option<String>,
+    /// `AGENTCORE_GATEWAY_URL`: the environment's gateway (its MCP endpoint), set by the agents
+    /// stack on the runtimes whose blueprint names gateway tools ([`crate::gateway`]).
     pub gateway_url: Option<String>,
+    /// `AGENTCORE_GATEWAY_TARGETS`: whose tools the agent offers its model — `all`, or target
+    /// names separated by commas (the blueprint's `tools.gateway`). Unset means all.
+    pub gateway_targets: GatewayTargets,
+    /// `TOOL_MAX_STEPS` (default 8, the blueprint's `tools.max_steps`): model turns that may
+    /// call tools before the agent answers with what it has.
+    pub tool_max_steps: usize,
+    /// `TOOL_TIMEOUT_SECONDS` (default 30, the blueprint's `tools.timeout_seconds`): one tool
+    /// call's limit; a call cut there is an error the model reads.
+    pub tool_timeout: Duration,
     pub ssm_root_path: Option<String>,
     /// `MAX_BODY_BYTES`: larger invocation bodies get a 413.
     pub max_body_bytes: usize,
@@ -62,6 +98,14 @@ impl Config {
             bedrock_region: get("BEDROCK_REGION"),
             memory_id: get("AGENTCORE_MEMORY_ID"),
             gateway_url: get("AGENTCORE_GATEWAY_URL"),
+            gateway_targets: get("AGENTCORE_GATEWAY_TARGETS")
+                .map_or(GatewayTargets::All, |text| GatewayTargets::parse(&text)),
+            tool_max_steps: parse_var(&lookup, "TOOL_MAX_STEPS")?.unwrap_or(DEFAULT_TOOL_MAX_STEPS),
+            tool_timeout: Duration::from_secs_f64(
+                parse_var(&lookup, "TOOL_TIMEOUT_SECONDS")?
+                    .filter(|s: &f64| s.is_finite() && *s > 0.0)
+                    .unwrap_or(DEFAULT_TOOL_TIMEOUT_SECONDS),
+            ),
             ssm_root_path: get("SSM_ROOT_PATH"),
             max_body_bytes: parse_var(&lookup, "MAX_BODY_BYTES")?.unwrap_or(DEFAULT_MAX_BODY_BYTES),
             mcp_stateful: match get("MCP_SESSIONS").as_deref().map(str::trim) {
@@ -160,6 +204,33 @@ mod tests {
         assert!(!config.mcp_stateful);
         assert_eq!(config.host.to_string(), "0.0.0.0");
         assert_eq!(config.bedrock_region, None);
+        assert_eq!(config.gateway_targets, GatewayTargets::All);
+        assert_eq!(config.tool_max_steps, DEFAULT_TOOL_MAX_STEPS);
+        assert_eq!(config.tool_timeout, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn gateway_targets_and_tool_limits() {
+        let config = Config::from_lookup(
+            "a",
+            vars(&[
+                ("AGENTCORE_GATEWAY_TARGETS", "toolbox, search"),
+                ("TOOL_MAX_STEPS", "3"),
+                ("TOOL_TIMEOUT_SECONDS", "1.5"),
+            ]),
+        )
+        .unwrap();
+        let only = vec!["toolbox".to_string(), "search".to_string()];
+        assert_eq!(config.gateway_targets, GatewayTargets::Only(only));
+        assert_eq!(config.tool_max_steps, 3);
+        assert_eq!(config.tool_timeout, Duration::from_millis(1500));
+        let all = Config::from_lookup("a", vars(&[("AGENTCORE_GATEWAY_TARGETS", "all")]));
+        assert_eq!(all.unwrap().gateway_targets, GatewayTargets::All);
+        let err = Config::from_lookup("a", vars(&[("TOOL_TIMEOUT_SECONDS", "soon")])).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("TOOL_TIMEOUT_SECONDS"),
+            "{err:#}"
+        );
     }
 
     #[test]

@@ -47,8 +47,10 @@
 //! - graceful shutdown on SIGTERM/SIGINT: no new connections, in-flight requests finish.
 
 mod config;
+pub mod document;
 mod error;
 mod exit;
+pub mod gateway;
 mod headers;
 mod health;
 mod invocation;
@@ -57,7 +59,7 @@ pub mod memory;
 mod server;
 pub mod telemetry;
 
-pub use config::{Config, HTTP_PORT, MCP_PORT, ModelConfig, ModelDefaults};
+pub use config::{Config, GatewayTargets, HTTP_PORT, MCP_PORT, ModelConfig, ModelDefaults};
 pub use error::HandlerError;
 pub use exit::run_agent;
 pub use headers::{CUSTOM_HEADER_PREFIX, REQUEST_ID_HEADER, SESSION_HEADER, USER_ID_HEADER};

@@ -2,33 +2,51 @@
 
 use std::sync::Arc;
 
+use agentcore_runtime::gateway::Gateway;
 use agentcore_runtime::memory::Scope;
 use agentcore_runtime::telemetry::BEDROCK;
 use agentcore_runtime::{Config, HandlerError, ModelCall, ModelConfig};
 use aws_sdk_bedrockruntime::Client;
 use aws_sdk_bedrockruntime::config::Region;
 use aws_sdk_bedrockruntime::error::DisplayErrorContext;
+use aws_sdk_bedrockruntime::operation::converse::ConverseOutput;
 use aws_sdk_bedrockruntime::primitives::event_stream::EventReceiver;
 use aws_sdk_bedrockruntime::types::error::ConverseStreamOutputError;
 use aws_sdk_bedrockruntime::types::{
-    ContentBlockDelta, ConverseStreamOutput, InferenceConfiguration, SystemContentBlock, TokenUsage,
+    ContentBlockDelta, ConverseStreamOutput, InferenceConfiguration, Message, StopReason,
+    SystemContentBlock, TokenUsage, ToolConfiguration,
 };
 use futures_util::Stream;
 use serde::Serialize;
 use tracing::Instrument as _;
 
 use crate::conversation::{self, Conversations};
+use crate::tools;
 
 pub struct Assistant {
     client: Client,
     model: ModelConfig,
     conversations: Conversations,
+    gateway: Option<Gateway>,
 }
+
+/// The `stop_reason` of an answer given when the model still asked for tools after
+/// `TOOL_MAX_STEPS` turns of them.
+pub const TOOL_STEPS_EXHAUSTED: &str = "tool_steps_exhausted";
 
 #[derive(Serialize, Default, Clone, Copy)]
 pub struct Usage {
     pub input_tokens: i32,
     pub output_tokens: i32,
+}
+
+impl Usage {
+    /// Adds one model call's tokens (an answer with tool turns is several calls).
+    fn add(&mut self, reported: Option<&TokenUsage>) {
+        let call = usage(reported);
+        self.input_tokens += call.input_tokens;
+        self.output_tokens += call.output_tokens;
+    }
 }
 
 pub struct Answer {
@@ -58,6 +76,7 @@ impl Assistant {
         config: &Config,
         model: ModelConfig,
         conversations: Conversations,
+        gateway: Option<Gateway>,
     ) -> Assistant {
         let mut loader = aws_config::from_env();
         if let Some(region) = &config.bedrock_region {
@@ -69,6 +88,7 @@ impl Assistant {
             client,
             model,
             conversations,
+            gateway,
         }
     }
 
@@ -79,6 +99,8 @@ impl Assistant {
             .build()
     }
 
+    /// Converse until the model answers: while it asks for the gateway's tools, they are
+    /// called and their results given back, at most `TOOL_MAX_STEPS` times.
     pub async fn answer(
         &self,
         scope: Option<Scope>,
@@ -87,14 +109,72 @@ impl Assistant {
     ) -> Result<Answer, HandlerError> {
         let context = self.conversations.context(scope.as_ref(), &prompt).await?;
         let system = conversation::system_prompt(system, &context.recalled);
+        let offered = match &self.gateway {
+            Some(gateway) => gateway.tools().await,
+            None => Vec::new(),
+        };
+        let tool_config = tools::configuration(&offered)?;
+        let mut messages = context.messages;
+        let mut usage = Usage::default();
+        let mut steps = 0;
+        let (text, stop_reason) = loop {
+            let output = self
+                .converse(&messages, system.clone(), tool_config.clone())
+                .await?;
+            usage.add(output.usage());
+            let message = output.output().and_then(|o| o.as_message().ok()).cloned();
+            let text: String = message
+                .iter()
+                .flat_map(|m| m.content())
+                .filter_map(|c| c.as_text().ok())
+                .cloned()
+                .collect();
+            let stop_reason = output.stop_reason().as_str().to_string();
+            let (Some(gateway), Some(message)) = (&self.gateway, message) else {
+                break (text, stop_reason);
+            };
+            let uses = tools::uses(&message);
+            if *output.stop_reason() != StopReason::ToolUse || uses.is_empty() {
+                break (text, stop_reason);
+            }
+            if steps == gateway.max_steps() {
+                tracing::warn!(
+                    steps,
+                    "the model still asks for tools after TOOL_MAX_STEPS turns: answering with what it said"
+                );
+                break (text, TOOL_STEPS_EXHAUSTED.to_string());
+            }
+            steps += 1;
+            let results = tools::answer(gateway, &uses).await?;
+            messages.push(message);
+            messages.push(results);
+        };
+        self.conversations
+            .record(scope.as_ref(), &prompt, &text)
+            .await;
+        Ok(Answer {
+            text,
+            stop_reason,
+            usage,
+        })
+    }
+
+    /// One Converse call, its span and metrics.
+    async fn converse(
+        &self,
+        messages: &[Message],
+        system: Option<String>,
+        tool_config: Option<ToolConfiguration>,
+    ) -> anyhow::Result<ConverseOutput> {
         let call = ModelCall::chat(BEDROCK, &self.model.model_id);
         let sent = self
             .client
             .converse()
             .model_id(&self.model.model_id)
-            .set_messages(Some(context.messages))
+            .set_messages(Some(messages.to_vec()))
             .set_system(system.map(|s| vec![SystemContentBlock::Text(s)]))
             .inference_config(self.inference())
+            .set_tool_config(tool_config)
             .send()
             .instrument(call.span().clone())
             .await;
@@ -104,31 +184,13 @@ impl Assistant {
                 DisplayErrorContext(&err)
             ))
         })?;
-        let usage = usage(output.usage());
+        let counted = usage(output.usage());
         call.finish(
-            output.usage().map(|_| usage.input_tokens.into()),
-            output.usage().map(|_| usage.output_tokens.into()),
+            output.usage().map(|_| counted.input_tokens.into()),
+            output.usage().map(|_| counted.output_tokens.into()),
             output.stop_reason().as_str(),
         );
-        let text: String = output
-            .output()
-            .and_then(|o| o.as_message().ok())
-            .map(|m| {
-                m.content()
-                    .iter()
-                    .filter_map(|c| c.as_text().ok())
-                    .cloned()
-                    .collect()
-            })
-            .unwrap_or_default();
-        self.conversations
-            .record(scope.as_ref(), &prompt, &text)
-            .await;
-        Ok(Answer {
-            text,
-            stop_reason: output.stop_reason().as_str().to_string(),
-            usage,
-        })
+        Ok(output)
     }
 
     /// Starts a ConverseStream; each text delta becomes one chunk as soon as it arrives.

@@ -18,9 +18,11 @@ mod blueprint {
 }
 mod bedrock;
 mod conversation;
+mod tools;
 
 use std::sync::Arc;
 
+use agentcore_runtime::gateway::Gateway;
 use agentcore_runtime::memory::Scope;
 use agentcore_runtime::{
     Config, HandlerError, Invocation, ModelConfig, ModelDefaults, Reply, Runtime,
@@ -53,7 +55,8 @@ async fn run() -> anyhow::Result<()> {
         temperature: blueprint::TEMPERATURE,
     })?;
     let conversations = Conversations::new(&config, blueprint::MEMORY_NAMESPACES).await;
-    let assistant = Arc::new(Assistant::new(&config, model, conversations).await);
+    let gateway = Gateway::from_config(&config).await?;
+    let assistant = Arc::new(Assistant::new(&config, model, conversations, gateway).await);
     Runtime::new(config)
         .serve(move |request: Request, invocation: Invocation| {
             let assistant = assistant.clone();

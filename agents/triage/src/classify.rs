@@ -12,7 +12,7 @@ use aws_sdk_bedrockruntime::types::{
 use serde::{Deserialize, Serialize};
 use tracing::Instrument as _;
 
-use crate::document;
+use agentcore_runtime::document;
 
 const TOOL: &str = "record_triage";
 

@@ -14,7 +14,6 @@ mod blueprint {
     include!(concat!(env!("OUT_DIR"), "/blueprint.rs"));
 }
 mod classify;
-mod document;
 
 use agentcore_runtime::{
     Config, HandlerError, Invocation, ModelConfig, ModelDefaults, Reply, Runtime,

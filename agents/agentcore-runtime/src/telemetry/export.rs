@@ -229,6 +229,18 @@ fn resource(service: &str) -> Resource {
     }
 }
 
+/// A client of HTTPS (or plain HTTP, for a local endpoint) on the TLS the AWS SDK links, with
+/// the platform's roots: the OTLP exporter's and the gateway's.
+pub(crate) fn https_client(timeout: Duration) -> anyhow::Result<Arc<dyn HttpClient>> {
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_native_roots()
+        .context("cannot load the platform's root certificates for HTTPS")?
+        .https_or_http()
+        .enable_http1()
+        .build();
+    Ok(Arc::new(HyperClient::new(connector, timeout, None)))
+}
+
 /// A hyper client whose requests run on the agent's Tokio runtime: the SDK exports from its
 /// own threads, where no runtime is current, and hyper's connections need one.
 #[derive(Clone)]
@@ -239,14 +251,8 @@ struct OnRuntime {
 
 impl OnRuntime {
     fn new(runtime: &tokio::runtime::Handle, timeout: Duration) -> anyhow::Result<OnRuntime> {
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_native_roots()
-            .context("cannot load the platform's root certificates for OTLP over HTTPS")?
-            .https_or_http()
-            .enable_http1()
-            .build();
         Ok(OnRuntime {
-            client: Arc::new(HyperClient::new(connector, timeout, None)),
+            client: https_client(timeout)?,
             runtime: runtime.clone(),
         })
     }

@@ -23,6 +23,7 @@ use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 
+pub(crate) use export::https_client;
 pub use genai::{BEDROCK, ModelCall, memory_span, tool_span};
 pub(crate) use metrics::record_invocation;
 

@@ -1,4 +1,5 @@
-//! JSON ↔ Smithy `Document`, the SDK's type for tool schemas and tool inputs.
+//! JSON ↔ Smithy `Document`, the AWS SDK's type for tool schemas, tool inputs and structured
+//! tool results (Bedrock's Converse takes them so).
 
 use aws_smithy_types::{Document, Number};
 use serde_json::Value;
