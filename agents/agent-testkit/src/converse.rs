@@ -220,7 +220,14 @@ async fn converse_stream(
     if !mid_stream {
         wait_gate(&shared).await;
     }
-    let answer = shared.answer.lock().unwrap().clone();
+    let mut answer = shared.answer.lock().unwrap().clone();
+    if let Answer::CallTool { name, input } = answer {
+        let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        answer = match tool_result(&request) {
+            Some(said) => Answer::Text(said),
+            None => Answer::ToolUse { name, input },
+        };
+    }
     let text = match answer {
         Answer::Fail {
             status,
@@ -229,7 +236,7 @@ async fn converse_stream(
         } => return aws_error(status, &error_type, &message),
         Answer::Text(text) => text,
         Answer::Auto | Answer::CallTool { .. } => DEFAULT_TEXT.to_string(),
-        Answer::ToolUse { input, .. } => input.to_string(),
+        Answer::ToolUse { name, input } => return stream_body(tool_use_frames(&name, &input)),
     };
     let chunks = shared
         .chunks
@@ -257,12 +264,50 @@ async fn converse_stream(
         let _ = tx
             .send(frame("messageStop", json!({ "stopReason": "end_turn" })))
             .await;
-        let metadata = json!({
-            "usage": { "inputTokens": 12, "outputTokens": chunks.len(), "totalTokens": 12 + chunks.len() },
-            "metrics": { "latencyMs": 1 }
-        });
-        let _ = tx.send(frame("metadata", metadata)).await;
+        let _ = tx.send(metadata(chunks.len())).await;
     });
+    stream_body(rx)
+}
+
+/// A streamed `toolUse`: its start (id and name), its input JSON in two deltas, the stop.
+fn tool_use_frames(name: &str, input: &Value) -> tokio::sync::mpsc::Receiver<Bytes> {
+    let input = input.to_string();
+    let (head, tail) = input.split_at(input.len() / 2);
+    let start = json!({ "contentBlockIndex": 0, "start": { "toolUse": { "toolUseId": "tooluse_standin", "name": name } } });
+    let frames = [
+        frame("messageStart", json!({ "role": "assistant" })),
+        frame("contentBlockStart", start),
+        frame(
+            "contentBlockDelta",
+            json!({ "contentBlockIndex": 0, "delta": { "toolUse": { "input": head } } }),
+        ),
+        frame(
+            "contentBlockDelta",
+            json!({ "contentBlockIndex": 0, "delta": { "toolUse": { "input": tail } } }),
+        ),
+        frame("contentBlockStop", json!({ "contentBlockIndex": 0 })),
+        frame("messageStop", json!({ "stopReason": "tool_use" })),
+        metadata(3),
+    ];
+    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(frames.len());
+    for frame in frames {
+        let _ = tx.try_send(frame);
+    }
+    rx
+}
+
+fn metadata(output_tokens: usize) -> Bytes {
+    frame(
+        "metadata",
+        json!({
+            "usage": { "inputTokens": 12, "outputTokens": output_tokens, "totalTokens": 12 + output_tokens },
+            "metrics": { "latencyMs": 1 }
+        }),
+    )
+}
+
+/// An `application/vnd.amazon.eventstream` body of the frames `rx` gives.
+fn stream_body(rx: tokio::sync::mpsc::Receiver<Bytes>) -> Response {
     let body = futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv()
             .await

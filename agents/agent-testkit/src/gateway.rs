@@ -1,7 +1,7 @@
 //! A local stand-in for an AgentCore Gateway's MCP endpoint (no emulator serves one), as an
 //! agent sees a gateway whose authorizer is `AWS_IAM`:
 //! - `POST /mcp`, JSON-RPC over Streamable HTTP, answered with `application/json`;
-//! - a request without a SigV4 `Authorization` for service `bedrock-agentcore` → 403;
+//! - a request whose SigV4 signature (service `bedrock-agentcore`) does not verify → 403;
 //! - `initialize` negotiates down to the newest protocol version the gateway supports;
 //! - `tools/list` is every target's tools named `<target>___<tool>`, and `tools/call` of such
 //!   a name is the target's tool, called on the real MCP server behind it (through the
@@ -27,6 +27,10 @@ use tokio::sync::watch;
 
 use crate::in_process::InProcess;
 
+/// The secret of the credentials the tests give agents ([`crate::agent::bedrock_env`]).
+pub const SECRET_ACCESS_KEY: &str = "testing";
+/// What the gateway's IAM authorizer takes signatures for.
+const SIGNING_NAME: &str = "bedrock-agentcore";
 /// How the gateway joins a target's name and its tool's.
 pub const SEPARATOR: &str = "___";
 /// The protocol versions the gateway speaks, newest last.
@@ -41,6 +45,8 @@ pub struct Recorded {
     pub tool: Option<String>,
     pub arguments: Value,
     pub authorization: String,
+    /// Whether the SigV4 signature verified, and why not.
+    pub signature: Result<(), String>,
 }
 
 struct Shared {
@@ -117,18 +123,23 @@ async fn mcp(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes)
     let method = request["method"].as_str().unwrap_or("").to_string();
     let params = &request["params"];
     let tool = (method == "tools/call").then(|| params["name"].as_str().unwrap_or("").to_string());
+    let host = headers
+        .get("host")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let signature = verify(&headers, &format!("http://{host}/mcp"), &body);
     shared.requests.lock().unwrap().push(Recorded {
+        signature: signature.clone(),
         method: method.clone(),
         tool: tool.clone(),
         arguments: params["arguments"].clone(),
         authorization: authorization.clone(),
     });
-    if !signed(&authorization) {
+    if let Err(why) = &signature {
+        let message = format!("Access denied: {why}");
         return (
             StatusCode::FORBIDDEN,
-            axum::Json(
-                json!({ "message": "Missing or invalid SigV4 signature for bedrock-agentcore" }),
-            ),
+            axum::Json(json!({ "message": message })),
         )
             .into_response();
     }
@@ -155,12 +166,89 @@ async fn mcp(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes)
         .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }
 
-/// A SigV4 signature for the service the gateway's IAM authorizer checks.
-fn signed(authorization: &str) -> bool {
-    authorization.starts_with("AWS4-HMAC-SHA256 ")
-        && authorization.contains("/bedrock-agentcore/aws4_request")
-        && authorization.contains("SignedHeaders=")
-        && authorization.contains("Signature=")
+/// Checks the request's SigV4 signature as the gateway's IAM authorizer does: for service
+/// `bedrock-agentcore`, recomputed over the signed headers and the body with the secret of
+/// the tests' credentials ([`SECRET_ACCESS_KEY`]).
+fn verify(headers: &HeaderMap, uri: &str, body: &[u8]) -> Result<(), String> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let authorization = header("authorization").ok_or("no Authorization header")?;
+    let fields = authorization
+        .strip_prefix("AWS4-HMAC-SHA256 ")
+        .ok_or("not a SigV4 signature")?;
+    let field = |name: &str| {
+        fields
+            .split(", ")
+            .find_map(|f| f.strip_prefix(name)?.strip_prefix('='))
+            .ok_or(format!("no {name} in the signature"))
+    };
+    let credential: Vec<&str> = field("Credential")?.split('/').collect();
+    let [access_key, _day, region, service, "aws4_request"] = credential[..] else {
+        return Err(format!("a malformed credential scope: {credential:?}"));
+    };
+    if service != SIGNING_NAME {
+        return Err(format!("signed for `{service}`, not `{SIGNING_NAME}`"));
+    }
+    let signed: Vec<&str> = field("SignedHeaders")?.split(';').collect();
+    let amz_date = header("x-amz-date").ok_or("no X-Amz-Date header")?;
+    let time = signing_time(amz_date).ok_or(format!("a malformed X-Amz-Date `{amz_date}`"))?;
+    let mut request_headers = Vec::new();
+    for name in &signed {
+        let value = header(name).ok_or(format!("the signed header `{name}` is missing"))?;
+        request_headers.push((*name, value));
+    }
+    let identity = aws_credential_types::Credentials::new(
+        access_key,
+        SECRET_ACCESS_KEY,
+        None,
+        None,
+        "gateway-standin",
+    )
+    .into();
+    let params = aws_sigv4::sign::v4::SigningParams::builder()
+        .identity(&identity)
+        .region(region)
+        .name(SIGNING_NAME)
+        .time(time)
+        .settings(aws_sigv4::http_request::SigningSettings::default())
+        .build()
+        .map_err(|e| e.to_string())?
+        .into();
+    let signable = aws_sigv4::http_request::SignableRequest::new(
+        "POST",
+        uri,
+        request_headers.into_iter(),
+        aws_sigv4::http_request::SignableBody::Bytes(body),
+    )
+    .map_err(|e| e.to_string())?;
+    let (_, expected) = aws_sigv4::http_request::sign(signable, &params)
+        .map_err(|e| e.to_string())?
+        .into_parts();
+    if field("Signature")? == expected {
+        Ok(())
+    } else {
+        Err("the signature does not match the request".into())
+    }
+}
+
+/// `20261201T173000Z` as a time.
+fn signing_time(amz_date: &str) -> Option<std::time::SystemTime> {
+    let b = amz_date.as_bytes();
+    if b.len() != 16 || b[8] != b'T' || b[15] != b'Z' {
+        return None;
+    }
+    let iso = format!(
+        "{}-{}-{}T{}:{}:{}Z",
+        &amz_date[0..4],
+        &amz_date[4..6],
+        &amz_date[6..8],
+        &amz_date[9..11],
+        &amz_date[11..13],
+        &amz_date[13..15]
+    );
+    let parsed =
+        aws_smithy_types::DateTime::from_str(&iso, aws_smithy_types::date_time::Format::DateTime)
+            .ok()?;
+    std::time::SystemTime::try_from(parsed).ok()
 }
 
 fn initialize(params: &Value) -> Value {

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use agentcore_runtime::document;
 use agentcore_runtime::gateway::Gateway;
 use agentcore_runtime::memory::Scope;
 use agentcore_runtime::telemetry::BEDROCK;
@@ -13,8 +14,9 @@ use aws_sdk_bedrockruntime::operation::converse::ConverseOutput;
 use aws_sdk_bedrockruntime::primitives::event_stream::EventReceiver;
 use aws_sdk_bedrockruntime::types::error::ConverseStreamOutputError;
 use aws_sdk_bedrockruntime::types::{
-    ContentBlockDelta, ConverseStreamOutput, InferenceConfiguration, Message, StopReason,
-    SystemContentBlock, TokenUsage, ToolConfiguration,
+    ContentBlock, ContentBlockDelta, ContentBlockStart, ConversationRole, ConverseStreamOutput,
+    InferenceConfiguration, Message, StopReason, SystemContentBlock, TokenUsage, ToolConfiguration,
+    ToolUseBlock,
 };
 use futures_util::Stream;
 use serde::Serialize;
@@ -27,7 +29,7 @@ pub struct Assistant {
     client: Client,
     model: ModelConfig,
     conversations: Conversations,
-    gateway: Option<Gateway>,
+    gateway: Option<Arc<Gateway>>,
 }
 
 /// The `stop_reason` of an answer given when the model still asked for tools after
@@ -88,7 +90,7 @@ impl Assistant {
             client,
             model,
             conversations,
-            gateway,
+            gateway: gateway.map(Arc::new),
         }
     }
 
@@ -109,11 +111,7 @@ impl Assistant {
     ) -> Result<Answer, HandlerError> {
         let context = self.conversations.context(scope.as_ref(), &prompt).await?;
         let system = conversation::system_prompt(system, &context.recalled);
-        let offered = match &self.gateway {
-            Some(gateway) => gateway.tools().await,
-            None => Vec::new(),
-        };
-        let tool_config = tools::configuration(&offered)?;
+        let tool_config = self.tool_config().await?;
         let mut messages = context.messages;
         let mut usage = Usage::default();
         let mut steps = 0;
@@ -193,7 +191,17 @@ impl Assistant {
         Ok(output)
     }
 
-    /// Starts a ConverseStream; each text delta becomes one chunk as soon as it arrives.
+    /// The gateway's tools offered to the model, as Converse takes them.
+    async fn tool_config(&self) -> anyhow::Result<Option<ToolConfiguration>> {
+        match &self.gateway {
+            Some(gateway) => tools::configuration(&gateway.tools().await),
+            None => Ok(None),
+        }
+    }
+
+    /// Starts a ConverseStream; each text delta becomes one chunk as soon as it arrives. When
+    /// the model asks for tools, they are called and the next ConverseStream continues the
+    /// same answer, at most `TOOL_MAX_STEPS` times.
     pub async fn stream(
         self: &Arc<Self>,
         scope: Option<Scope>,
@@ -203,32 +211,26 @@ impl Assistant {
     {
         let context = self.conversations.context(scope.as_ref(), &prompt).await?;
         let system = conversation::system_prompt(system, &context.recalled);
-        let call = ModelCall::chat(BEDROCK, &self.model.model_id);
-        let sent = self
-            .client
-            .converse_stream()
-            .model_id(&self.model.model_id)
-            .set_messages(Some(context.messages))
-            .set_system(system.map(|s| vec![SystemContentBlock::Text(s)]))
-            .inference_config(self.inference())
-            .send()
-            .instrument(call.span().clone())
-            .await;
-        let output = sent.map_err(|err| {
-            call.failed(anyhow::anyhow!(
-                "ConverseStream failed: {}",
-                DisplayErrorContext(&err)
-            ))
-        })?;
+        let tool_config = self.tool_config().await?;
+        let (call, events) = self
+            .start_stream(&context.messages, system.clone(), tool_config.clone())
+            .await?;
         let state = StreamState {
             call: Some(call),
-            events: output.stream,
+            events,
             assistant: self.clone(),
             scope,
             prompt,
             text: String::new(),
             stop_reason: String::new(),
             finished: false,
+            messages: context.messages,
+            system,
+            tool_config,
+            steps: 0,
+            step_text: String::new(),
+            pending: Vec::new(),
+            usage: Usage::default(),
         };
         Ok(futures_util::stream::unfold(state, |mut s| async move {
             if s.finished {
@@ -239,75 +241,190 @@ impl Assistant {
                     Ok(Some(event)) => event,
                     Ok(None) => {
                         // The stream ended without metadata: still say it is done.
-                        s.finished = true;
-                        let done = s.finish(None).await;
-                        return Some((Ok(done), s));
+                        s.finish_call(None);
+                        return Some((Ok(s.done().await), s));
                     }
                     Err(err) => {
-                        s.finished = true;
                         let err = anyhow::anyhow!(
                             "ConverseStream broke off: {}",
                             DisplayErrorContext(&err)
                         );
-                        if let Some(call) = s.call.take() {
-                            call.failed(&err);
-                        }
-                        return Some((Err(err.into()), s));
+                        return Some((Err(s.fail(err).into()), s));
                     }
                 };
                 match event {
-                    ConverseStreamOutput::ContentBlockDelta(d) => {
-                        if let Some(ContentBlockDelta::Text(text)) = d.delta {
-                            s.text.push_str(&text);
-                            return Some((Ok(Chunk::Delta { delta: text }), s));
+                    ConverseStreamOutput::ContentBlockStart(block) => {
+                        if let Some(ContentBlockStart::ToolUse(start)) = block.start {
+                            s.pending
+                                .push((start.tool_use_id, start.name, String::new()));
                         }
                     }
+                    ConverseStreamOutput::ContentBlockDelta(d) => match d.delta {
+                        Some(ContentBlockDelta::Text(text)) => {
+                            s.text.push_str(&text);
+                            s.step_text.push_str(&text);
+                            return Some((Ok(Chunk::Delta { delta: text }), s));
+                        }
+                        Some(ContentBlockDelta::ToolUse(delta)) => {
+                            if let Some((_, _, input)) = s.pending.last_mut() {
+                                input.push_str(delta.input());
+                            }
+                        }
+                        _ => {}
+                    },
                     ConverseStreamOutput::MessageStop(stop) => {
                         s.stop_reason = stop.stop_reason.as_str().to_string();
                     }
                     ConverseStreamOutput::Metadata(meta) => {
-                        s.finished = true;
-                        let done = s.finish(meta.usage()).await;
-                        return Some((Ok(done), s));
+                        s.finish_call(meta.usage());
+                        let gateway = s.assistant.gateway.as_ref();
+                        let wants_tools =
+                            s.stop_reason == StopReason::ToolUse.as_str() && !s.pending.is_empty();
+                        match gateway {
+                            Some(gateway) if wants_tools && s.steps < gateway.max_steps() => {
+                                if let Err(err) = s.next_step(gateway.clone()).await {
+                                    return Some((Err(s.fail(err).into()), s));
+                                }
+                            }
+                            Some(_) if wants_tools => {
+                                tracing::warn!(
+                                    steps = s.steps,
+                                    "the model still asks for tools after TOOL_MAX_STEPS turns: answering with what it said"
+                                );
+                                s.stop_reason = TOOL_STEPS_EXHAUSTED.to_string();
+                                return Some((Ok(s.done().await), s));
+                            }
+                            _ => return Some((Ok(s.done().await), s)),
+                        }
                     }
                     _ => {}
                 }
             }
         }))
     }
+
+    /// One ConverseStream call: its span and metrics (ended by the caller), its events.
+    async fn start_stream(
+        &self,
+        messages: &[Message],
+        system: Option<String>,
+        tool_config: Option<ToolConfiguration>,
+    ) -> anyhow::Result<(
+        ModelCall,
+        EventReceiver<ConverseStreamOutput, ConverseStreamOutputError>,
+    )> {
+        let call = ModelCall::chat(BEDROCK, &self.model.model_id);
+        let sent = self
+            .client
+            .converse_stream()
+            .model_id(&self.model.model_id)
+            .set_messages(Some(messages.to_vec()))
+            .set_system(system.map(|s| vec![SystemContentBlock::Text(s)]))
+            .inference_config(self.inference())
+            .set_tool_config(tool_config)
+            .send()
+            .instrument(call.span().clone())
+            .await;
+        let output = sent.map_err(|err| {
+            call.failed(anyhow::anyhow!(
+                "ConverseStream failed: {}",
+                DisplayErrorContext(&err)
+            ))
+        })?;
+        Ok((call, output.stream))
+    }
 }
 
 struct StreamState {
-    /// The model call's span and metrics, ended by the stream's metadata (its token counts).
+    /// The current model call's span and metrics, ended by its stream's metadata.
     call: Option<ModelCall>,
     events: EventReceiver<ConverseStreamOutput, ConverseStreamOutputError>,
     assistant: Arc<Assistant>,
     scope: Option<Scope>,
     prompt: String,
+    /// The answer so far, over every step.
     text: String,
     stop_reason: String,
     finished: bool,
+    /// The conversation the next step continues, with the tool turns added.
+    messages: Vec<Message>,
+    system: Option<String>,
+    tool_config: Option<ToolConfiguration>,
+    steps: usize,
+    /// What the model said in this step, and the tool calls it asks for (id, name, input
+    /// JSON as it streamed in).
+    step_text: String,
+    pending: Vec<(String, String, String)>,
+    usage: Usage,
 }
 
 impl StreamState {
+    fn finish_call(&mut self, reported: Option<&TokenUsage>) {
+        self.usage.add(reported);
+        let counted = usage(reported);
+        if let Some(call) = self.call.take() {
+            call.finish(
+                reported.map(|_| counted.input_tokens.into()),
+                reported.map(|_| counted.output_tokens.into()),
+                &self.stop_reason,
+            );
+        }
+    }
+
+    fn fail(&mut self, err: anyhow::Error) -> anyhow::Error {
+        self.finished = true;
+        match self.call.take() {
+            Some(call) => call.failed(err),
+            None => err,
+        }
+    }
+
+    /// Calls the tools the model asked for and starts the stream that continues the answer.
+    async fn next_step(&mut self, gateway: Arc<Gateway>) -> anyhow::Result<()> {
+        self.steps += 1;
+        let mut said = Message::builder().role(ConversationRole::Assistant);
+        if !self.step_text.is_empty() {
+            said = said.content(ContentBlock::Text(std::mem::take(&mut self.step_text)));
+        }
+        let mut uses = Vec::new();
+        for (id, name, input) in self.pending.drain(..) {
+            let input = serde_json::from_str(&input).unwrap_or(serde_json::json!({}));
+            let tool_use = ToolUseBlock::builder()
+                .tool_use_id(id)
+                .name(name)
+                .input(document::from_json(&input))
+                .build()?;
+            said = said.content(ContentBlock::ToolUse(tool_use.clone()));
+            uses.push(tool_use);
+        }
+        let results = tools::answer(&gateway, &uses).await?;
+        self.messages.push(said.build()?);
+        self.messages.push(results);
+        self.stop_reason.clear();
+        let (call, events) = self
+            .assistant
+            .start_stream(
+                &self.messages,
+                self.system.clone(),
+                self.tool_config.clone(),
+            )
+            .await?;
+        self.call = Some(call);
+        self.events = events;
+        Ok(())
+    }
+
     /// The last chunk; the exchange joins the session's conversation only once it is whole.
-    async fn finish(&mut self, reported: Option<&TokenUsage>) -> Chunk {
+    async fn done(&mut self) -> Chunk {
+        self.finished = true;
         let conversations = &self.assistant.conversations;
         conversations
             .record(self.scope.as_ref(), &self.prompt, &self.text)
             .await;
-        let usage = usage(reported);
-        if let Some(call) = self.call.take() {
-            call.finish(
-                reported.map(|_| usage.input_tokens.into()),
-                reported.map(|_| usage.output_tokens.into()),
-                &self.stop_reason,
-            );
-        }
         Chunk::Done {
             done: true,
             stop_reason: self.stop_reason.clone(),
-            usage,
+            usage: self.usage,
         }
     }
 }

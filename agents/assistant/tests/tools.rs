@@ -6,7 +6,7 @@ use std::path::Path;
 
 use agent_testkit::agent::{AgentProcess, bedrock_env, workspace_binary};
 use agent_testkit::converse::{self, Answer};
-use agent_testkit::gateway;
+use agent_testkit::{gateway, http};
 use serde_json::{Value, json};
 
 const MODEL: &str = "us.amazon.nova-test-v1:0";
@@ -114,20 +114,77 @@ fn a_tool_call_round_trips_through_the_gateway_to_the_real_mcp_server() {
     assert_eq!(results[0]["status"], "success");
     assert_eq!(results[0]["content"][0]["json"]["business_days"], 5);
 
-    // Every gateway request was signed for the gateway's IAM authorizer.
-    let calls = w.gateway.tool_calls();
-    assert_eq!(calls.len(), 1, "{:#?}", w.gateway.requests());
-    assert_eq!(calls[0].tool.as_deref(), Some(TOOL));
-    assert_eq!(calls[0].arguments["start"], "2026-12-01");
+    // Every gateway request was signed for the gateway's IAM authorizer, and the signature
+    // verifies.
     for request in w.gateway.requests() {
+        assert_eq!(request.signature, Ok(()), "{request:?}");
         assert!(
-            request.authorization.contains("Credential=testing/")
-                && request
-                    .authorization
-                    .contains("/us-east-1/bedrock-agentcore/aws4_request"),
+            request
+                .authorization
+                .contains("/us-east-1/bedrock-agentcore/aws4_request"),
             "{request:?}"
         );
     }
+}
+
+#[test]
+fn a_streamed_answer_calls_tools_between_its_streams() {
+    let w = world();
+    w.bedrock.answer(business_days_call());
+    let agent = assistant(&w, &[]);
+    let body = json!({ "prompt": "How many business days?", "stream": true }).to_string();
+    let (status, _, events) = http::post_sse(
+        &agent.url("/invocations"),
+        &[(agent_testkit::SESSION_HEADER, SESSION)],
+        &body,
+        |_| {},
+    )
+    .expect("stream");
+    assert_eq!(status, 200, "{}", agent.logs());
+    let chunks: Vec<Value> = events
+        .iter()
+        .map(|e| serde_json::from_str(&e.data).expect("JSON chunk"))
+        .collect();
+    let text: String = chunks.iter().filter_map(|c| c["delta"].as_str()).collect();
+    assert_eq!(text, r#"The tool said: {"business_days":5}"#, "{chunks:#?}");
+    let done = chunks.last().expect("a last chunk");
+    assert_eq!(done["done"], true, "{chunks:#?}");
+    assert_eq!(done["stop_reason"], "end_turn");
+    // Both streams' tokens: 12 + 12 in.
+    assert_eq!(done["usage"]["input_tokens"], 24, "{done}");
+    let requests = w.bedrock.requests();
+    assert_eq!(requests.len(), 2, "{requests:#?}");
+    assert!(requests.iter().all(|r| r.stream));
+    // The streamed toolUse input (in two deltas) reached the tool whole.
+    assert_eq!(w.gateway.tool_calls()[0].arguments["end"], "2026-12-08");
+    let results = tool_results(&requests[1].body);
+    assert_eq!(results[0]["status"], "success", "{results:#?}");
+}
+
+#[test]
+fn a_call_the_gateway_refuses_costs_the_tools_not_the_answer() {
+    let w = world();
+    w.bedrock.answer(Answer::Text("Without tools.".into()));
+    // Credentials the gateway does not accept: the signature cannot verify.
+    let agent = assistant(&w, &[("AWS_SECRET_ACCESS_KEY", "not-the-secret")]);
+    let answer = ask(&agent, "Hello?");
+    assert_eq!(answer["answer"], "Without tools.");
+    let refused = w.gateway.requests();
+    assert!(!refused.is_empty());
+    assert!(
+        refused
+            .iter()
+            .all(|r| r.signature == Err("the signature does not match the request".into())),
+        "{refused:#?}"
+    );
+    assert!(w.bedrock.requests()[0].body.get("toolConfig").is_none());
+    assert!(
+        agent
+            .logs()
+            .contains("gateway unavailable: answering without its tools"),
+        "{}",
+        agent.logs()
+    );
 }
 
 #[test]

@@ -79,7 +79,13 @@ impl Gateway {
             .ok_or_else(|| anyhow::anyhow!("no region for the gateway `{url}`: set AWS_REGION"))?;
         tracing::info!(gateway = %url, targets = ?config.gateway_targets, "gateway client ready");
         Ok(Some(Gateway {
-            client: signed::SignedClient::new(credentials, region, config.tool_timeout)?,
+            // The tool's timeout cuts a call (and says so to the model); the HTTP client's own
+            // is only a backstop behind it.
+            client: signed::SignedClient::new(
+                credentials,
+                region,
+                config.tool_timeout + Duration::from_secs(5),
+            )?,
             url,
             targets: config.gateway_targets.clone(),
             timeout: config.tool_timeout,
