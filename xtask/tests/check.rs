@@ -362,7 +362,7 @@ fn check_environment_beyond_agentcores_limits() {
         &[],
         &[
             &format!("{DEMO}:14:3"),
-            "the runtime would get 55 environment variables",
+            "the runtime would get 58 environment variables",
             "AgentCore accepts at most 50",
             &format!("{DEMO}:15:16"),
             "the value of `LOG_LEVEL` is 2049 characters long",

@@ -39,8 +39,9 @@ pub fn bedrock_env(bedrock_url: &str, model_id: &str, region: &str) -> Vec<(Stri
 /// own crate's binaries): `cargo build -p <agent>`, in the same target dir and profile.
 pub fn workspace_binary(agent: &str) -> PathBuf {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let output = Command::new(cargo)
-        .current_dir(crate::workspace_root())
+    let root = crate::workspace_root();
+    let output = Command::new(&cargo)
+        .current_dir(&root)
         .args([
             "build",
             "--quiet",
@@ -52,7 +53,10 @@ pub fn workspace_binary(agent: &str) -> PathBuf {
         ])
         .stderr(Stdio::inherit())
         .output()
-        .unwrap_or_else(|e| panic!("cannot run cargo to build `{agent}`: {e}"));
+        .unwrap_or_else(|e| {
+            let (cargo, root) = (cargo.display(), root.display());
+            panic!("cannot run {cargo} in {root} to build `{agent}`: {e}")
+        });
     assert!(output.status.success(), "cargo could not build `{agent}`");
     String::from_utf8_lossy(&output.stdout)
         .lines()

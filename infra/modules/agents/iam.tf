@@ -32,8 +32,9 @@ resource "aws_iam_role" "runtime" {
   }
 }
 
-# Least privilege: its own image, its model in the Bedrock region, the shared memory (for an
-# agent whose blueprint uses it) and gateway, its own log group, and the environment's parameters.
+# Least privilege: its own image, its model in the Bedrock region, the shared memory and the
+# gateway (each for an agent whose blueprint uses it), its own log group, and the environment's
+# parameters.
 data "aws_iam_policy_document" "runtime" {
   for_each = var.agents
 
@@ -69,10 +70,16 @@ data "aws_iam_policy_document" "runtime" {
       resources = [statement.value]
     }
   }
-  statement {
-    sid       = "Gateway"
-    actions   = ["bedrock-agentcore:InvokeGateway"]
-    resources = [var.gateway_arn]
+  # The gateway's tools (agentcore-runtime's gateway client), for an agent whose blueprint
+  # names them; which targets is the agent's choice (AGENTCORE_GATEWAY_TARGETS): the
+  # gateway's IAM authorizer authorizes the gateway, not a tool.
+  dynamic "statement" {
+    for_each = each.value.gateway_targets != "" ? [var.gateway_arn] : []
+    content {
+      sid       = "Gateway"
+      actions   = ["bedrock-agentcore:InvokeGateway"]
+      resources = [statement.value]
+    }
   }
   statement {
     sid       = "WorkloadIdentity"

@@ -32,17 +32,22 @@ locals {
   # What every runtime is told about its platform; a blueprint may add variables, not replace these.
   # The model is given to the runtime, not only compiled in: an environment may run another
   # one (`environments.<env>.model` in the blueprint) from the same image. A null is a variable
-  # this runtime does not get: the memory only for agents whose blueprint uses it.
+  # this runtime does not get: the memory only for agents whose blueprint uses it, the gateway
+  # only for those whose blueprint names its tools.
   platform_environment = {
     for id, agent in var.agents : id => {
       AGENT_ID              = id
       BEDROCK_REGION        = local.bedrock_region
       AGENTCORE_MEMORY_ID   = agent.memory ? var.memory_id : null
-      AGENTCORE_GATEWAY_URL = var.gateway_url
+      AGENTCORE_GATEWAY_URL = agent.gateway_targets != "" ? var.gateway_url : null
       SSM_ROOT_PATH         = var.ssm_root_path
       MODEL_ID              = agent.model_id
       MODEL_MAX_TOKENS      = tostring(agent.max_tokens)
       MODEL_TEMPERATURE     = tostring(agent.temperature)
+      # The blueprint's `tools`, read by agentcore-runtime's gateway client.
+      AGENTCORE_GATEWAY_TARGETS = agent.gateway_targets != "" ? agent.gateway_targets : null
+      TOOL_MAX_STEPS            = agent.gateway_targets != "" ? tostring(agent.tool_max_steps) : null
+      TOOL_TIMEOUT_SECONDS      = agent.gateway_targets != "" ? tostring(agent.tool_timeout_seconds) : null
     }
   }
 

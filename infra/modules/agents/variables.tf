@@ -34,6 +34,12 @@ variable "agents" {
       allowed_clients   = list(string)
     })
     request_headers = list(string)
+    # The blueprint's `tools`: whose gateway tools ("" none, "all", or MCP agents joined with
+    # commas) and the tool loop's limits. Only an agent with tools gets the gateway's URL and
+    # may call it.
+    gateway_targets      = optional(string, "")
+    tool_max_steps       = optional(number, 8)
+    tool_timeout_seconds = optional(number, 30)
     # The blueprint's `memory.enabled`: the runtime gets AGENTCORE_MEMORY_ID and may use the memory.
     memory = bool
     memory_strategies = list(object({

@@ -31,7 +31,11 @@ locals {
         allowed_clients   = try(bp.auth.jwt.allowed_clients, [])
       }, null)
       request_headers = try(bp.auth.request_headers, [])
-      memory          = try(bp.memory.enabled, false)
+      # `tools.gateway`: a list of MCP agents, or `all`; "" for none.
+      gateway_targets      = try(join(",", bp.tools.gateway), tostring(bp.tools.gateway), "")
+      tool_max_steps       = try(bp.tools.max_steps, 8)
+      tool_timeout_seconds = try(bp.tools.timeout_seconds, 30)
+      memory               = try(bp.memory.enabled, false)
       memory_strategies = [
         for s in try(bp.memory.strategies, []) : {
           name        = s.name

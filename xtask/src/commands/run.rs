@@ -4,8 +4,9 @@
 //! The environment, in increasing precedence:
 //! - what the platform sets on every runtime: `AGENT_ID`, `BEDROCK_REGION` (from `--bedrock-region`,
 //!   else `BEDROCK_REGION`, `AWS_BEDROCK_REGION` or `AWS_REGION` of this shell), and
-//!   `AGENTCORE_GATEWAY_URL`, `SSM_ROOT_PATH` when this shell has them, and `AGENTCORE_MEMORY_ID`
-//!   too for an agent whose blueprint has `memory.enabled`;
+//!   `SSM_ROOT_PATH` when this shell has it, `AGENTCORE_MEMORY_ID` too for an agent whose
+//!   blueprint has `memory.enabled`, and `AGENTCORE_GATEWAY_URL` for one whose blueprint names
+//!   gateway tools (with `AGENTCORE_GATEWAY_TARGETS` and `TOOL_*` from its `tools`);
 //! - the blueprint's model as `MODEL_ID`, `MODEL_MAX_TOKENS`, `MODEL_TEMPERATURE` (the agents
 //!   stack sets the same on the runtime), and its `runtime.environment`;
 //! - `-e NAME=VALUE` from the command line;

@@ -25,15 +25,26 @@ pub fn agent_env(
     if let Some(region) = region {
         env.push(("BEDROCK_REGION".into(), region));
     }
-    // As the agents stack sets them: the memory only for an agent whose blueprint uses it.
+    // As the agents stack sets them: the memory only for an agent whose blueprint uses it, the
+    // gateway only for one whose blueprint names its tools.
     let memory = bp.memory.enabled.then_some("AGENTCORE_MEMORY_ID");
+    let gateway = bp.tools.gateway.as_ref();
+    let gateway_url = gateway.map(|_| "AGENTCORE_GATEWAY_URL");
     for name in memory
         .into_iter()
-        .chain(["AGENTCORE_GATEWAY_URL", "SSM_ROOT_PATH"])
+        .chain(gateway_url)
+        .chain(["SSM_ROOT_PATH"])
     {
         if let Some(value) = lookup(name) {
             env.push((name.into(), value));
         }
+    }
+    if let Some(targets) = gateway {
+        let tools = &bp.tools;
+        env.push(("AGENTCORE_GATEWAY_TARGETS".into(), targets.env_value()));
+        env.push(("TOOL_MAX_STEPS".into(), tools.max_steps.to_string()));
+        let timeout = tools.timeout_seconds.to_string();
+        env.push(("TOOL_TIMEOUT_SECONDS".into(), timeout));
     }
     env.push(("MODEL_ID".into(), bp.model.model_id.clone()));
     env.push(("MODEL_MAX_TOKENS".into(), bp.model.max_tokens.to_string()));

@@ -30,6 +30,8 @@ pub const TARGET_SEPARATOR: &str = "___";
 /// How long a tool list is reused: a deploy that adds a target reaches running sessions
 /// within this, without a list call on every turn.
 const TOOLS_TTL: Duration = Duration::from_secs(300);
+/// How long a failed list stands (no tools) before the gateway is asked again.
+const FAILURE_BACKOFF: Duration = Duration::from_secs(30);
 
 /// What a tool call gave the model.
 #[derive(Debug, Clone, PartialEq)]
@@ -59,6 +61,7 @@ pub struct Gateway {
     max_steps: usize,
     client: signed::SignedClient,
     session: Mutex<Option<RunningService<RoleClient, ()>>>,
+    /// The last list, and until when it stands.
     tools: Mutex<Option<(Instant, Vec<Tool>)>>,
     failures: Arc<AtomicU64>,
 }
@@ -109,8 +112,8 @@ impl Gateway {
     /// The tools of the selected targets; none when the gateway cannot be reached.
     pub async fn tools(&self) -> Vec<Tool> {
         let mut cached = self.tools.lock().await;
-        if let Some((at, tools)) = cached.as_ref()
-            && at.elapsed() < TOOLS_TTL
+        if let Some((until, tools)) = cached.as_ref()
+            && Instant::now() < *until
         {
             return tools.clone();
         }
@@ -118,25 +121,22 @@ impl Gateway {
             let peer = self.peer().await?;
             Ok::<_, anyhow::Error>(peer.list_all_tools().await?)
         };
-        match tokio::time::timeout(self.timeout, listed).await {
-            Ok(Ok(all)) => {
-                let tools: Vec<Tool> = all.into_iter().filter(|t| self.offered(t)).collect();
-                *cached = Some((Instant::now(), tools.clone()));
-                tools
-            }
-            Ok(Err(err)) => {
+        let listed = match tokio::time::timeout(self.timeout, listed).await {
+            Ok(Ok(all)) => Ok(all.into_iter().filter(|t| self.offered(t)).collect()),
+            Ok(Err(err)) => Err(err),
+            Err(_) => Err(anyhow::anyhow!("no answer in {:?}", self.timeout)),
+        };
+        let (for_how_long, tools) = match listed {
+            Ok(tools) => (TOOLS_TTL, tools),
+            Err(err) => {
                 self.degraded("tools/list", &err);
                 self.forget().await;
-                Vec::new()
+                // A gateway that cannot be reached must not cost every turn its timeout.
+                (FAILURE_BACKOFF, Vec::new())
             }
-            Err(_) => {
-                self.degraded(
-                    "tools/list",
-                    &anyhow::anyhow!("no answer in {:?}", self.timeout),
-                );
-                Vec::new()
-            }
-        }
+        };
+        *cached = Some((Instant::now() + for_how_long, tools.clone()));
+        tools
     }
 
     /// Calls one tool by its gateway name; an error of any kind comes back as an error output.

@@ -42,6 +42,9 @@ pub struct Blueprint {
     pub execution_modes: ExecutionModes,
     #[serde(default)]
     pub memory: Memory,
+    /// The environment's gateway tools the agent offers its model.
+    #[serde(default, skip_serializing_if = "Tools::is_empty")]
+    pub tools: Tools,
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
     /// Inbound auth: how callers prove who they are (IAM unless `jwt`), and which of their
@@ -361,6 +364,58 @@ impl Memory {
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
+pub struct Tools {
+    /// Whose tools of the environment's AgentCore Gateway: `all`, or the ids of MCP agents
+    /// (the gateway's targets). Unset: none — the runtime then gets neither the gateway's URL
+    /// nor the permission to call it.
+    #[serde(default)]
+    pub gateway: Option<GatewayTools>,
+    /// Model turns that may call tools before the agent answers with what it has.
+    #[serde(default = "default_tool_steps")]
+    pub max_steps: u32,
+    /// One tool call's limit; a call cut there is an error the model reads.
+    #[serde(default = "default_tool_timeout")]
+    pub timeout_seconds: u32,
+}
+
+impl Default for Tools {
+    fn default() -> Tools {
+        Tools {
+            gateway: None,
+            max_steps: default_tool_steps(),
+            timeout_seconds: default_tool_timeout(),
+        }
+    }
+}
+
+impl Tools {
+    fn is_empty(&self) -> bool {
+        self.gateway.is_none()
+    }
+}
+
+/// `gateway: all`, or `gateway: [toolbox, …]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum GatewayTools {
+    /// Only `all` is valid (`check` says so).
+    Keyword(String),
+    Targets(Vec<String>),
+}
+
+impl GatewayTools {
+    /// What the runtime's `AGENTCORE_GATEWAY_TARGETS` says: `all`, or the targets joined with
+    /// commas (as the agents stack writes it).
+    pub fn env_value(&self) -> String {
+        match self {
+            GatewayTools::Keyword(word) => word.clone(),
+            GatewayTools::Targets(targets) => targets.join(","),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
 pub struct MemoryStrategy {
     pub name: String,
     #[serde(rename = "type")]
@@ -382,6 +437,12 @@ pub enum StrategyKind {
 
 fn yes() -> bool {
     true
+}
+fn default_tool_steps() -> u32 {
+    8
+}
+fn default_tool_timeout() -> u32 {
+    30
 }
 fn default_max_tokens() -> u32 {
     1024

@@ -1,18 +1,19 @@
 //! The rules a blueprint must keep beyond its types, and the discovery of all of them.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use diagnostics::{Diagnostic, Pos, did_you_mean};
 
 use super::locate::Locations;
-use super::{Agent, BLUEPRINT_FILE, Blueprint, McpSessions, Protocol};
+use super::{Agent, BLUEPRINT_FILE, Blueprint, GatewayTools, McpSessions, Protocol};
 
 /// Variables the platform sets on every runtime, or the image from the blueprint's own fields
 /// (`PORT` from `runtime.port`, `MCP_SESSIONS` from `runtime.mcp_sessions`); a blueprint's
 /// `environment` may not override them.
 pub const RESERVED_ENV: &[&str] = &[
     "AGENT_ID",
+    "AGENTCORE_GATEWAY_TARGETS",
     "AGENTCORE_GATEWAY_URL",
     "AGENTCORE_MEMORY_ID",
     "AWS_REGION",
@@ -23,6 +24,8 @@ pub const RESERVED_ENV: &[&str] = &[
     "MODEL_TEMPERATURE",
     "PORT",
     "SSM_ROOT_PATH",
+    "TOOL_MAX_STEPS",
+    "TOOL_TIMEOUT_SECONDS",
 ];
 
 /// The reserved variables that `infra/modules/agents` puts into the runtime's
@@ -31,6 +34,7 @@ pub const RESERVED_ENV: &[&str] = &[
 /// the runtime's own and does not.
 pub const PLATFORM_ENV: &[&str] = &[
     "AGENT_ID",
+    "AGENTCORE_GATEWAY_TARGETS",
     "AGENTCORE_GATEWAY_URL",
     "AGENTCORE_MEMORY_ID",
     "BEDROCK_REGION",
@@ -38,6 +42,8 @@ pub const PLATFORM_ENV: &[&str] = &[
     "MODEL_MAX_TOKENS",
     "MODEL_TEMPERATURE",
     "SSM_ROOT_PATH",
+    "TOOL_MAX_STEPS",
+    "TOOL_TIMEOUT_SECONDS",
 ];
 
 /// AgentCore's limits on a runtime's `environmentVariables` (CreateAgentRuntime): a deploy
@@ -73,6 +79,8 @@ pub fn load_all(root: &Path) -> (Vec<Agent>, Vec<Diagnostic>) {
     };
     folders.sort();
     let mut seen: BTreeMap<String, (std::path::PathBuf, Option<Pos>)> = BTreeMap::new();
+    // Every blueprint that parsed, for the rules that need the others.
+    let mut parsed = Vec::new();
     for folder in folders
         .into_iter()
         .filter(|p| p.join(BLUEPRINT_FILE).is_file())
@@ -111,11 +119,13 @@ pub fn load_all(root: &Path) -> (Vec<Agent>, Vec<Diagnostic>) {
         }
         if diags.len() == before {
             agents.push(Agent {
-                blueprint,
+                blueprint: blueprint.clone(),
                 dir: folder,
             });
         }
+        parsed.push((blueprint, rel, loc));
     }
+    check_tool_targets(&parsed, &mut diags);
     agents.sort_by(|a, b| a.blueprint.id.cmp(&b.blueprint.id));
     (agents, diags)
 }
@@ -274,6 +284,7 @@ fn check_rules(
             ),
         );
     }
+    check_tools(file, bp, loc, diags);
     let mut names = std::collections::BTreeSet::new();
     for (i, s) in bp.memory.strategies.iter().enumerate() {
         if !names.insert(&s.name) {
@@ -284,6 +295,108 @@ fn check_rules(
                 )
                 .at(loc.value(&format!("memory.strategies.{i}.name")))
                 .help("give each strategy its own name"),
+            );
+        }
+    }
+}
+
+/// `tools`: what can be told from this blueprint alone (the targets' existence needs the
+/// others: [`check_tool_targets`]).
+fn check_tools(file: &Path, bp: &Blueprint, loc: &Locations, diags: &mut Vec<Diagnostic>) {
+    let tools = &bp.tools;
+    let mut err = |at: Option<Pos>, message: String, help: &str| {
+        diags.push(Diagnostic::new(file, message).at(at).help(help));
+    };
+    match &tools.gateway {
+        Some(GatewayTools::Keyword(word)) if word != "all" => err(
+            loc.value("tools.gateway"),
+            format!("`tools.gateway: {word}` is neither `all` nor a list of agents"),
+            "write `gateway: all`, or the MCP agents whose tools the model may call: \
+             `gateway: [toolbox]`",
+        ),
+        Some(GatewayTools::Targets(targets)) if targets.is_empty() => err(
+            loc.value("tools.gateway"),
+            "`tools.gateway` names no agent".into(),
+            "name the MCP agents whose tools the model may call, or remove `tools`",
+        ),
+        Some(GatewayTools::Targets(targets)) => {
+            for (i, target) in targets.iter().enumerate() {
+                if *target == bp.id {
+                    err(
+                        loc.value(&format!("tools.gateway.{i}")),
+                        format!("`{target}` names this agent itself"),
+                        "an agent calls other agents' tools: remove it",
+                    );
+                }
+            }
+        }
+        _ => {}
+    }
+    if tools.gateway.is_some() && bp.runtime.protocol == Protocol::Mcp {
+        err(
+            loc.key("tools"),
+            "an MCP server with gateway tools".into(),
+            "gateway tools are for agents that talk to a model (`protocol: HTTP`): an MCP \
+             server is a target of the gateway, not its client",
+        );
+    }
+    if !(1..=50).contains(&tools.max_steps) {
+        err(
+            loc.value("tools.max_steps"),
+            format!("`tools.max_steps: {}` is out of range", tools.max_steps),
+            "allow 1 to 50 model turns with tool calls per invocation",
+        );
+    }
+    if !(1..=900).contains(&tools.timeout_seconds) {
+        err(
+            loc.value("tools.timeout_seconds"),
+            format!(
+                "`tools.timeout_seconds: {}` is out of range",
+                tools.timeout_seconds
+            ),
+            "give one tool call 1 to 900 seconds",
+        );
+    }
+}
+
+/// Each agent `tools.gateway` names must be an MCP agent of the workspace: only those are the
+/// gateway's targets (infra/modules/agents, `aws_bedrockagentcore_gateway_target`).
+fn check_tool_targets(parsed: &[(Blueprint, PathBuf, Locations)], diags: &mut Vec<Diagnostic>) {
+    let mcp: Vec<&str> = parsed
+        .iter()
+        .filter(|(bp, _, _)| bp.runtime.protocol == Protocol::Mcp)
+        .map(|(bp, _, _)| bp.id.as_str())
+        .collect();
+    for (bp, file, loc) in parsed {
+        let Some(GatewayTools::Targets(targets)) = &bp.tools.gateway else {
+            continue;
+        };
+        for (i, target) in targets.iter().enumerate() {
+            if *target == bp.id || mcp.contains(&target.as_str()) {
+                continue;
+            }
+            let other = parsed.iter().find(|(other, _, _)| other.id == *target);
+            let message = match other {
+                Some((other, _, _)) => format!(
+                    "`{target}` is not an MCP server ({:?}): the gateway has no tools of it",
+                    other.runtime.protocol
+                ),
+                None => format!("`tools.gateway` names `{target}`, which is not an agent here"),
+            };
+            let help = match did_you_mean(target, &mcp) {
+                Some(close) => format!("did you mean `{close}`?"),
+                None if mcp.is_empty() => "no agent here serves MCP (`runtime.protocol: MCP`): \
+                                           create one with `cargo xtask new <id> --protocol MCP`"
+                    .to_string(),
+                None => format!(
+                    "name agents with `runtime.protocol: MCP`, the gateway's targets: {}",
+                    mcp.join(", ")
+                ),
+            };
+            diags.push(
+                Diagnostic::new(file, message)
+                    .at(loc.value(&format!("tools.gateway.{i}")))
+                    .help(help),
             );
         }
     }
@@ -1119,7 +1232,7 @@ mod tests {
         assert_eq!(found.len(), 1, "{found:?}");
         assert!(found[0].contains(":8:3:"), "{found:?}");
         assert!(
-            found[0].contains("51 environment variables: these 43 and the platform's 8"),
+            found[0].contains("51 environment variables: these 40 and the platform's 11"),
             "{found:?}"
         );
         assert!(found[0].contains("remove 1 of them"), "{found:?}");
@@ -1185,5 +1298,116 @@ mod tests {
         let d = serde_diagnostic(Path::new("b.yaml"), &err);
         assert_eq!(d.line, Some(6), "{d}");
         assert!(d.help.as_deref().unwrap().contains("`model_id`"), "{d}");
+    }
+
+    /// A scratch workspace with an agent per `(id, blueprint)`.
+    fn workspace(agents: &[(&str, String)]) -> tempfile::TempDir {
+        let root = tempfile::tempdir().expect("temp dir");
+        for (id, blueprint) in agents {
+            let folder = root.path().join("agents").join(id);
+            std::fs::create_dir_all(folder.join("src")).expect("agent folder");
+            let manifest = format!("[package]\nname = \"{id}\"\nversion = \"0.1.0\"\n");
+            std::fs::write(folder.join("Cargo.toml"), manifest).expect("Cargo.toml");
+            std::fs::write(folder.join("src/main.rs"), "fn main() {}\n").expect("main.rs");
+            std::fs::write(folder.join(BLUEPRINT_FILE), blueprint).expect("blueprint");
+        }
+        root
+    }
+
+    fn agent(id: &str, protocol: &str, rest: &str) -> String {
+        let port = if protocol == "MCP" { 8000 } else { 8080 };
+        format!(
+            "id: {id}\nname: N\nversion: 0.1.0\nmodel:\n  provider: bedrock\n  model_id: m-1\n\
+             runtime:\n  protocol: {protocol}\n  port: {port}\n{rest}"
+        )
+    }
+
+    #[test]
+    fn gateway_tools_name_mcp_agents_of_the_workspace() {
+        let root = workspace(&[
+            (
+                "helper",
+                agent("helper", "HTTP", "tools:\n  gateway: [toolbx, plain]\n"),
+            ),
+            ("plain", agent("plain", "HTTP", "")),
+            ("toolbox", agent("toolbox", "MCP", "")),
+        ]);
+        let (agents, diags) = load_all(root.path());
+        assert_eq!(agents.len(), 3, "{diags:?}");
+        let text: Vec<String> = diags.iter().map(|d| format!("{d}")).collect();
+        assert_eq!(diags.len(), 2, "{text:#?}");
+        assert!(
+            text[0].contains("`toolbx`, which is not an agent here"),
+            "{}",
+            text[0]
+        );
+        assert!(text[0].contains("did you mean `toolbox`?"), "{}", text[0]);
+        assert!(
+            text[1].contains("`plain` is not an MCP server"),
+            "{}",
+            text[1]
+        );
+        assert_eq!(diags[0].line, Some(11), "{}", text[0]);
+
+        let root = workspace(&[
+            (
+                "helper",
+                agent(
+                    "helper",
+                    "HTTP",
+                    "tools:\n  gateway: [toolbox]\n  max_steps: 3\n",
+                ),
+            ),
+            ("toolbox", agent("toolbox", "MCP", "")),
+        ]);
+        let (agents, diags) = load_all(root.path());
+        assert!(diags.is_empty(), "{diags:?}");
+        let tools = &agents[0].blueprint.tools;
+        assert_eq!(
+            tools
+                .gateway
+                .as_ref()
+                .map(GatewayTools::env_value)
+                .as_deref(),
+            Some("toolbox")
+        );
+        assert_eq!((tools.max_steps, tools.timeout_seconds), (3, 30));
+    }
+
+    #[test]
+    fn gateway_tools_are_all_or_a_list_within_limits() {
+        let all =
+            load_demo(&format!("{HEAD}  port: 8080\ntools:\n  gateway: all\n")).expect("valid");
+        assert_eq!(
+            all.blueprint.tools.gateway,
+            Some(GatewayTools::Keyword("all".into()))
+        );
+        let bad = problems(load_demo(&format!(
+            "{HEAD}  port: 8080\ntools:\n  gateway: every\n  max_steps: 0\n  timeout_seconds: 901\n"
+        )));
+        assert_eq!(bad.len(), 3, "{bad:#?}");
+        assert!(
+            bad[0].contains("`tools.gateway: every` is neither `all`"),
+            "{}",
+            bad[0]
+        );
+        assert!(
+            bad[1].contains("`tools.max_steps: 0` is out of range"),
+            "{}",
+            bad[1]
+        );
+        assert!(
+            bad[2].contains("`tools.timeout_seconds: 901`"),
+            "{}",
+            bad[2]
+        );
+        let mcp = problems(load_demo(&format!(
+            "{HEAD}  protocol: MCP\n  port: 8000\ntools:\n  gateway: all\n"
+        )));
+        assert!(
+            mcp.iter()
+                .any(|p| p.contains("an MCP server with gateway tools")),
+            "{mcp:#?}"
+        );
     }
 }
