@@ -6,8 +6,9 @@
 //! `cargo xtask logs` reads it the same way in both places.
 //!
 //! The processes get the environment the agents stack gives the runtime (the blueprint's model
-//! and variables, `BEDROCK_REGION` from the environment file), plus this shell's AWS
-//! credentials, region and `AWS_ENDPOINT_URL_*`: the runtime's role, locally.
+//! and variables, `BEDROCK_REGION` from the environment file, the environment's memory from its
+//! platform stack's outputs), plus this shell's AWS credentials, region and
+//! `AWS_ENDPOINT_URL_*`: the runtime's role, locally.
 
 use std::collections::{BTreeMap, HashMap};
 use std::ffi::OsString;
@@ -22,7 +23,8 @@ use serde::Serialize;
 use crate::Context;
 use crate::environment::{Env, Environment};
 use crate::ops::build_agents::arm64_launcher;
-use crate::ops::deployed::{DeployedAgent, MANAGED_ENDPOINT, StateObject};
+use crate::ops::deploy::stacks::Phase;
+use crate::ops::deployed::{Deployed, DeployedAgent, MANAGED_ENDPOINT, StateObject};
 use crate::ops::push::target;
 use crate::ops::runtime_env::agent_env;
 use oci_registry::ImageRef;
@@ -55,6 +57,8 @@ struct Served {
     env: Env,
     agent: String,
     deployed: DeployedAgent,
+    /// The memory it was given, if its blueprint uses one.
+    memory: Option<String>,
     runtime: Runtime,
 }
 
@@ -81,9 +85,11 @@ pub fn serve(
             }
         }
         let state = tokio.block_on(StateObject::new(&ctx.project, env))?;
+        let platform = tokio.block_on(StateObject::of(&ctx.project, env, Phase::Platform))?;
         sources.push(Source {
             env,
             state,
+            platform,
             agents: environment.all_agents.clone(),
             bedrock_region: environment.settings.bedrock_region.clone(),
             ssm_root: environment.settings.ssm_root.clone(),
@@ -182,10 +188,37 @@ pub fn serve(
 /// One environment the data plane follows.
 struct Source {
     env: Env,
+    /// The agents stack's: what runs.
     state: StateObject,
+    /// The platform stack's: what the agents stack gives every runtime of the environment.
+    platform: StateObject,
     agents: Vec<blueprint::Agent>,
     bedrock_region: Option<String>,
     ssm_root: String,
+}
+
+impl Source {
+    /// What runs, and the environment's memory.
+    async fn read(&self) -> anyhow::Result<(Deployed, Option<String>)> {
+        let (deployed, platform) = tokio::join!(self.state.deployed(), self.platform.outputs());
+        let shell = std::env::var("AGENTCORE_MEMORY_ID").ok();
+        Ok((deployed?, memory_id(&platform?, shell)))
+    }
+}
+
+/// The memory the agents stack gives a runtime whose blueprint uses one: the platform stack's
+/// `memory_id` output (its `var.memory_id`); else `shell`'s (this shell's
+/// `AGENTCORE_MEMORY_ID`), for an environment whose platform stack does not say.
+fn memory_id(
+    platform: &BTreeMap<String, serde_json::Value>,
+    shell: Option<String>,
+) -> Option<String> {
+    platform
+        .get("memory_id")
+        .and_then(|v| v.as_str())
+        .filter(|id| !id.is_empty())
+        .map(str::to_string)
+        .or(shell.filter(|id| !id.is_empty()))
 }
 
 /// What is served, kept equal to the environments' state.
@@ -208,12 +241,12 @@ impl Watch {
         let mut next = BTreeMap::new();
         for source in &self.sources {
             let env = source.env;
-            let deployed = match source.state.deployed().await {
-                Ok(deployed) => {
+            let (deployed, memory) = match source.read().await {
+                Ok(read) => {
                     if self.unreadable.remove(&env).is_some() {
                         changes.push(format!("{env}: its state is readable again"));
                     }
-                    deployed
+                    read
                 }
                 Err(err) => {
                     let why = format!("{err:#}");
@@ -234,23 +267,33 @@ impl Watch {
                 if !self.only.is_empty() && !self.only.contains(&id) {
                     continue;
                 }
+                let uses_memory = source
+                    .agents
+                    .iter()
+                    .any(|a| a.id() == id && a.blueprint.memory.enabled);
+                let memory = memory.clone().filter(|_| uses_memory);
                 let same = self
                     .served
                     .get(&agent.runtime_arn)
-                    .filter(|s| s.deployed.image == agent.image);
+                    .filter(|s| s.deployed.image == agent.image && s.memory == memory);
                 if let Some(same) = same {
                     next.insert(agent.runtime_arn.clone(), same.clone());
                     continue;
                 }
-                match self.prepare(source, &id, &agent).await {
+                match self.prepare(source, &id, &agent, memory.as_deref()).await {
                     Ok(runtime) => {
-                        changes.push(format!("{env}: serving {id} from {}", agent.image));
+                        let with = match &memory {
+                            Some(memory) => format!(" with memory {memory}"),
+                            None => String::new(),
+                        };
+                        changes.push(format!("{env}: serving {id} from {}{with}", agent.image));
                         next.insert(
                             agent.runtime_arn.clone(),
                             Served {
                                 env,
                                 agent: id,
                                 deployed: agent,
+                                memory,
                                 runtime,
                             },
                         );
@@ -281,6 +324,7 @@ impl Watch {
         source: &Source,
         id: &str,
         agent: &DeployedAgent,
+        memory: Option<&str>,
     ) -> anyhow::Result<Runtime> {
         let blueprint = source
             .agents
@@ -297,6 +341,7 @@ impl Watch {
             0,
             |name| match name {
                 "SSM_ROOT_PATH" => Some(source.ssm_root.clone()),
+                "AGENTCORE_MEMORY_ID" => memory.map(str::to_string),
                 _ => std::env::var(name).ok(),
             },
         ));
@@ -610,6 +655,19 @@ mod tests {
     fn streams_are_named_by_day_and_session() {
         let at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_764_547_200); // 2025-12-01
         assert_eq!(day(at), "2025/12/01");
+    }
+
+    #[test]
+    fn the_memory_is_the_platform_stacks_else_the_shells() {
+        let platform = |id: &str| BTreeMap::from([("memory_id".into(), serde_json::json!(id))]);
+        let shell = || Some("shell_memory-0000000000".to_string());
+        assert_eq!(
+            memory_id(&platform("dev_memory-0000000000"), shell()).as_deref(),
+            Some("dev_memory-0000000000")
+        );
+        assert_eq!(memory_id(&BTreeMap::new(), shell()), shell());
+        assert_eq!(memory_id(&platform(""), shell()), shell());
+        assert_eq!(memory_id(&BTreeMap::new(), Some(String::new())), None);
     }
 
     #[test]
