@@ -16,9 +16,9 @@ use agent_testkit::registry::Registry;
 
 pub struct LocalCloud {
     // Dropped first: the data plane's agents before the services they call.
-    plane: DataPlane,
+    _plane: DataPlane,
     _converse: StandIn,
-    memory: agent_testkit::memory::StandIn,
+    _memory: agent_testkit::memory::StandIn,
     _registry: Registry,
     _moto: Moto,
     _scratch: tempfile::TempDir,
@@ -80,9 +80,9 @@ impl LocalCloud {
         let exe = crate::xtask_bin()?;
         let plane = DataPlane::start(&exe, root, &mut env, memory.url())?;
         Ok(LocalCloud {
-            plane,
+            _plane: plane,
             _converse: converse,
-            memory,
+            _memory: memory,
             registry_flag: format!("{}/bench", registry.host()),
             _registry: registry,
             _moto: moto,
@@ -96,14 +96,6 @@ impl LocalCloud {
     /// `cargo xtask -C <root> --infra-dir <root>/tests ARGS` against the local cloud.
     pub fn xtask(&self, args: &[&str]) -> duct::Expression {
         xtask(&self.exe, &self.root, &self.env, args)
-    }
-
-    /// A new data plane for the agents the workspace has now: it reads the blueprints when it
-    /// starts (`cargo xtask dataplane`), so agents added since need it started again.
-    pub fn restart_data_plane(&mut self) -> anyhow::Result<()> {
-        self.plane.stop();
-        self.plane = DataPlane::start(&self.exe, &self.root, &mut self.env, self.memory.url())?;
-        Ok(())
     }
 
     /// The infrastructure root (`tests/`).

@@ -135,7 +135,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     copy_workspace(root, &ws)?;
     timer.done();
 
-    let mut cloud = LocalCloud::start(&ws)?;
+    let cloud = LocalCloud::start(&ws)?;
     let target_dir = ctx.project.target_dir();
     let xtask = |cloud: &LocalCloud, args: &[String]| -> duct::Expression {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -210,7 +210,6 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         timer.done();
 
         let timer = ctx.out.timed(format!("{n}: deploy dev, then a no-op plan"));
-        cloud.restart_data_plane()?;
         run_quiet(xtask(&cloud, &deploy))?;
         let noop_plan = timed(xtask(&cloud, &words(&["plan", "dev"])))?;
         timer.done();

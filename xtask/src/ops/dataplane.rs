@@ -27,6 +27,7 @@ use crate::ops::deploy::stacks::Phase;
 use crate::ops::deployed::{Deployed, DeployedAgent, MANAGED_ENDPOINT, StateObject};
 use crate::ops::push::target;
 use crate::ops::runtime_env::agent_env;
+use crate::project::Project;
 use oci_registry::ImageRef;
 
 pub struct DataplaneOptions {
@@ -90,7 +91,6 @@ pub fn serve(
             env,
             state,
             platform,
-            agents: environment.all_agents.clone(),
             bedrock_region: environment.settings.bedrock_region.clone(),
             ssm_root: environment.settings.ssm_root.clone(),
         });
@@ -98,6 +98,7 @@ pub fn serve(
     let aws = tokio.block_on(crate::environment::aws_config(None));
     let mut watch = Watch {
         sources,
+        blueprints: Blueprints::read(&ctx.project)?,
         only: options.agents.clone(),
         work: ctx.project.work_dir().join("dataplane"),
         launcher: arm64_launcher(ctx)?,
@@ -192,7 +193,6 @@ struct Source {
     state: StateObject,
     /// The platform stack's: what the agents stack gives every runtime of the environment.
     platform: StateObject,
-    agents: Vec<blueprint::Agent>,
     bedrock_region: Option<String>,
     ssm_root: String,
 }
@@ -224,6 +224,7 @@ fn memory_id(
 /// What is served, kept equal to the environments' state.
 struct Watch {
     sources: Vec<Source>,
+    blueprints: Blueprints,
     only: Vec<String>,
     work: PathBuf,
     launcher: Option<PathBuf>,
@@ -263,14 +264,21 @@ impl Watch {
                     continue;
                 }
             };
+            let wanted = |id: &String| self.only.is_empty() || self.only.contains(id);
+            if let Err(err) = self
+                .blueprints
+                .cover(deployed.agents.keys().filter(|id| wanted(id)))
+            {
+                changes.push(format!("{env}: {err:#}"));
+            }
             for (id, agent) in deployed.agents {
-                if !self.only.is_empty() && !self.only.contains(&id) {
+                if !wanted(&id) {
                     continue;
                 }
-                let uses_memory = source
-                    .agents
-                    .iter()
-                    .any(|a| a.id() == id && a.blueprint.memory.enabled);
+                let uses_memory = self
+                    .blueprints
+                    .get(&id)
+                    .is_some_and(|a| a.blueprint.memory.enabled);
                 let memory = memory.clone().filter(|_| uses_memory);
                 let same = self
                     .served
@@ -326,10 +334,9 @@ impl Watch {
         agent: &DeployedAgent,
         memory: Option<&str>,
     ) -> anyhow::Result<Runtime> {
-        let blueprint = source
-            .agents
-            .iter()
-            .find(|a| a.id() == id)
+        let blueprint = self
+            .blueprints
+            .get(id)
             .with_context(|| format!("{} runs `{id}`, which has no blueprint here", source.env))?
             .in_environment(source.env);
         let image = unpack(&self.work, &agent.image).await?;
@@ -372,6 +379,34 @@ impl Watch {
                 None => Authorizer::Iam,
             },
         })
+    }
+}
+
+/// The workspace's blueprints, read when the data plane starts, and again when a state names an
+/// agent they do not have: one added since (`cargo xtask new`), deployed while it serves.
+struct Blueprints {
+    project: Project,
+    agents: Vec<blueprint::Agent>,
+}
+
+impl Blueprints {
+    fn read(project: &Project) -> anyhow::Result<Blueprints> {
+        Ok(Blueprints {
+            project: project.clone(),
+            agents: project.agents()?,
+        })
+    }
+
+    fn get(&self, id: &str) -> Option<&blueprint::Agent> {
+        self.agents.iter().find(|a| a.id() == id)
+    }
+
+    /// Reads the blueprints again if one of `ids` has none loaded.
+    fn cover<'a>(&mut self, mut ids: impl Iterator<Item = &'a String>) -> anyhow::Result<()> {
+        if ids.any(|id| self.get(id).is_none()) {
+            self.agents = self.project.agents()?;
+        }
+        Ok(())
     }
 }
 
@@ -655,6 +690,35 @@ mod tests {
     fn streams_are_named_by_day_and_session() {
         let at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_764_547_200); // 2025-12-01
         assert_eq!(day(at), "2025/12/01");
+    }
+
+    #[test]
+    fn an_agent_added_since_the_start_has_its_blueprint_read() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let project = Project {
+            root: root.path().to_path_buf(),
+            infra_dir: root.path().join("infra"),
+        };
+        std::fs::create_dir_all(root.path().join("agents")).expect("agents/");
+        let mut blueprints = Blueprints::read(&project).expect("no blueprints yet");
+        let triage = "triage".to_string();
+        assert!(blueprints.get(&triage).is_none());
+        let dir = root.path().join("agents/triage");
+        std::fs::create_dir_all(&dir).expect("agents/triage");
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        for file in ["blueprint.yaml", "Cargo.toml"] {
+            std::fs::copy(repo.join("agents/triage").join(file), dir.join(file))
+                .unwrap_or_else(|err| panic!("copy triage's {file}: {err}"));
+        }
+        std::fs::create_dir_all(dir.join("src")).expect("src/");
+        std::fs::write(dir.join("src/main.rs"), "fn main() {}\n").expect("main.rs");
+        blueprints
+            .cover([&triage].into_iter())
+            .expect("the blueprints read again");
+        assert!(blueprints.get(&triage).is_some());
+        let unknown = "nobody".to_string();
+        blueprints.cover([&unknown].into_iter()).expect("read");
+        assert!(blueprints.get(&unknown).is_none());
     }
 
     #[test]
