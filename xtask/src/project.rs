@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
+#[derive(Clone)]
 pub struct Project {
     pub root: PathBuf,
     /// The Terraform root (default `infra/`): stacks, modules and `envs/`.

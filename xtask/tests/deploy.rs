@@ -28,6 +28,8 @@ struct World {
     plane: std::cell::OnceCell<DataPlane>,
     /// Bedrock, for the agents the data plane runs.
     converse: StandIn,
+    /// AgentCore Memory, for the agents the data plane runs (moto has none).
+    memory: agent_testkit::memory::StandIn,
     ws: Scratch,
     moto: Moto,
     registry: Registry,
@@ -74,6 +76,7 @@ impl World {
         let world = World {
             plane: std::cell::OnceCell::new(),
             converse: StandIn::start(),
+            memory: agent_testkit::memory::StandIn::start(),
             ws,
             moto: Moto::start_with_step_functions(plane_port),
             registry: Registry::start(),
@@ -84,7 +87,7 @@ impl World {
         assert!(out.status.success(), "bootstrap failed:\n{text}");
         // Each agent gets what it asks for: text, or the record its forced tool describes.
         world.converse.answer(Answer::Auto);
-        let plane = DataPlane::start(&world, world.converse.url(), plane_port);
+        let plane = DataPlane::start(&world, plane_port);
         assert!(world.plane.set(plane).is_ok());
         world
     }
@@ -162,6 +165,17 @@ impl World {
         self.ssm(name)
             .and_then(|p| p["Value"].as_str().map(str::to_string))
             .unwrap_or_else(|| panic!("no SSM parameter {name}"))
+    }
+
+    /// The platform stack's `memory_id` output, from its state object.
+    fn platform_memory_id(&self, env: &str) -> String {
+        let url = format!("s3://{BUCKET}/{env}/platform.tfstate");
+        let (out, text) = self.aws(&["s3", "cp", &url, "-"]);
+        assert!(out.status.success(), "{text}");
+        let state: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a state");
+        let id = state["outputs"]["memory_id"]["value"].as_str();
+        id.unwrap_or_else(|| panic!("{url} outputs no memory_id"))
+            .to_string()
     }
 
     fn state_objects(&self) -> Vec<String> {
@@ -739,7 +753,9 @@ struct DataPlane {
 }
 
 impl DataPlane {
-    fn start(w: &World, converse: &str, port: u16) -> DataPlane {
+    /// Its agents reach Bedrock and Memory through the stand-ins, as the runtime's role would
+    /// reach the services.
+    fn start(w: &World, port: u16) -> DataPlane {
         let port = port.to_string();
         let mut child = w
             .xtask(&[
@@ -750,7 +766,8 @@ impl DataPlane {
                 "--idle-timeout",
                 "4",
             ])
-            .env("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", converse)
+            .env("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", w.converse.url())
+            .env("AWS_ENDPOINT_URL_BEDROCK_AGENTCORE", w.memory.url())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -918,6 +935,36 @@ fn operate_dev(w: &World, dev_agents: &[String]) {
     assert!(
         String::from_utf8_lossy(&out.stdout).starts_with("Hello again\n"),
         "{text}"
+    );
+    // The session's turns are kept in the memory the platform stack deployed: the second
+    // call's model request carries the first turn, and both exchanges are events of it.
+    let first_turn = [
+        ("user".to_string(), "Hello".to_string()),
+        (
+            "assistant".to_string(),
+            "Hello from the stand-in.".to_string(),
+        ),
+    ];
+    let second = &converse.requests()[calls_before + 1];
+    assert_eq!(
+        second.messages(),
+        [&first_turn[..], &[("user".into(), "Hi".into())]].concat(),
+        "{}",
+        second.body
+    );
+    let memory_id = w.platform_memory_id("dev");
+    let recorded = |operation: &str| {
+        w.memory
+            .requests()
+            .into_iter()
+            .filter(|r| r.operation == operation && r.session_id == SESSION)
+            .collect::<Vec<_>>()
+    };
+    let events = recorded("CreateEvent");
+    assert_eq!(events.len(), 2, "one event per exchange: {events:#?}");
+    assert!(
+        events.iter().all(|e| e.memory_id == memory_id),
+        "not the platform's memory {memory_id}: {events:#?}"
     );
     assert_eq!(
         plane.stderr().matches("started (pid").count(),
@@ -1154,7 +1201,8 @@ fn operate_dev(w: &World, dev_agents: &[String]) {
         plane.stderr()
     );
     // An ended session's id is not refused: AgentCore starts the session again in a new
-    // microVM, and so does the data plane (what the agent kept in process is gone).
+    // microVM, and so does the data plane; what the agent kept in process is gone, what it
+    // kept in Memory is not.
     let starts = || {
         plane
             .stderr()
@@ -1162,6 +1210,7 @@ fn operate_dev(w: &World, dev_agents: &[String]) {
             .count()
     };
     let before = starts();
+    let calls = converse.requests().len();
     let (out, text) = runs(invoke(
         "dev",
         &["--session", SESSION],
@@ -1169,6 +1218,16 @@ fn operate_dev(w: &World, dev_agents: &[String]) {
     ));
     assert!(out.status.success(), "{text}\n{}", plane.stderr());
     assert_eq!(starts(), before + 1, "{}", plane.stderr());
+    let resumed = converse.requests()[calls].messages();
+    assert!(
+        resumed.starts_with(&first_turn),
+        "the new process did not remember the first turn: {resumed:?}"
+    );
+    let reads = recorded("ListEvents");
+    assert!(
+        !reads.is_empty() && reads.iter().all(|r| r.memory_id == memory_id),
+        "{reads:#?}"
+    );
 }
 
 /// Terraform and provider processes whose working directory is inside `dir`.

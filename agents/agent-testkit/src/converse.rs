@@ -56,6 +56,19 @@ pub struct Recorded {
     pub body: Value,
 }
 
+impl Recorded {
+    /// The conversation the request carried: (role, first text block) per message, in order.
+    pub fn messages(&self) -> Vec<(String, String)> {
+        let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+        self.body["messages"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|m| (text(&m["role"]), text(&m["content"][0]["text"])))
+            .collect()
+    }
+}
+
 const DEFAULT_TEXT: &str = "Hello from the stand-in.";
 
 struct Shared {

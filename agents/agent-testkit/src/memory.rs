@@ -91,20 +91,25 @@ pub struct StandIn {
 impl StandIn {
     /// Starts on 127.0.0.1 on a free port, up, with no events and no records.
     pub fn start() -> StandIn {
+        StandIn::start_on(0).expect("start the Memory stand-in")
+    }
+
+    /// As [`StandIn::start`], on `port` (0: a free one).
+    pub fn start_on(port: u16) -> anyhow::Result<StandIn> {
         let shared = Arc::new(Shared::default());
-        let server = InProcess::serve(0, app(shared.clone())).expect("start the Memory stand-in");
+        let server = InProcess::serve(port, app(shared.clone()))?;
         let url = server.url.clone();
         let port = url
             .rsplit(':')
             .next()
             .and_then(|p| p.parse().ok())
-            .expect("the stand-in's port");
-        StandIn {
+            .ok_or_else(|| anyhow::anyhow!("the stand-in serves on {url}, which has no port"))?;
+        Ok(StandIn {
             server: Mutex::new(Some(server)),
             port,
             url,
             shared,
-        }
+        })
     }
 
     /// For `AWS_ENDPOINT_URL_BEDROCK_AGENTCORE`.

@@ -1,6 +1,7 @@
 //! The local cloud the deploying benchmarks (`deploy`, `scale`) run against: moto for AWS, the
-//! CNCF registry for images, the Converse stand-in for Bedrock and `cargo xtask dataplane` for
-//! AgentCore (the smoke phase invokes the agents), with the environment that sends the xtask's
+//! CNCF registry for images, the Converse stand-in for Bedrock, the Memory stand-in for
+//! AgentCore Memory and `cargo xtask dataplane` for AgentCore (the smoke phase invokes the
+//! agents), with the environment that sends the xtask's
 //! AWS SDK and Terraform there. The workspace's `tests/` is the infrastructure root: the test
 //! stacks (`tests/stacks`, the shipped stacks' interface on resources moto handles) and the
 //! real environment files (`tests/envs -> ../infra/envs`).
@@ -15,8 +16,9 @@ use agent_testkit::registry::Registry;
 
 pub struct LocalCloud {
     // Dropped first: the data plane's agents before the services they call.
-    plane: DataPlane,
+    _plane: DataPlane,
     _converse: StandIn,
+    _memory: agent_testkit::memory::StandIn,
     _registry: Registry,
     _moto: Moto,
     _scratch: tempfile::TempDir,
@@ -74,11 +76,13 @@ impl LocalCloud {
             "AWS_ENDPOINT_URL_BEDROCK_RUNTIME".into(),
             converse.url().to_string(),
         ));
+        let memory = agent_testkit::memory::StandIn::start_on(0)?;
         let exe = crate::xtask_bin()?;
-        let plane = DataPlane::start(&exe, root, &mut env)?;
+        let plane = DataPlane::start(&exe, root, &mut env, memory.url())?;
         Ok(LocalCloud {
-            plane,
+            _plane: plane,
             _converse: converse,
+            _memory: memory,
             registry_flag: format!("{}/bench", registry.host()),
             _registry: registry,
             _moto: moto,
@@ -92,14 +96,6 @@ impl LocalCloud {
     /// `cargo xtask -C <root> --infra-dir <root>/tests ARGS` against the local cloud.
     pub fn xtask(&self, args: &[&str]) -> duct::Expression {
         xtask(&self.exe, &self.root, &self.env, args)
-    }
-
-    /// A new data plane for the agents the workspace has now: it reads the blueprints when it
-    /// starts (`cargo xtask dataplane`), so agents added since need it started again.
-    pub fn restart_data_plane(&mut self) -> anyhow::Result<()> {
-        self.plane.stop();
-        self.plane = DataPlane::start(&self.exe, &self.root, &mut self.env)?;
-        Ok(())
     }
 
     /// The infrastructure root (`tests/`).
@@ -128,12 +124,13 @@ struct DataPlane {
 }
 
 impl DataPlane {
-    /// Starts `dataplane dev` with `env` (without a data plane's address) and points
-    /// `AWS_ENDPOINT_URL_BEDROCK_AGENTCORE` in `env` at it.
+    /// Starts `dataplane dev` with `env`, its agents' AgentCore (Memory) at `memory`, and
+    /// points `AWS_ENDPOINT_URL_BEDROCK_AGENTCORE` in `env` at it.
     fn start(
         exe: &Path,
         root: &Path,
         env: &mut Vec<(String, String)>,
+        memory: &str,
     ) -> anyhow::Result<DataPlane> {
         const VAR: &str = "AWS_ENDPOINT_URL_BEDROCK_AGENTCORE";
         env.retain(|(k, _)| k != VAR);
@@ -143,6 +140,7 @@ impl DataPlane {
             env,
             &["--json", "dataplane", "dev", "--port", "0"],
         )
+        .env(VAR, memory)
         .stderr_null()
         .reader()
         .context("cannot start the data plane")?;

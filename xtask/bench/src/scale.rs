@@ -55,12 +55,52 @@ pub struct Args {
 struct Step {
     synthetic: usize,
     agents: usize,
+    #[serde(flatten)]
+    measures: Measures,
+}
+
+/// What one step measures, in seconds; or what one more agent adds to it.
+#[derive(Serialize)]
+struct Measures {
     check_s: f64,
     shared_change_s: f64,
     packaging_s: f64,
     one_agent_change_s: f64,
     unchanged_push_s: f64,
     noop_plan_s: f64,
+}
+
+impl Measures {
+    /// Each measure of `self` and `other` through `f`.
+    fn zip(&self, other: &Measures, f: impl Fn(f64, f64) -> f64) -> Measures {
+        Measures {
+            check_s: f(self.check_s, other.check_s),
+            shared_change_s: f(self.shared_change_s, other.shared_change_s),
+            packaging_s: f(self.packaging_s, other.packaging_s),
+            one_agent_change_s: f(self.one_agent_change_s, other.one_agent_change_s),
+            unchanged_push_s: f(self.unchanged_push_s, other.unchanged_push_s),
+            noop_plan_s: f(self.noop_plan_s, other.noop_plan_s),
+        }
+    }
+
+    /// The table's cells, in its columns' order.
+    fn cells(&self) -> Vec<String> {
+        [
+            self.check_s,
+            self.shared_change_s,
+            self.packaging_s,
+            self.one_agent_change_s,
+            self.unchanged_push_s,
+            self.noop_plan_s,
+        ]
+        .into_iter()
+        .map(secs)
+        .collect()
+    }
+}
+
+fn secs(s: f64) -> String {
+    format!("{s:.2} s")
 }
 
 #[derive(Serialize)]
@@ -76,12 +116,8 @@ struct Report {
 
 #[derive(Serialize)]
 struct Marginal {
-    check_s: f64,
-    shared_change_s: f64,
-    packaging_s: f64,
-    one_agent_change_s: f64,
-    unchanged_push_s: f64,
-    noop_plan_s: f64,
+    #[serde(flatten)]
+    measures: Measures,
     /// The goal for `shared_change_s`.
     goal_s: f64,
 }
@@ -99,7 +135,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     copy_workspace(root, &ws)?;
     timer.done();
 
-    let mut cloud = LocalCloud::start(&ws)?;
+    let cloud = LocalCloud::start(&ws)?;
     let target_dir = ctx.project.target_dir();
     let xtask = |cloud: &LocalCloud, args: &[String]| -> duct::Expression {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -174,7 +210,6 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         timer.done();
 
         let timer = ctx.out.timed(format!("{n}: deploy dev, then a no-op plan"));
-        cloud.restart_data_plane()?;
         run_quiet(xtask(&cloud, &deploy))?;
         let noop_plan = timed(xtask(&cloud, &words(&["plan", "dev"])))?;
         timer.done();
@@ -182,25 +217,22 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         steps.push(Step {
             synthetic: n,
             agents,
-            check_s: check.as_secs_f64(),
-            shared_change_s: shared_change.as_secs_f64(),
-            packaging_s: packaging,
-            one_agent_change_s: one_agent_change.as_secs_f64(),
-            unchanged_push_s: unchanged_push.as_secs_f64(),
-            noop_plan_s: noop_plan.as_secs_f64(),
+            measures: Measures {
+                check_s: check.as_secs_f64(),
+                shared_change_s: shared_change.as_secs_f64(),
+                packaging_s: packaging,
+                one_agent_change_s: one_agent_change.as_secs_f64(),
+                unchanged_push_s: unchanged_push.as_secs_f64(),
+                noop_plan_s: noop_plan.as_secs_f64(),
+            },
         });
     }
 
     let marginal = match (steps.first(), steps.last()) {
         (Some(a), Some(b)) if b.agents > a.agents => {
-            let per = |f: fn(&Step) -> f64| (f(b) - f(a)) / (b.agents - a.agents) as f64;
+            let added = (b.agents - a.agents) as f64;
             Some(Marginal {
-                check_s: per(|s| s.check_s),
-                shared_change_s: per(|s| s.shared_change_s),
-                packaging_s: per(|s| s.packaging_s),
-                one_agent_change_s: per(|s| s.one_agent_change_s),
-                unchanged_push_s: per(|s| s.unchanged_push_s),
-                noop_plan_s: per(|s| s.noop_plan_s),
+                measures: b.measures.zip(&a.measures, |b, a| (b - a) / added),
                 goal_s: 5.0,
             })
         }
@@ -303,41 +335,22 @@ fn print(ctx: &Context, report: &Report) {
         ctx.out.print_json(report);
         return;
     }
-    let secs = |s: f64| format!("{s:.2} s");
     let mut rows: Vec<Vec<String>> = report
         .steps
         .iter()
         .map(|s| {
-            vec![
-                format!("{} (+{} synthetic)", s.agents, s.synthetic),
-                secs(s.check_s),
-                secs(s.shared_change_s),
-                secs(s.packaging_s),
-                secs(s.one_agent_change_s),
-                secs(s.unchanged_push_s),
-                secs(s.noop_plan_s),
-            ]
+            let mut row = vec![format!("{} (+{} synthetic)", s.agents, s.synthetic)];
+            row.extend(s.measures.cells());
+            row
         })
         .collect();
     if let Some(m) = &report.marginal {
-        rows.push(vec![
-            "one more agent".into(),
-            secs(m.check_s),
-            format!(
-                "{} (goal <= {:.0} s: {})",
-                secs(m.shared_change_s),
-                m.goal_s,
-                if m.shared_change_s <= m.goal_s {
-                    "met"
-                } else {
-                    "MISSED"
-                }
-            ),
-            secs(m.packaging_s),
-            secs(m.one_agent_change_s),
-            secs(m.unchanged_push_s),
-            secs(m.noop_plan_s),
-        ]);
+        let mut row = vec!["one more agent".to_string()];
+        row.extend(m.measures.cells());
+        let shared = m.measures.shared_change_s;
+        let met = if shared <= m.goal_s { "met" } else { "MISSED" };
+        row[2] = format!("{} (goal <= {:.0} s: {met})", secs(shared), m.goal_s);
+        rows.push(row);
     }
     println!(
         "{}",

@@ -14,7 +14,8 @@ use crate::ops::{codebuild, push};
   cargo xtask build-agents assistant          just one agent
   cargo xtask build-agents --json             digests and sizes for scripts
   cargo xtask build-agents --dry-run          show the cargo command, build nothing
-  cargo xtask build-agents --profile fast     seconds after a change, no LTO: dev only
+  cargo xtask build-agents --profile fast     seconds after a change (no LTO, 16 codegen
+                                              units, incremental): dev only
   cargo xtask build-agents --builder docker   docker buildx + agents/<id>/Dockerfile instead
   SOURCE_DATE_EPOCH=1700000000 cargo xtask build-agents   pin the image timestamps
   cargo xtask build-agents --push dev         build, then push to dev's ECR
@@ -32,8 +33,9 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = Builder::Native)]
     pub builder: Builder,
 
-    /// The cargo profile: `release` ships anywhere; `fast` (no LTO) rebuilds in seconds and is
-    /// refused by staging and production (recorded in the image).
+    /// The cargo profile: `release` ships anywhere; `fast` (no LTO, 16 codegen units,
+    /// incremental) rebuilds in seconds and is refused by staging and production (recorded in
+    /// the image).
     #[arg(long, value_enum, default_value_t = Profile::Release)]
     pub profile: Profile,
 

@@ -24,7 +24,13 @@ within a second or two (`deploy` runs its smoke checks through it). Each agent r
 its runtime pins (pulled by digest from the environment's registry),
 one process per session (under qemu-aarch64-static on a host that is not aarch64), stopped when
 idle. Its output goes to the runtime's log group, as on AgentCore (`cargo xtask logs`). The
-processes use this shell's AWS credentials and AWS_ENDPOINT_URL_* in place of the runtime role.")]
+processes use this shell's AWS credentials and AWS_ENDPOINT_URL_* in place of the runtime role.
+An agent that uses memory gets the environment's (the platform stack's `memory_id` output, else
+this shell's AGENTCORE_MEMORY_ID); without AWS, point this shell's SDK at the stand-ins:
+  cargo run -p agent-testkit --bin converse-standin 9999 &
+  cargo run -p agent-testkit --bin memory-standin 9998 &
+  AWS_ENDPOINT_URL_BEDROCK_RUNTIME=http://127.0.0.1:9999 \\
+  AWS_ENDPOINT_URL_BEDROCK_AGENTCORE=http://127.0.0.1:9998 cargo xtask dataplane dev")]
 pub struct Args {
     /// The environments whose deployed runtimes are served (default: all three).
     #[arg(value_name = "ENV")]

@@ -21,9 +21,9 @@ The environment file infra/envs/<env>.tfvars and infra/envs/<env>.backend.hcl ar
 their ${PLACEHOLDERS} from the process environment; each stack keeps its state at
 <env>/<stack>.tfstate in the environment's state bucket.
 
-dev builds with the `fast` profile by default (no LTO: seconds after a change); staging builds
-`release`, production never builds. Images record their profile, and staging and production
-refuse `fast` ones: deploy dev with `--profile release` before `promote dev staging`.")]
+dev builds with the `fast` profile by default (no LTO, incremental: seconds after a change);
+staging builds `release`, production never builds. Images record their profile, and staging and
+production refuse `fast` ones: deploy dev with `--profile release` before `promote dev staging`.")]
 pub struct Args {
     /// dev, staging or production.
     pub env: Env,

@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 
+use futures_util::StreamExt as _;
 use serde::Serialize;
 
 use crate::Context;
@@ -101,6 +102,10 @@ impl Report for Status {
     }
 }
 
+/// GetAgentRuntime calls in flight at once, per environment: an environment of many agents is
+/// asked in about one round trip's time, within the control plane's request rate.
+const CONCURRENT_ASKS: usize = 8;
+
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let envs = if args.envs.is_empty() {
         Env::ALL.to_vec()
@@ -121,8 +126,16 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
             Ok((environment, d)) => {
                 runtime.block_on(async {
                     let aws = environment.aws().await;
-                    for (id, agent) in &d.agents {
-                        match runtime_state::read(aws, agent).await {
+                    let asked =
+                        futures_util::stream::iter(&d.agents)
+                            .map(|(id, agent)| async move {
+                                (id, runtime_state::read(aws, agent).await)
+                            })
+                            .buffered(CONCURRENT_ASKS)
+                            .collect::<Vec<_>>()
+                            .await;
+                    for (id, state) in asked {
+                        match state {
                             Ok(state) => {
                                 states.insert((env, id.clone()), state);
                             }

@@ -6,8 +6,9 @@
 //! `cargo xtask logs` reads it the same way in both places.
 //!
 //! The processes get the environment the agents stack gives the runtime (the blueprint's model
-//! and variables, `BEDROCK_REGION` from the environment file), plus this shell's AWS
-//! credentials, region and `AWS_ENDPOINT_URL_*`: the runtime's role, locally.
+//! and variables, `BEDROCK_REGION` from the environment file, the environment's memory from its
+//! platform stack's outputs), plus this shell's AWS credentials, region and
+//! `AWS_ENDPOINT_URL_*`: the runtime's role, locally.
 
 use std::collections::{BTreeMap, HashMap};
 use std::ffi::OsString;
@@ -22,9 +23,11 @@ use serde::Serialize;
 use crate::Context;
 use crate::environment::{Env, Environment};
 use crate::ops::build_agents::arm64_launcher;
-use crate::ops::deployed::{DeployedAgent, MANAGED_ENDPOINT, StateObject};
+use crate::ops::deploy::stacks::Phase;
+use crate::ops::deployed::{Deployed, DeployedAgent, MANAGED_ENDPOINT, StateObject};
 use crate::ops::push::target;
 use crate::ops::runtime_env::agent_env;
+use crate::project::Project;
 use oci_registry::ImageRef;
 
 pub struct DataplaneOptions {
@@ -55,6 +58,8 @@ struct Served {
     env: Env,
     agent: String,
     deployed: DeployedAgent,
+    /// The memory it was given, if its blueprint uses one.
+    memory: Option<String>,
     runtime: Runtime,
 }
 
@@ -81,10 +86,11 @@ pub fn serve(
             }
         }
         let state = tokio.block_on(StateObject::new(&ctx.project, env))?;
+        let platform = tokio.block_on(StateObject::of(&ctx.project, env, Phase::Platform))?;
         sources.push(Source {
             env,
             state,
-            agents: environment.all_agents.clone(),
+            platform,
             bedrock_region: environment.settings.bedrock_region.clone(),
             ssm_root: environment.settings.ssm_root.clone(),
         });
@@ -92,6 +98,7 @@ pub fn serve(
     let aws = tokio.block_on(crate::environment::aws_config(None));
     let mut watch = Watch {
         sources,
+        blueprints: Blueprints::read(&ctx.project)?,
         only: options.agents.clone(),
         work: ctx.project.work_dir().join("dataplane"),
         launcher: arm64_launcher(ctx)?,
@@ -182,15 +189,42 @@ pub fn serve(
 /// One environment the data plane follows.
 struct Source {
     env: Env,
+    /// The agents stack's: what runs.
     state: StateObject,
-    agents: Vec<blueprint::Agent>,
+    /// The platform stack's: what the agents stack gives every runtime of the environment.
+    platform: StateObject,
     bedrock_region: Option<String>,
     ssm_root: String,
+}
+
+impl Source {
+    /// What runs, and the environment's memory.
+    async fn read(&self) -> anyhow::Result<(Deployed, Option<String>)> {
+        let (deployed, platform) = tokio::join!(self.state.deployed(), self.platform.outputs());
+        let shell = std::env::var("AGENTCORE_MEMORY_ID").ok();
+        Ok((deployed?, memory_id(&platform?, shell)))
+    }
+}
+
+/// The memory the agents stack gives a runtime whose blueprint uses one: the platform stack's
+/// `memory_id` output (its `var.memory_id`); else `shell`'s (this shell's
+/// `AGENTCORE_MEMORY_ID`), for an environment whose platform stack does not say.
+fn memory_id(
+    platform: &BTreeMap<String, serde_json::Value>,
+    shell: Option<String>,
+) -> Option<String> {
+    platform
+        .get("memory_id")
+        .and_then(|v| v.as_str())
+        .filter(|id| !id.is_empty())
+        .map(str::to_string)
+        .or(shell.filter(|id| !id.is_empty()))
 }
 
 /// What is served, kept equal to the environments' state.
 struct Watch {
     sources: Vec<Source>,
+    blueprints: Blueprints,
     only: Vec<String>,
     work: PathBuf,
     launcher: Option<PathBuf>,
@@ -208,12 +242,12 @@ impl Watch {
         let mut next = BTreeMap::new();
         for source in &self.sources {
             let env = source.env;
-            let deployed = match source.state.deployed().await {
-                Ok(deployed) => {
+            let (deployed, memory) = match source.read().await {
+                Ok(read) => {
                     if self.unreadable.remove(&env).is_some() {
                         changes.push(format!("{env}: its state is readable again"));
                     }
-                    deployed
+                    read
                 }
                 Err(err) => {
                     let why = format!("{err:#}");
@@ -230,27 +264,44 @@ impl Watch {
                     continue;
                 }
             };
+            let wanted = |id: &String| self.only.is_empty() || self.only.contains(id);
+            if let Err(err) = self
+                .blueprints
+                .cover(deployed.agents.keys().filter(|id| wanted(id)))
+            {
+                changes.push(format!("{env}: {err:#}"));
+            }
             for (id, agent) in deployed.agents {
-                if !self.only.is_empty() && !self.only.contains(&id) {
+                if !wanted(&id) {
                     continue;
                 }
+                let uses_memory = self
+                    .blueprints
+                    .get(&id)
+                    .is_some_and(|a| a.blueprint.memory.enabled);
+                let memory = memory.clone().filter(|_| uses_memory);
                 let same = self
                     .served
                     .get(&agent.runtime_arn)
-                    .filter(|s| s.deployed.image == agent.image);
+                    .filter(|s| s.deployed.image == agent.image && s.memory == memory);
                 if let Some(same) = same {
                     next.insert(agent.runtime_arn.clone(), same.clone());
                     continue;
                 }
-                match self.prepare(source, &id, &agent).await {
+                match self.prepare(source, &id, &agent, memory.as_deref()).await {
                     Ok(runtime) => {
-                        changes.push(format!("{env}: serving {id} from {}", agent.image));
+                        let with = match &memory {
+                            Some(memory) => format!(" with memory {memory}"),
+                            None => String::new(),
+                        };
+                        changes.push(format!("{env}: serving {id} from {}{with}", agent.image));
                         next.insert(
                             agent.runtime_arn.clone(),
                             Served {
                                 env,
                                 agent: id,
                                 deployed: agent,
+                                memory,
                                 runtime,
                             },
                         );
@@ -281,11 +332,11 @@ impl Watch {
         source: &Source,
         id: &str,
         agent: &DeployedAgent,
+        memory: Option<&str>,
     ) -> anyhow::Result<Runtime> {
-        let blueprint = source
-            .agents
-            .iter()
-            .find(|a| a.id() == id)
+        let blueprint = self
+            .blueprints
+            .get(id)
             .with_context(|| format!("{} runs `{id}`, which has no blueprint here", source.env))?
             .in_environment(source.env);
         let image = unpack(&self.work, &agent.image).await?;
@@ -297,6 +348,7 @@ impl Watch {
             0,
             |name| match name {
                 "SSM_ROOT_PATH" => Some(source.ssm_root.clone()),
+                "AGENTCORE_MEMORY_ID" => memory.map(str::to_string),
                 _ => std::env::var(name).ok(),
             },
         ));
@@ -327,6 +379,34 @@ impl Watch {
                 None => Authorizer::Iam,
             },
         })
+    }
+}
+
+/// The workspace's blueprints, read when the data plane starts, and again when a state names an
+/// agent they do not have: one added since (`cargo xtask new`), deployed while it serves.
+struct Blueprints {
+    project: Project,
+    agents: Vec<blueprint::Agent>,
+}
+
+impl Blueprints {
+    fn read(project: &Project) -> anyhow::Result<Blueprints> {
+        Ok(Blueprints {
+            project: project.clone(),
+            agents: project.agents()?,
+        })
+    }
+
+    fn get(&self, id: &str) -> Option<&blueprint::Agent> {
+        self.agents.iter().find(|a| a.id() == id)
+    }
+
+    /// Reads the blueprints again if one of `ids` has none loaded.
+    fn cover<'a>(&mut self, mut ids: impl Iterator<Item = &'a String>) -> anyhow::Result<()> {
+        if ids.any(|id| self.get(id).is_none()) {
+            self.agents = self.project.agents()?;
+        }
+        Ok(())
     }
 }
 
@@ -610,6 +690,48 @@ mod tests {
     fn streams_are_named_by_day_and_session() {
         let at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_764_547_200); // 2025-12-01
         assert_eq!(day(at), "2025/12/01");
+    }
+
+    #[test]
+    fn an_agent_added_since_the_start_has_its_blueprint_read() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let project = Project {
+            root: root.path().to_path_buf(),
+            infra_dir: root.path().join("infra"),
+        };
+        std::fs::create_dir_all(root.path().join("agents")).expect("agents/");
+        let mut blueprints = Blueprints::read(&project).expect("no blueprints yet");
+        let triage = "triage".to_string();
+        assert!(blueprints.get(&triage).is_none());
+        let dir = root.path().join("agents/triage");
+        std::fs::create_dir_all(&dir).expect("agents/triage");
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        for file in ["blueprint.yaml", "Cargo.toml"] {
+            std::fs::copy(repo.join("agents/triage").join(file), dir.join(file))
+                .unwrap_or_else(|err| panic!("copy triage's {file}: {err}"));
+        }
+        std::fs::create_dir_all(dir.join("src")).expect("src/");
+        std::fs::write(dir.join("src/main.rs"), "fn main() {}\n").expect("main.rs");
+        blueprints
+            .cover([&triage].into_iter())
+            .expect("the blueprints read again");
+        assert!(blueprints.get(&triage).is_some());
+        let unknown = "nobody".to_string();
+        blueprints.cover([&unknown].into_iter()).expect("read");
+        assert!(blueprints.get(&unknown).is_none());
+    }
+
+    #[test]
+    fn the_memory_is_the_platform_stacks_else_the_shells() {
+        let platform = |id: &str| BTreeMap::from([("memory_id".into(), serde_json::json!(id))]);
+        let shell = || Some("shell_memory-0000000000".to_string());
+        assert_eq!(
+            memory_id(&platform("dev_memory-0000000000"), shell()).as_deref(),
+            Some("dev_memory-0000000000")
+        );
+        assert_eq!(memory_id(&BTreeMap::new(), shell()), shell());
+        assert_eq!(memory_id(&platform(""), shell()), shell());
+        assert_eq!(memory_id(&BTreeMap::new(), Some(String::new())), None);
     }
 
     #[test]

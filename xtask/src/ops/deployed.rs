@@ -199,8 +199,13 @@ pub struct StateObject {
 impl StateObject {
     /// The agents stack's.
     pub async fn new(project: &Project, env: Env) -> anyhow::Result<StateObject> {
+        StateObject::of(project, env, Phase::Agents).await
+    }
+
+    /// The stack of `phase`'s.
+    pub async fn of(project: &Project, env: Env, phase: Phase) -> anyhow::Result<StateObject> {
         let backend = Backend::load(project, env)?;
-        let key = format!("{env}/{}.tfstate", Phase::Agents.name());
+        let key = format!("{env}/{}.tfstate", phase.name());
         Ok(StateObject::at(&backend, backend.s3().await, env, &key))
     }
 
