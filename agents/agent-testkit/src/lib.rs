@@ -58,6 +58,24 @@ pub fn tool(name: &str) -> std::path::PathBuf {
 /// The header through which AgentCore names the session of an invocation.
 pub const SESSION_HEADER: &str = "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id";
 
+/// The `[PORT]` argument of a stand-in's binary (`program [PORT]`): 0, a free one, without it.
+pub fn port_argument(program: &str) -> anyhow::Result<u16> {
+    match std::env::args().nth(1) {
+        Some(text) => text
+            .parse()
+            .map_err(|_| anyhow::anyhow!("`{text}` is not a port number; usage: {program} [PORT]")),
+        None => Ok(0),
+    }
+}
+
+/// Prints a stand-in's URL for the shell that started it, then serves until killed.
+pub fn serve_forever(url: &str) -> ! {
+    println!("{url}");
+    loop {
+        std::thread::park();
+    }
+}
+
 /// A port nobody listens on right now.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

@@ -43,21 +43,6 @@ fn ask(agent: &AgentProcess, prompt: &str) -> Value {
     response.json()
 }
 
-fn texts(body: &Value) -> Vec<(String, String)> {
-    body["messages"]
-        .as_array()
-        .expect("messages")
-        .iter()
-        .map(|m| {
-            let text = m["content"][0]["text"].as_str().unwrap_or_default();
-            (
-                m["role"].as_str().unwrap_or_default().to_string(),
-                text.to_string(),
-            )
-        })
-        .collect()
-}
-
 fn pair(role: &str, text: &str) -> (String, String) {
     (role.to_string(), text.to_string())
 }
@@ -93,7 +78,7 @@ fn a_session_continues_in_a_new_process_from_what_memory_recorded() {
     let calls = bedrock.requests();
     assert_eq!(calls.len(), 3);
     assert_eq!(
-        texts(&calls[2].body),
+        calls[2].messages(),
         vec![
             pair("user", "My name is Ada."),
             pair("assistant", "Hello Ada."),
@@ -159,7 +144,7 @@ fn the_history_is_bounded_to_the_last_exchanges() {
         ask(&agent, &format!("question {n}"));
     }
     let last = bedrock.requests().pop().expect("a Converse call");
-    let messages = texts(&last.body);
+    let messages = last.messages();
     // Ten exchanges (agentcore_runtime::memory::HISTORY_EXCHANGES) and the new question.
     assert_eq!(messages.len(), 21, "{messages:?}");
     assert_eq!(messages[0], pair("user", "question 1"));
@@ -234,7 +219,7 @@ fn memory_down_still_answers_and_warns_in_the_log() {
         assert_eq!(answer["answer"], "Still here.", "{outage:?}");
         // The model got the question, without history.
         assert_eq!(
-            texts(&bedrock.requests()[0].body),
+            bedrock.requests()[0].messages(),
             vec![pair("user", "Are you there?")]
         );
         let warnings: Vec<Value> = agent

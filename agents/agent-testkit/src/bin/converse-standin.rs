@@ -3,16 +3,8 @@
 //! alike ([`Answer::Auto`](agent_testkit::converse::Answer::Auto)).
 
 fn main() -> anyhow::Result<()> {
-    let port = match std::env::args().nth(1) {
-        Some(text) => text.parse().map_err(|_| {
-            anyhow::anyhow!("`{text}` is not a port number; usage: converse-standin [PORT]")
-        })?,
-        None => 0,
-    };
+    let port = agent_testkit::port_argument("converse-standin")?;
     let standin = agent_testkit::converse::StandIn::start_on(port)?;
     standin.answer(agent_testkit::converse::Answer::Auto);
-    println!("{}", standin.url());
-    loop {
-        std::thread::park();
-    }
+    agent_testkit::serve_forever(standin.url())
 }

@@ -4,15 +4,7 @@
 //! events until it is killed. Any memory id is taken, e.g. the one a platform stack outputs.
 
 fn main() -> anyhow::Result<()> {
-    let port = match std::env::args().nth(1) {
-        Some(text) => text.parse().map_err(|_| {
-            anyhow::anyhow!("`{text}` is not a port number; usage: memory-standin [PORT]")
-        })?,
-        None => 0,
-    };
+    let port = agent_testkit::port_argument("memory-standin")?;
     let standin = agent_testkit::memory::StandIn::start_on(port)?;
-    println!("{}", standin.url());
-    loop {
-        std::thread::park();
-    }
+    agent_testkit::serve_forever(standin.url())
 }
