@@ -2,7 +2,8 @@
 //! agent sees a gateway whose authorizer is `AWS_IAM`:
 //! - `POST /mcp`, JSON-RPC over Streamable HTTP, answered with `application/json`;
 //! - a request whose SigV4 signature (service `bedrock-agentcore`) does not verify → 403;
-//! - `initialize` negotiates down to the newest protocol version the gateway supports;
+//! - `initialize` negotiates down to the newest protocol version the gateway supports
+//!   (2025-11-25; 2026-07-28 only when a gateway is configured for it);
 //! - `tools/list` is every target's tools named `<target>___<tool>`, and `tools/call` of such
 //!   a name is the target's tool, called on the real MCP server behind it (through the
 //!   official SDK's client), as the gateway calls its targets.
@@ -33,8 +34,9 @@ pub const SECRET_ACCESS_KEY: &str = "testing";
 const SIGNING_NAME: &str = "bedrock-agentcore";
 /// How the gateway joins a target's name and its tool's.
 pub const SEPARATOR: &str = "___";
-/// The protocol versions the gateway speaks, newest last.
-const VERSIONS: [&str; 2] = ["2025-03-26", "2025-06-18"];
+/// The protocol versions a gateway speaks unless configured otherwise (AgentCore developer
+/// guide, "Use an AgentCore gateway"), newest last; `<target>___<tool>` is its "tool naming".
+const VERSIONS: [&str; 3] = ["2025-03-26", "2025-06-18", "2025-11-25"];
 
 /// One request the stand-in received.
 #[derive(Debug, Clone)]
@@ -45,6 +47,8 @@ pub struct Recorded {
     pub tool: Option<String>,
     pub arguments: Value,
     pub authorization: String,
+    /// The `MCP-Protocol-Version` header (none on `initialize`).
+    pub protocol_version: Option<String>,
     /// Whether the SigV4 signature verified, and why not.
     pub signature: Result<(), String>,
 }
@@ -130,6 +134,10 @@ async fn mcp(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes)
     let signature = verify(&headers, &format!("http://{host}/mcp"), &body);
     shared.requests.lock().unwrap().push(Recorded {
         signature: signature.clone(),
+        protocol_version: headers
+            .get("mcp-protocol-version")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
         method: method.clone(),
         tool: tool.clone(),
         arguments: params["arguments"].clone(),

@@ -114,6 +114,13 @@ fn a_tool_call_round_trips_through_the_gateway_to_the_real_mcp_server() {
     assert_eq!(results[0]["status"], "success");
     assert_eq!(results[0]["content"][0]["json"]["business_days"], 5);
 
+    // One call of the tool, with the model's arguments; after the handshake, requests carry
+    // the protocol version the gateway chose (a signed header).
+    let calls = w.gateway.tool_calls();
+    assert_eq!(calls.len(), 1, "{:#?}", w.gateway.requests());
+    assert_eq!(calls[0].tool.as_deref(), Some(TOOL));
+    assert_eq!(calls[0].arguments["start"], "2026-12-01");
+    assert_eq!(calls[0].protocol_version.as_deref(), Some("2025-11-25"));
     // Every gateway request was signed for the gateway's IAM authorizer, and the signature
     // verifies.
     for request in w.gateway.requests() {
