@@ -11,7 +11,6 @@
 
 mod signed;
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -63,7 +62,7 @@ pub struct Gateway {
     session: Mutex<Option<RunningService<RoleClient, ()>>>,
     /// The last list, and until when it stands.
     tools: Mutex<Option<(Instant, Vec<Tool>)>>,
-    failures: Arc<AtomicU64>,
+    failures: AtomicU64,
 }
 
 impl Gateway {
@@ -95,7 +94,7 @@ impl Gateway {
             max_steps: config.tool_max_steps,
             session: Mutex::new(None),
             tools: Mutex::new(None),
-            failures: Arc::default(),
+            failures: AtomicU64::default(),
         }))
     }
 
