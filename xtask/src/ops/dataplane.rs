@@ -10,7 +10,7 @@
 //! platform stack's outputs), plus this shell's AWS credentials, region and
 //! `AWS_ENDPOINT_URL_*`: the runtime's role, locally.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
@@ -387,6 +387,9 @@ impl Watch {
 struct Blueprints {
     project: Project,
     agents: Vec<blueprint::Agent>,
+    /// Ids the last reading did not find: not read for again on every poll while a state keeps
+    /// naming them.
+    missing: BTreeSet<String>,
 }
 
 impl Blueprints {
@@ -394,6 +397,7 @@ impl Blueprints {
         Ok(Blueprints {
             project: project.clone(),
             agents: project.agents()?,
+            missing: BTreeSet::new(),
         })
     }
 
@@ -401,11 +405,18 @@ impl Blueprints {
         self.agents.iter().find(|a| a.id() == id)
     }
 
-    /// Reads the blueprints again if one of `ids` has none loaded.
-    fn cover<'a>(&mut self, mut ids: impl Iterator<Item = &'a String>) -> anyhow::Result<()> {
-        if ids.any(|id| self.get(id).is_none()) {
-            self.agents = self.project.agents()?;
+    /// Reads the blueprints again if one of `ids` has none loaded and was not missing from the
+    /// last reading already.
+    fn cover<'a>(&mut self, ids: impl Iterator<Item = &'a String>) -> anyhow::Result<()> {
+        let unknown: BTreeSet<String> = ids.filter(|id| self.get(id).is_none()).cloned().collect();
+        if unknown.is_subset(&self.missing) {
+            return Ok(());
         }
+        self.agents = self.project.agents()?;
+        self.missing = unknown
+            .into_iter()
+            .filter(|id| self.get(id).is_none())
+            .collect();
         Ok(())
     }
 }
