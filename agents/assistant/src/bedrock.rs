@@ -255,8 +255,11 @@ impl Assistant {
                 match event {
                     ConverseStreamOutput::ContentBlockStart(block) => {
                         if let Some(ContentBlockStart::ToolUse(start)) = block.start {
-                            s.pending
-                                .push((start.tool_use_id, start.name, String::new()));
+                            s.pending.push(PendingUse {
+                                id: start.tool_use_id,
+                                name: start.name,
+                                input: String::new(),
+                            });
                         }
                     }
                     ConverseStreamOutput::ContentBlockDelta(d) => match d.delta {
@@ -266,8 +269,8 @@ impl Assistant {
                             return Some((Ok(Chunk::Delta { delta: text }), s));
                         }
                         Some(ContentBlockDelta::ToolUse(delta)) => {
-                            if let Some((_, _, input)) = s.pending.last_mut() {
-                                input.push_str(delta.input());
+                            if let Some(pending) = s.pending.last_mut() {
+                                pending.input.push_str(delta.input());
                             }
                         }
                         _ => {}
@@ -351,11 +354,17 @@ struct StreamState {
     system: Option<String>,
     tool_config: Option<ToolConfiguration>,
     steps: usize,
-    /// What the model said in this step, and the tool calls it asks for (id, name, input
-    /// JSON as it streamed in).
+    /// What the model said in this step, and the tool calls it asks for.
     step_text: String,
-    pending: Vec<(String, String, String)>,
+    pending: Vec<PendingUse>,
     usage: Usage,
+}
+
+/// A tool call as ConverseStream announces it: its id and name first, its input JSON in pieces.
+struct PendingUse {
+    id: String,
+    name: String,
+    input: String,
 }
 
 impl StreamState {
@@ -387,11 +396,11 @@ impl StreamState {
             said = said.content(ContentBlock::Text(std::mem::take(&mut self.step_text)));
         }
         let mut uses = Vec::new();
-        for (id, name, input) in self.pending.drain(..) {
-            let input = serde_json::from_str(&input).unwrap_or(serde_json::json!({}));
+        for pending in self.pending.drain(..) {
+            let input = serde_json::from_str(&pending.input).unwrap_or(serde_json::json!({}));
             let tool_use = ToolUseBlock::builder()
-                .tool_use_id(id)
-                .name(name)
+                .tool_use_id(pending.id)
+                .name(pending.name)
                 .input(document::from_json(&input))
                 .build()?;
             said = said.content(ContentBlock::ToolUse(tool_use.clone()));
