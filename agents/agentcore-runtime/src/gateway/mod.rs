@@ -74,11 +74,18 @@ impl Gateway {
         };
         let sdk = aws_config::from_env().load().await;
         let credentials = sdk.credentials_provider().ok_or_else(|| {
-            anyhow::anyhow!("no AWS credentials to sign the gateway's calls with")
+            anyhow::anyhow!(
+                "no AWS credentials to sign the gateway's calls with: AgentCore gives the \
+                 runtime's role; locally, set AWS credentials or unset AGENTCORE_GATEWAY_URL"
+            )
         })?;
         let region = region_of(&url)
             .or_else(|| sdk.region().map(|r| r.to_string()))
-            .ok_or_else(|| anyhow::anyhow!("no region for the gateway `{url}`: set AWS_REGION"))?;
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "no region for the gateway `{url}`: set AWS_REGION to the gateway's region"
+                )
+            })?;
         tracing::info!(gateway = %url, targets = ?config.gateway_targets, "gateway client ready");
         Ok(Some(Gateway {
             // The tool's timeout cuts a call (and says so to the model); the HTTP client's own
