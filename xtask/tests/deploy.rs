@@ -71,8 +71,10 @@ impl World {
         let tf = tempfile::tempdir().expect("tempdir");
         let cli_config = support::terraform::cli_config(tf.path());
         // Step Functions (moto's interpreter) reaches the agents through the data plane, as
-        // the service does: the plane's port is chosen before moto starts.
-        let plane_port = support::free_port();
+        // the service does: the plane's port is chosen before moto starts, and held (bound here)
+        // until the plane starts, so that no server started meanwhile takes it.
+        let reserved = std::net::TcpListener::bind(("127.0.0.1", 0)).expect("reserve a port");
+        let plane_port = reserved.local_addr().expect("the reserved port").port();
         let world = World {
             plane: std::cell::OnceCell::new(),
             converse: StandIn::start(),
@@ -87,6 +89,7 @@ impl World {
         assert!(out.status.success(), "bootstrap failed:\n{text}");
         // Each agent gets what it asks for: text, or the record its forced tool describes.
         world.converse.answer(Answer::Auto);
+        drop(reserved);
         let plane = DataPlane::start(&world, plane_port);
         assert!(world.plane.set(plane).is_ok());
         world
@@ -790,7 +793,15 @@ impl DataPlane {
                 stderr.lock().unwrap()
             )
         });
-        let url = serving["url"].as_str().expect("url").to_string();
+        let url = serving["url"]
+            .as_str()
+            .unwrap_or_else(|| {
+                panic!(
+                    "the data plane printed no url: {serving}\n{}",
+                    stderr.lock().unwrap()
+                )
+            })
+            .to_string();
         DataPlane {
             child: std::sync::Mutex::new(child),
             url,
